@@ -1,0 +1,35 @@
+"""What the spiders hand to the item pipelines: an article's fetched pages, not yet normalised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelines.normalise.article import Article
+from pipelines.warc.location import RecordLocation
+
+
+@dataclass
+class FetchedPage:
+    """One page as the server sent it (body after content decoding) and where it was archived."""
+
+    url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    capture: RecordLocation | None
+
+
+@dataclass
+class ArticlePagesItem:
+    """All fetched pages of one article, page 1 first, found on a channel's list page.
+
+    The normalise pipeline fills `article` or `rejection` (a reason slug and a message).
+    """
+
+    site: str
+    channel: str
+    url: str  # canonical page-1 URL
+    pages: list[FetchedPage]
+    missing_pages: list[str] = field(default_factory=list)  # pages that could not be fetched
+    article: Article | None = None
+    rejection: tuple[str, str] | None = None

@@ -1,0 +1,224 @@
+"""Load and validate the seeds file (sites and channels) into frozen dataclasses."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+
+from pipelines.errors import SeedsError
+
+# The sites a spider exists for: the seeds key picks the spider of the same name.
+KNOWN_SITES = frozenset({"rmzxb"})
+SCHEDULE_TIMEZONE = "Asia/Shanghai"
+DEFAULT_SCHEDULE = "0 * * * *"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One news channel: its list page and how often the service crawls it."""
+
+    site: str
+    key: str
+    name: str
+    list_path: str
+    schedule: str
+    enabled: bool = True
+
+    @property
+    def ref(self) -> str:
+        """The `site/channel` name users type on the command line."""
+        return f"{self.site}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Site:
+    """One CPPCC website, where to reach it, and how politely."""
+
+    key: str
+    name: str
+    base_url: str
+    aliases: tuple[str, ...]
+    channels: tuple[Channel, ...]
+    download_delay: float = 1.0
+    concurrent_requests: int = 2
+    autothrottle: bool = True
+
+    def channel(self, key: str) -> Channel:
+        for channel in self.channels:
+            if channel.key == key:
+                return channel
+        known = ", ".join(c.key for c in self.channels)
+        raise SeedsError(f"site {self.key!r} has no channel {key!r} (it has: {known})")
+
+    def url(self, path: str) -> str:
+        """Join a seeds path (relative to base_url) onto the site's base URL."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Every site and channel of one seeds file."""
+
+    path: Path
+    sites: tuple[Site, ...]
+
+    def site(self, key: str) -> Site:
+        for site in self.sites:
+            if site.key == key:
+                return site
+        known = ", ".join(s.key for s in self.sites)
+        raise SeedsError(f"{self.path}: no site {key!r} (it has: {known})")
+
+    def channels(self) -> tuple[Channel, ...]:
+        return tuple(channel for site in self.sites for channel in site.channels)
+
+    def select(self, refs: list[str]) -> tuple[Channel, ...]:
+        """The channels named `site` or `site/channel`; all enabled ones when none are named."""
+        if not refs:
+            return tuple(c for c in self.channels() if c.enabled)
+        chosen: list[Channel] = []
+        for ref in refs:
+            site_key, _, channel_key = ref.partition("/")
+            site = self.site(site_key)
+            picked = [site.channel(channel_key)] if channel_key else list(site.channels)
+            chosen.extend(c for c in picked if c not in chosen)
+        return tuple(chosen)
+
+
+def packaged_seeds_path() -> Path:
+    """The seeds file that ships with the package."""
+    return Path(str(resources.files("seeds").joinpath("channels.toml")))
+
+
+def load_seeds(path: Path | str | None = None) -> Seeds:
+    """Read and validate a seeds file; any problem is one SeedsError line naming file and key."""
+    path = Path(path) if path else packaged_seeds_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SeedsError(f"{path}: seeds file not found (give one with --seeds)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedsError(f"{path}: cannot read the seeds file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SeedsError(f"{path}: not valid TOML: {exc}") from None
+    return parse_seeds(data, path)
+
+
+def parse_seeds(data: Mapping[str, Any], path: Path) -> Seeds:
+    sites = _table(data.get("sites"), path, "sites")
+    if not sites:
+        raise SeedsError(f"{path}: [sites] is empty: name at least one site")
+    return Seeds(path, tuple(_parse_site(key, value, path) for key, value in sites.items()))
+
+
+def _parse_site(key: str, data: Any, path: Path) -> Site:
+    where = f"sites.{key}"
+    if key not in KNOWN_SITES:
+        known = ", ".join(sorted(KNOWN_SITES))
+        raise SeedsError(
+            f"{path}: [{where}]: unknown site {key!r}: no spider for it (known: {known})"
+        )
+    table = _table(data, path, where)
+    base_url = _string(table, "base_url", path, where)
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SeedsError(f"{path}: {where}.base_url: {base_url!r} is not an http(s) URL")
+    channels = _table(table.get("channels"), path, f"{where}.channels")
+    return Site(
+        key=key,
+        name=_string(table, "name", path, where),
+        base_url=base_url.rstrip("/"),
+        aliases=tuple(_string_list(table, "aliases", path, where)),
+        channels=tuple(_parse_channel(key, ck, cv, path) for ck, cv in channels.items()),
+        download_delay=_number(table, "download_delay", 1.0, path, where),
+        concurrent_requests=int(_number(table, "concurrent_requests", 2, path, where, minimum=1)),
+        autothrottle=_boolean(table, "autothrottle", True, path, where),
+    )
+
+
+def _parse_channel(site: str, key: str, data: Any, path: Path) -> Channel:
+    where = f"sites.{site}.channels.{key}"
+    table = _table(data, path, where)
+    if "list" not in table:
+        raise SeedsError(f"{path}: [{where}]: channel has no `list` (its list page path)")
+    schedule = table.get("schedule", DEFAULT_SCHEDULE)
+    if not isinstance(schedule, str):
+        raise SeedsError(f"{path}: {where}.schedule: must be a cron expression string")
+    try:
+        cron_trigger(schedule)
+    except ValueError as exc:
+        raise SeedsError(
+            f"{path}: {where}.schedule: bad cron expression {schedule!r}: {exc}"
+        ) from None
+    return Channel(
+        site=site,
+        key=key,
+        name=_string(table, "name", path, where),
+        list_path=_string(table, "list", path, where),
+        schedule=schedule,
+        enabled=_boolean(table, "enabled", True, path, where),
+    )
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    """A trigger from 5 cron fields, or 6 whose first is seconds; Asia/Shanghai time."""
+    fields = expression.split()
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(expression, timezone=SCHEDULE_TIMEZONE)
+    if len(fields) == 6:
+        second, minute, hour, day, month, day_of_week = fields
+        return CronTrigger(
+            second=second,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=day_of_week,
+            timezone=SCHEDULE_TIMEZONE,
+        )
+    raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
+
+
+def _table(value: Any, path: Path, where: str) -> dict[str, Any]:
+    if value is None:
+        raise SeedsError(f"{path}: [{where}] is missing")
+    if not isinstance(value, dict):
+        raise SeedsError(f"{path}: {where}: must be a table")
+    return value
+
+
+def _string(table: Mapping[str, Any], key: str, path: Path, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise SeedsError(f"{path}: {where}.{key}: must be a non-empty string")
+    return value.strip()
+
+
+def _string_list(table: Mapping[str, Any], key: str, path: Path, where: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SeedsError(f"{path}: {where}.{key}: must be a list of strings")
+    return value
+
+
+def _number(
+    table: Mapping[str, Any], key: str, default: float, path: Path, where: str, minimum: float = 0
+) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise SeedsError(f"{path}: {where}.{key}: must be a number ≥ {minimum}")
+    return float(value)
+
+
+def _boolean(table: Mapping[str, Any], key: str, default: bool, path: Path, where: str) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise SeedsError(f"{path}: {where}.{key}: must be true or false")
+    return value

@@ -1,0 +1,33 @@
+"""The project's exception vocabulary: one root, one named subclass per failure."""
+
+from __future__ import annotations
+
+
+class CppccArchiveError(Exception):
+    """Root of every error this project raises on purpose.
+
+    The message says what happened and what to do next; the command line prints it as one
+    line and exits non-zero, never with a traceback.
+    """
+
+    exit_code = 1
+
+
+class UsageError(CppccArchiveError):
+    """The user asked for something that cannot be done as asked (bad option value, unknown id)."""
+
+    exit_code = 2
+
+
+class SeedsError(CppccArchiveError):
+    """The seeds file is missing, is not valid TOML, or names something that does not exist."""
+
+    exit_code = 2
+
+
+class CatalogueError(CppccArchiveError):
+    """The catalogue database cannot be opened, created or migrated."""
+
+
+class CrawlError(CppccArchiveError):
+    """A crawl could not be started or did not run to its end."""

@@ -1,0 +1,145 @@
+"""Thin item pipelines adapting the normaliser and the catalogue to Scrapy."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.statscollectors import StatsCollector
+
+from crawler.items import ArticlePagesItem
+from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
+from pipelines.catalogue.schema import ensure_schema
+from pipelines.catalogue.writes import save_article, save_rejection
+from pipelines.normalise import NotNormalisable, merge_pages, normalise_page
+
+logger = logging.getLogger(__name__)
+
+
+class PageRejected(DropItem):
+    """A fetched page that was archived but could not become an article."""
+
+
+class NotAnArticleUrl(PageRejected):
+    """The URL is not one of the site's article URLs."""
+
+
+class NotHtml(PageRejected):
+    """The page is not HTML."""
+
+
+class NoTitle(PageRejected):
+    """No title was found: an error template, a login page, a layout we do not know."""
+
+
+class NoDate(PageRejected):
+    """No publication date was found."""
+
+
+class NotNormalisableOther(PageRejected):
+    """Normalisation failed for a reason without a class of its own."""
+
+
+# One DropItem subclass per reason, so Scrapy's stats count each reason
+# (item_dropped_reasons_count/<class name>).
+_DROP_CLASSES: dict[str, type[PageRejected]] = {
+    "not-an-article-url": NotAnArticleUrl,
+    "not-html": NotHtml,
+    "no-title": NoTitle,
+    "no-date": NoDate,
+}
+
+
+class NormalisePipeline:
+    """Turn an article's fetched pages into one normalised Article, or a reason why not."""
+
+    def __init__(self, stats: StatsCollector):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalisePipeline:
+        return cls(crawler.stats)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticlePagesItem):
+            return item
+        try:
+            pages = [normalise_page(page.url, page.headers, page.body) for page in item.pages]
+        except NotNormalisable as exc:
+            item.rejection = (exc.reason, str(exc))
+            return item
+        article = merge_pages(pages)
+        # The spider knows the canonical URL (alias hosts folded); the page knows the rest.
+        item.article = replace(article, url=item.url)
+        for name in article.missing_fields:
+            self.stats.inc_value(f"cppcc/fields_missing/{item.channel}/{name}")
+        return item
+
+
+class CataloguePipeline:
+    """Write each article (or the reason it is not one) to the catalogue, one transaction each."""
+
+    def __init__(self, database_url: str, run_id: int | None, stats: StatsCollector):
+        self.database_url = database_url
+        self.run_id = run_id
+        self.stats = stats
+        self.engine: Any = None
+        self.sessions: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CataloguePipeline:
+        settings = crawler.settings
+        url = settings.get("CPPCC_DATABASE_URL") or default_sqlite_url(
+            Path(settings.get("CPPCC_HOME") or "archive")
+        )
+        if not url:
+            raise NotConfigured("no catalogue")
+        return cls(url, settings.getint("CPPCC_RUN_ID") or None, crawler.stats)
+
+    def open_spider(self) -> None:
+        self.engine = make_engine(self.database_url)
+        ensure_schema(self.engine)
+        self.sessions = make_session_factory(self.engine)
+
+    def close_spider(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticlePagesItem):
+            return item
+        if item.article is None:
+            self._reject(item)
+        captures = [(n, page.capture) for n, page in enumerate(item.pages, 1) if page.capture]
+        with self.sessions.begin() as session:
+            outcome = save_article(
+                session,
+                article=item.article,
+                site=item.site,
+                channel=item.channel,
+                captures=captures,
+                run_id=self.run_id,
+            )
+        self.stats.inc_value(f"cppcc/articles/{getattr(outcome, 'value', outcome)}")
+        return item
+
+    def _reject(self, item: ArticlePagesItem) -> None:
+        reason, detail = item.rejection or ("unknown", "no article and no reason")
+        first = item.pages[0]
+        with self.sessions.begin() as session:
+            save_rejection(
+                session,
+                url=first.url,
+                site=item.site,
+                channel=item.channel,
+                reason=reason,
+                detail=detail,
+                location=first.capture,
+                run_id=self.run_id,
+            )
+        self.stats.inc_value("cppcc/pages_rejected")
+        raise _DROP_CLASSES.get(reason, NotNormalisableOther)(f"{first.url}: {reason}: {detail}")

@@ -1,0 +1,20 @@
+"""Where one WARC record was written: what the catalogue stores to find a capture again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """A `response` record in a WARC file, and what it captured."""
+
+    filename: str  # the closed file's name (without `.open`), relative to the WARC folder
+    offset: int  # byte offset of the record's gzip member in the file
+    length: int  # bytes of that gzip member
+    record_id: str  # WARC-Record-ID, `<urn:uuid:…>`
+    payload_digest: str  # WARC-Payload-Digest, `sha1:<base32>`
+    fetched_at: datetime  # WARC-Date, timezone-aware UTC
+    status: int  # HTTP status code of the captured response
+    url: str  # WARC-Target-URI

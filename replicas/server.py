@@ -1,0 +1,96 @@
+"""A loopback HTTP server for replica sites: one canned reply per path, started on port 0."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the server sends for one path: status, headers as a list (repeats kept), body bytes."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+Routes = Mapping[str, Reply]
+# A site is built once its base URL is known, since pages link to absolute URLs.
+SiteBuilder = Callable[[str], Routes]
+
+
+class ReplicaServer:
+    """Serve a replica site on 127.0.0.1 in a background thread; usable as a context manager.
+
+    `requests` lists the paths asked for, in order, so tests can check what was (not) fetched.
+    """
+
+    def __init__(self, build_site: SiteBuilder, not_found: Callable[[str], Reply] | None = None):
+        self._build_site = build_site
+        self._not_found = not_found or _plain_not_found
+        self.routes: Routes = {}
+        self.requests: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the replica server is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> str:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self.routes = self._build_site(self.base_url)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> ReplicaServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reply_for(self, path: str) -> Reply:
+        self.requests.append(path)
+        route = path.split("?", 1)[0]  # shared links carry ?n2m=1 and the like
+        return self.routes.get(route) or self._not_found(route)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "replica/1.0"
+
+            def do_GET(self) -> None:
+                reply = server.reply_for(self.path)
+                self.send_response(reply.status)
+                for name, value in reply.headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # tests read `requests`; a request log on stderr is noise
+
+        return Handler
+
+
+def _plain_not_found(path: str) -> Reply:
+    return Reply(404, (("Content-Type", "text/plain; charset=utf-8"),), b"not found\n")

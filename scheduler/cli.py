@@ -1,0 +1,367 @@
+"""The `cppcc-archive` command line: one small function per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from crawler.seeds import Seeds, load_seeds
+from pipelines.errors import CatalogueError, CppccArchiveError, UsageError
+from scheduler.output import print_records
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source", "title")
+RUN_COLUMNS = (
+    "id",
+    "trigger",
+    "status",
+    "started_at",
+    "finished_at",
+    "channels",
+    "pages_fetched",
+    "articles_new",
+    "articles_updated",
+    "http_errors",
+    "errors",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the archive lives, from the global options and their environment variables."""
+
+    home: Path
+    database_url: str | None
+    seeds_path: str | None
+
+    def catalogue_url(self) -> str:
+        from pipelines.catalogue.engine import default_sqlite_url
+
+        return self.database_url or default_sqlite_url(self.home)
+
+    def seeds(self) -> Seeds:
+        return load_seeds(self.seeds_path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = Config(
+        home=Path(args.home or "archive").expanduser(),
+        database_url=args.db or None,
+        seeds_path=args.seeds or None,
+    )
+    try:
+        return int(args.handler(config, args))
+    except CppccArchiveError as exc:
+        print(f"cppcc-archive: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cppcc-archive: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `cppcc-archive articles | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="cppcc-archive",
+        description="Archive the CPPCC news channels: crawl them into WARC files and a "
+        "catalogue, and query the catalogue.",
+        epilog="Exit status: 0 success, 1 a crawl or the catalogue failed, 2 a usage error "
+        "(bad option, seeds file, unknown channel), 130 interrupted.",
+    )
+    _add_global_options(parser, default=None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_crawl, _add_articles, _add_show, _add_runs, _add_demo):
+        add(commands, common)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--home",
+        default=default if default is argparse.SUPPRESS else env("CPPCC_ARCHIVE_HOME"),
+        help="archive folder: WARC files in HOME/warc, default catalogue HOME/catalogue.sqlite3 "
+        "(env CPPCC_ARCHIVE_HOME; default ./archive)",
+    )
+    parser.add_argument(
+        "--db",
+        default=default if default is argparse.SUPPRESS else env("CPPCC_DATABASE_URL"),
+        metavar="URL",
+        help="catalogue database, any SQLAlchemy URL (env CPPCC_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--seeds",
+        default=default if default is argparse.SUPPRESS else env("CPPCC_SEEDS"),
+        metavar="FILE",
+        help="seeds file naming sites and channels (env CPPCC_SEEDS; default: the packaged one)",
+    )
+
+
+Handler = Callable[[Config, argparse.Namespace], int]
+
+
+def _command(
+    commands: Any, common: argparse.ArgumentParser, name: str, helptext: str, handler: Handler
+) -> argparse.ArgumentParser:
+    sub = commands.add_parser(name, parents=[common], help=helptext, description=helptext)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+# -- crawl ------------------------------------------------------------------------------
+
+
+def _add_crawl(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = _command(commands, common, "crawl", "crawl channels once, now", cmd_crawl)
+    sub.add_argument(
+        "channels",
+        nargs="*",
+        metavar="SITE[/CHANNEL]",
+        help="channels to crawl, e.g. rmzxb/yw or rmzxb (all, when none)",
+    )
+    sub.add_argument(
+        "--max-list-pages",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="list pages to walk per channel (default 0: all)",
+    )
+    sub.add_argument(
+        "--format", choices=("text", "json"), default="text", help="summary format (default text)"
+    )
+
+
+def cmd_crawl(config: Config, args: argparse.Namespace) -> int:
+    from scheduler.launcher import launch_crawl
+    from scheduler.progress import ProgressPrinter, print_summary
+
+    seeds = config.seeds()
+    channels = seeds.select(args.channels)
+    if not channels:
+        raise UsageError(f"{seeds.path}: no enabled channel to crawl")
+    progress = ProgressPrinter(sys.stderr)
+    started = time.monotonic()
+    result = launch_crawl(
+        seeds,
+        channels,
+        home=config.home,
+        database_url=config.catalogue_url(),
+        max_list_pages=args.max_list_pages,
+        on_progress=progress.update,
+    )
+    progress.close()
+    view = _run_view(config, result.run_id)
+    if args.format == "json":
+        view["http_error_pages"] = result.http_errors
+        json.dump(view, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_summary(view, result, time.monotonic() - started, config.home, sys.stdout)
+    return {"finished": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILED)
+
+
+def _run_view(config: Config, run_id: int) -> dict[str, Any]:
+    from pipelines.catalogue.queries import get_run
+    from pipelines.catalogue.views import run_view
+
+    with _catalogue(config) as session:
+        run = get_run(session, run_id)
+        return run_view(run)
+
+
+# -- articles, show, runs ----------------------------------------------------------------
+
+
+def _add_articles(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = _command(
+        commands, common, "articles", "list catalogued articles, newest first", cmd_articles
+    )
+    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
+    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
+    sub.add_argument("--since", type=_date, metavar="DATE", help="published on or after DATE")
+    sub.add_argument("--until", type=_date, metavar="DATE", help="published on or before DATE")
+    sub.add_argument(
+        "--limit",
+        type=_non_negative_int,
+        default=50,
+        metavar="N",
+        help="at most N articles (default 50)",
+    )
+    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+
+
+def cmd_articles(config: Config, args: argparse.Namespace) -> int:
+    from pipelines.catalogue.queries import list_articles
+    from pipelines.catalogue.views import article_summary
+
+    with _catalogue(config) as session:
+        rows = list_articles(
+            session,
+            site=args.site,
+            channel=args.channel,
+            since=args.since,
+            until=args.until,
+            limit=args.limit,
+        )
+        records = [article_summary(row) for row in rows]
+    print_records(records, ARTICLE_COLUMNS, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _add_show(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = _command(commands, common, "show", "show one article by catalogue id or URL", cmd_show)
+    sub.add_argument("article", metavar="URL_OR_ID")
+    sub.add_argument("--format", choices=("json", "text"), default="json")
+
+
+def cmd_show(config: Config, args: argparse.Namespace) -> int:
+    from pipelines.catalogue.queries import find_article
+    from pipelines.catalogue.views import article_to_article, article_view
+    from pipelines.normalise import render_text
+
+    with _catalogue(config) as session:
+        row = None
+        for candidate in _article_keys(config, args.article):
+            row = find_article(session, candidate)
+            if row is not None:
+                break
+        if row is None:
+            raise UsageError(
+                f"no article {args.article!r} in the catalogue "
+                "(list them with `cppcc-archive articles`)"
+            )
+        if args.format == "text":
+            sys.stdout.write(render_text(article_to_article(row)).rstrip("\n") + "\n")
+        else:
+            json.dump(article_view(row), sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _article_keys(config: Config, given: str) -> list[str]:
+    """The catalogue keys `given` may stand for: itself, and its canonical article URL."""
+    from pipelines.normalise.urls import canonical_article_url, parse_article_url
+
+    keys = [given]
+    if given.startswith(("http://", "https://")) and parse_article_url(given):
+        try:
+            sites = config.seeds().sites
+        except CppccArchiveError:
+            sites = ()
+        for site in sites:
+            keys.append(canonical_article_url(given, base_url=site.base_url, aliases=site.aliases))
+    return list(dict.fromkeys(keys))
+
+
+def _add_runs(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = _command(commands, common, "runs", "the crawl history, newest first", cmd_runs)
+    sub.add_argument("--limit", type=_non_negative_int, default=50, metavar="N")
+    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+
+
+def cmd_runs(config: Config, args: argparse.Namespace) -> int:
+    from pipelines.catalogue.queries import list_runs
+    from pipelines.catalogue.views import run_view
+
+    with _catalogue(config) as session:
+        views = [run_view(run) for run in list_runs(session, limit=args.limit)]
+    if args.format in ("json", "jsonl"):
+        print_records(views, RUN_COLUMNS, args.format, sys.stdout)
+    else:
+        flat = [{**view, **view.get("counts", {})} for view in views]
+        print_records(flat, RUN_COLUMNS, args.format, sys.stdout)
+    return EXIT_OK
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+def _add_demo(commands: Any, common: argparse.ArgumentParser) -> None:
+    _command(
+        commands,
+        common,
+        "demo",
+        "crawl the bundled replica of 人民政协网 on 127.0.0.1 into a new home, "
+        "without touching the real sites",
+        cmd_demo,
+    )
+
+
+def cmd_demo(config: Config, args: argparse.Namespace) -> int:
+    from scheduler.demo import run_demo
+
+    # Without --home the demo makes a new temporary home rather than filling ./archive.
+    return run_demo(config.home if args.home else None, sys.stdout, sys.stderr)
+
+
+# -- shared helpers -------------------------------------------------------------------------
+
+
+class _catalogue:
+    """A read session on an existing catalogue (migrated to the current schema first)."""
+
+    def __init__(self, config: Config):
+        self.url = config.catalogue_url()
+        self.engine: Any = None
+        self.session: Any = None
+
+    def __enter__(self) -> Any:
+        from pipelines.catalogue.engine import make_engine, make_session_factory
+        from pipelines.catalogue.schema import ensure_schema
+
+        _require_existing_sqlite(self.url)
+        self.engine = make_engine(self.url)
+        ensure_schema(self.engine)
+        self.session = make_session_factory(self.engine)()
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+        self.engine.dispose()
+
+
+def _require_existing_sqlite(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        path = Path(url[len(prefix) :])
+        if not path.exists():
+            raise CatalogueError(
+                f"no catalogue at {path} yet: run `cppcc-archive crawl` (or `cppcc-archive demo`) "
+                "first, or point --home/--db at an existing one"
+            )
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-03-04") from None
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

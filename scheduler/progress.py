@@ -1,0 +1,71 @@
+"""Progress of a running crawl on stderr, and the summary printed when it ends."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from scheduler.launcher import RunResult
+
+_LABELS = (
+    ("pages_fetched", "pages"),
+    ("articles_new", "new"),
+    ("articles_updated", "updated"),
+    ("pages_rejected", "rejected"),
+    ("http_errors", "HTTP errors"),
+    ("errors", "errors"),
+)
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{label} {counts.get(key, 0)}" for key, label in _LABELS)
+
+
+class ProgressPrinter:
+    """One line rewritten in place on a terminal; a line every few seconds in a log file."""
+
+    def __init__(self, out: TextIO, every: float = 5.0):
+        self.out = out
+        self.every = every
+        self.interactive = out.isatty()
+        self.last_line = ""
+        self.last_time = 0.0
+
+    def update(self, site: str, counts: dict[str, int]) -> None:
+        line = f"crawling {site}: {describe_counts(counts)}"
+        if line == self.last_line:
+            return
+        self.last_line = line
+        if self.interactive:
+            self.out.write("\r\033[K" + line)
+            self.out.flush()
+        elif time.monotonic() - self.last_time >= self.every:
+            self.last_time = time.monotonic()
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def close(self) -> None:
+        if self.interactive and self.last_line:
+            self.out.write("\n")
+        elif self.last_line:
+            self.out.write(self.last_line + "\n")
+        self.out.flush()
+
+
+def print_summary(
+    view: dict[str, Any], result: RunResult, seconds: float, home: Path, out: TextIO
+) -> None:
+    """The end-of-crawl summary: status, counts, pages that answered errors, where things are."""
+    channels = ", ".join(view.get("channels") or [])
+    out.write(f"run {view['id']} {view['status']} in {seconds:.1f} s: {channels}\n")
+    out.write(f"  {describe_counts(view.get('counts') or result.counts)}\n")
+    if result.error:
+        out.write(f"  why: {result.error}\n")
+    if result.http_errors:
+        out.write("  pages that answered an HTTP error (archived, not catalogued):\n")
+        for page in result.http_errors:
+            out.write(f"    {page['status']} {page['url']}\n")
+    out.write(f"  WARC files: {home / 'warc'}\n")
+    for log in result.log_paths:
+        out.write(f"  log: {log}\n")

@@ -1,0 +1,261 @@
+"""End to end: `cppcc-archive crawl` of the replica, then the WARC files and the catalogue."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from replicas.rmzxb.articles import replica_articles
+from warcio.archiveiterator import ArchiveIterator
+
+from replicas.rmzxb.site import (
+    LEGACY_PATH,
+    NOT_FOUND_PATH,
+    SERVER_ERROR_PATH,
+    build_site,
+    not_found_page,
+)
+from replicas.server import ReplicaServer
+from tests.conftest import REPLICA_SEEDS, SHARED_REFERENCE, CliResult, run_cli
+
+ARTICLES = {article.key: article for article in replica_articles()}
+
+
+class Archive:
+    """One crawl of the replica, shared by the tests of this module."""
+
+    def __init__(self, server: ReplicaServer, home: Path, seeds: Path, first: CliResult):
+        self.server = server
+        self.home = home
+        self.seeds = seeds
+        self.first = first
+
+    def cli(self, *args: str) -> CliResult:
+        return run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+
+    def json(self, *args: str) -> Any:
+        result = self.cli(*args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def records(self) -> list[Any]:
+        records = []
+        for path in sorted((self.home / "warc").glob("*.warc.gz")):
+            with path.open("rb") as stream:
+                for record in ArchiveIterator(stream):
+                    records.append((record, record.content_stream().read()))
+        return records
+
+    def url(self, path: str) -> str:
+        return self.server.base_url + path
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+    home = tmp_path_factory.mktemp("home")
+    with ReplicaServer(build_site, not_found_page) as server:
+        seeds = home.parent / "seeds.toml"
+        seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
+        first = run_cli("--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/xs", "rmzxb/yw")
+        yield Archive(server, home, seeds, first)
+
+
+def test_crawl_exits_zero_and_lists_error_pages(archive: Archive) -> None:
+    result = archive.first
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert re.search(r"run \d+ finished", result.stdout)
+    assert f"404 {archive.url(NOT_FOUND_PATH)}" in result.stdout
+    assert f"500 {archive.url(SERVER_ERROR_PATH)}" in result.stdout
+    # Progress went to stderr while it ran.
+    assert "crawling rmzxb: pages" in result.stderr
+
+
+def test_crawl_log_has_no_error(archive: Archive) -> None:
+    log = next((archive.home / "logs").glob("run-*-rmzxb.log")).read_text(encoding="utf-8")
+    assert " ERROR: " not in log, [line for line in log.splitlines() if "ERROR" in line][:5]
+    assert "tldextract" not in log
+
+
+def test_every_exchange_is_a_linked_request_response_pair(archive: Archive) -> None:
+    records = archive.records()
+    responses = {r.rec_headers["WARC-Record-ID"]: r for r, _ in records if r.rec_type == "response"}
+    requests = [r for r, _ in records if r.rec_type == "request"]
+    assert len(requests) == len(responses) > 20
+    for request in requests:
+        assert request.rec_headers["WARC-Concurrent-To"] in responses
+    fetched = {r.rec_headers["WARC-Target-URI"] for r in responses.values()}
+    for path in (
+        "/robots.txt",
+        "/xs/index.shtml",
+        "/xs/index_2.shtml",
+        "/yw_n/index.shtml",
+        NOT_FOUND_PATH,
+        SERVER_ERROR_PATH,
+        LEGACY_PATH,
+        *ARTICLES["seed"].image_paths,
+    ):
+        assert archive.url(path) in fetched, path
+    assert not list((archive.home / "warc").glob("*.open"))
+
+
+def test_robots_txt_is_obeyed(archive: Archive) -> None:
+    forbidden = ARTICLES["robots"].pages[0].path
+    assert forbidden not in archive.server.requests
+    assert "/robots.txt" in archive.server.requests
+
+
+def test_gzip_page_is_archived_as_the_compressed_bytes_sent(archive: Archive) -> None:
+    path = ARTICLES["gzip"].pages[0].path
+    sent = archive.server.routes[path].body
+    record, raw = next(
+        (r, r.raw_stream.read())
+        for r in _responses(archive)
+        if r.rec_headers["WARC-Target-URI"] == archive.url(path)
+    )
+    assert record.http_headers.get_header("Content-Encoding") == "gzip"
+    assert raw == sent
+    assert raw[:2] == b"\x1f\x8b"
+
+
+def test_redirect_is_its_own_pair_before_the_article(archive: Archive) -> None:
+    uris = [
+        (
+            r.rec_type,
+            r.rec_headers["WARC-Target-URI"],
+            r.http_headers.get_statuscode() if r.http_headers else None,
+        )
+        for r, _ in archive.records()
+    ]
+    target = archive.url(ARTICLES["legacy"].pages[0].path)
+    redirect = uris.index(("response", archive.url(LEGACY_PATH), "301"))
+    assert ("request", archive.url(LEGACY_PATH), None) in uris[redirect - 1 : redirect + 2]
+    assert uris.index(("response", target, "200")) > redirect
+
+
+def test_both_cookies_are_in_the_record(archive: Archive) -> None:
+    path = ARTICLES["cookies"].pages[0].path
+    record = next(
+        r for r in _responses(archive) if r.rec_headers["WARC-Target-URI"] == archive.url(path)
+    )
+    cookies = [value for name, value in record.http_headers.headers if name.lower() == "set-cookie"]
+    assert len(cookies) == 2 and cookies[0] != cookies[1]
+
+
+def test_warc_files_are_clean_for_warcio(archive: Archive) -> None:
+    warcio = Path(sys.executable).parent / "warcio"
+    for path in (archive.home / "warc").glob("*.warc.gz"):
+        check = subprocess.run([warcio, "check", str(path)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        index = subprocess.run([warcio, "index", str(path)], capture_output=True, text=True)
+        assert index.returncode == 0 and index.stdout.count("\n") > 2
+
+
+def test_every_article_is_catalogued_once(archive: Archive) -> None:
+    listed = archive.json("articles", "--format", "json", "--limit", "1000")
+    urls = [article["url"] for article in listed]
+    assert len(urls) == len(set(urls))
+    expected = {archive.url(a.pages[0].path) for key, a in ARTICLES.items() if key != "robots"}
+    assert set(urls) == expected
+    dates = [article["published_at"] for article in listed]
+    assert dates == sorted(dates, reverse=True)
+    for article in listed:
+        assert set(article) >= {
+            "id",
+            "url",
+            "site",
+            "channel",
+            "section",
+            "title",
+            "published_at",
+            "source",
+        }
+        assert article["site"] == "rmzxb"
+
+
+def test_filters_by_channel_and_date(archive: Archive) -> None:
+    seed_day = ARTICLES["seed"].published.isoformat()
+    on_day = archive.json("articles", "--format", "json", "--since", seed_day, "--until", seed_day)
+    assert archive.url(ARTICLES["seed"].pages[0].path) in [a["url"] for a in on_day]
+    assert all(a["published_at"].startswith(seed_day) for a in on_day)
+    yw = archive.json("articles", "--format", "json", "--channel", "yw")
+    assert yw and all(a["channel"] == "yw" for a in yw)
+    assert archive.url(ARTICLES["real"].pages[0].path) in [a["url"] for a in yw]
+
+
+def test_seed_article_renders_as_the_reader_sees_it(archive: Archive) -> None:
+    url = archive.url(ARTICLES["seed"].pages[0].path) + "?n2m=1"
+    result = archive.cli("show", url, "--format", "text")
+    assert result.returncode == 0, result.stderr
+    ours = _lines(result.stdout)
+    seed = _lines((SHARED_REFERENCE / "seed_article.txt").read_text(encoding="utf-8"))
+    # Page chrome around the article that the text rendering leaves out.
+    chrome = {seed[0], seed[1], "分享到:", "人民政协报政协号客户端下载 >", "相关新闻"}
+    assert ours == [line for line in seed if line not in chrome]
+
+
+def test_show_json_holds_every_field(archive: Archive) -> None:
+    seed = archive.json("show", archive.url(ARTICLES["seed"].pages[0].path))
+    assert seed["site"] == "rmzxb" and seed["channel"] == "xs"
+    assert seed["content_id"] == "3064624"
+    assert seed["section"] == ["协商", "政协动态"]
+    assert seed["title"] == "与历史同向 与时代同行 与人民同心"
+    assert seed["subtitle"] == "河南省政协以作风建设引领履职创新纪实"
+    assert seed["published_at"] == "2022-03-04T16:03:00+08:00"
+    assert (seed["source"], seed["author"], seed["editor"]) == ("人民政协网", None, "李京")
+    assert seed["keywords"] == ["政协", "河南省", "工作", "建设"]
+    assert len(seed["images"]) == 5 and all(
+        i["caption"].startswith("2021年") for i in seed["images"]
+    )
+    assert not any(p.startswith("2021年5月21日,河南省政协召开") for p in seed["paragraphs"])
+    assert seed["content_hash"]
+    [capture] = seed["captures"]
+    assert capture["status"] == 200 and capture["record_id"].startswith("<urn:uuid:")
+    # The capture's offset and length find the response record in its WARC file.
+    with (archive.home / "warc" / capture["warc_file"]).open("rb") as stream:
+        stream.seek(capture["offset"])
+        record = next(iter(ArchiveIterator(stream)))
+        assert record.rec_headers["WARC-Record-ID"] == capture["record_id"]
+
+
+def test_real_page_and_two_page_article(archive: Archive) -> None:
+    real = archive.json("show", archive.url(ARTICLES["real"].pages[0].path))
+    assert real["section"] == ["要闻"] and real["source"] == "新华社"
+    assert real["author"] == "董博婷 王秋韵 周晔" and real["editor"] == "朱建华"
+    two = archive.json("show", archive.url(ARTICLES["two_page"].pages[0].path))
+    assert len(two["captures"]) == 2
+    assert two["page_count"] == 2
+    gbk = archive.json("show", archive.url(ARTICLES["gbk"].pages[0].path))
+    assert "镕" in "".join(gbk["paragraphs"]) + gbk["title"]
+
+
+def test_second_crawl_adds_no_duplicate(archive: Archive) -> None:
+    before = archive.json("articles", "--format", "json", "--limit", "1000")
+    again = archive.cli("crawl", "rmzxb/xs", "rmzxb/yw", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    run = json.loads(again.stdout)
+    assert run["status"] == "finished" and run["counts"]["articles_new"] == 0
+    assert run["counts"]["articles_unchanged"] == len(before)
+    after = archive.json("articles", "--format", "json", "--limit", "1000")
+    assert sorted(a["url"] for a in after) == sorted(a["url"] for a in before)
+    runs = archive.json("runs", "--format", "json")
+    assert [r["status"] for r in runs[:2]] == ["finished", "finished"]
+    assert runs[0]["trigger"] == "manual" and runs[0]["channels"] == ["rmzxb/xs", "rmzxb/yw"]
+    assert runs[0]["started_at"] > runs[1]["started_at"]
+
+
+def _responses(archive: Archive) -> Iterator[Any]:
+    for path in sorted((archive.home / "warc").glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "response":
+                    yield record
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]

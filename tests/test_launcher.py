@@ -1,0 +1,82 @@
+"""The crawl launcher: the subprocess command line, and how a crawl's end is judged."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from scheduler.launcher import SiteCrawl, SiteOutcome, classify, crawl_argv
+
+
+def site_crawl(tmp_path: Path) -> SiteCrawl:
+    return SiteCrawl(
+        site="rmzxb",
+        channels=("yw", "xs"),
+        seeds_path=tmp_path / "seeds.toml",
+        home=tmp_path / "home",
+        database_url="sqlite:///catalogue.sqlite3",
+        run_id=7,
+        report_path=tmp_path / "report.jsonl",
+        log_path=tmp_path / "crawl.log",
+        max_list_pages=3,
+    )
+
+
+def test_argv_runs_scrapy_crawl_with_the_run_settings(tmp_path: Path) -> None:
+    argv = crawl_argv(site_crawl(tmp_path))
+    assert argv[:5] == [sys.executable, "-m", "scrapy", "crawl", "rmzxb"]
+    pairs = dict(zip(argv[5::2], argv[6::2], strict=True))
+    assert argv.count("-a") == 2
+    assert "channels=yw,xs" in argv and "max_list_pages=3" in argv
+    settings = {
+        value.split("=", 1)[0]: value.split("=", 1)[1]
+        for flag, value in zip(argv[5::2], argv[6::2], strict=True)
+        if flag == "-s"
+    }
+    assert settings["CPPCC_RUN_ID"] == "7"
+    assert settings["CPPCC_WARC_DIR"] == str(tmp_path / "home" / "warc")
+    assert settings["CPPCC_DATABASE_URL"] == "sqlite:///catalogue.sqlite3"
+    assert settings["CPPCC_REPORT_FILE"] == str(tmp_path / "report.jsonl")
+    assert pairs  # every option has its value
+
+
+def finished(reason: str = "finished", **stats: int) -> dict[str, object]:
+    return {
+        "event": "finished",
+        "finish_reason": reason,
+        "stats": {"response_received_count": 5, **stats},
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "why"),
+    [
+        (SiteOutcome(0, finished(), Path("l")), "finished", None),
+        # 404s and 500s are counted, not fatal.
+        (
+            SiteOutcome(0, finished(**{"downloader/response_status_count/404": 2}), Path("l")),
+            "finished",
+            None,
+        ),
+        (SiteOutcome(1, None, Path("l")), "failed", "exited with code 1 before it finished"),
+        (
+            SiteOutcome(0, finished(**{"spider_exceptions/ValueError": 1}), Path("l")),
+            "failed",
+            "1 errors raised",
+        ),
+        (SiteOutcome(0, finished(**{"cppcc/errors/item": 2}), Path("l")), "failed", "2 errors"),
+        (SiteOutcome(0, finished("warc_write_error"), Path("l")), "failed", "warc_write_error"),
+        (SiteOutcome(0, finished("shutdown"), Path("l")), "interrupted", "signal"),
+        (SiteOutcome(0, finished(response_received_count=0), Path("l")), "failed", "reachable"),
+        (SiteOutcome(-2, None, Path("l"), interrupted=True), "interrupted", "signal"),
+    ],
+)
+def test_classify(outcome: SiteOutcome, status: str, why: str | None) -> None:
+    got_status, got_why = classify(outcome)
+    assert got_status == status
+    if why is None:
+        assert got_why is None
+    else:
+        assert got_why is not None and why in got_why
