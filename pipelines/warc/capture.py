@@ -1,0 +1,190 @@
+"""Scrapy extension that writes every downloaded response, as the server sent it, to WARC."""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+
+from pipelines.warc.exchange import Headers, HttpExchange
+from pipelines.warc.writer import (
+    DEFAULT_COMPRESS_LEVEL,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_PREFIX,
+    WarcWriter,
+)
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+META_KEY = "cppcc_capture"  # request.meta / response.meta: the RecordLocation of the response
+CLOSE_REASON = "warc_write_error"
+
+
+class WarcCaptureExtension:
+    """Writes each response from the downloader's edge, before any downloader middleware.
+
+    `response_downloaded` fires right after the download handler, so bodies are still
+    compressed and redirects (3xx) are seen as their own exchanges. The response record's
+    location goes into `request.meta["cppcc_capture"]`, which callbacks read as
+    `response.meta["cppcc_capture"]`.
+
+    Settings: CPPCC_WARC_DIR (required, else the extension is off), CPPCC_WARC_MAX_SIZE,
+    CPPCC_WARC_PREFIX, CPPCC_WARC_COMPRESS_LEVEL, and for the warcinfo record
+    CPPCC_WARC_OPERATOR, CPPCC_WARC_DESCRIPTION, CPPCC_WARC_IS_PART_OF.
+    Stats: cppcc/warc/records, cppcc/warc/bytes, cppcc/warc/files, cppcc/warc/errors.
+    """
+
+    def __init__(
+        self, writer: WarcWriter, stats: StatsCollector, close_spider: Callable[[str], Any]
+    ) -> None:
+        self.writer = writer
+        self.stats = stats
+        self.close_spider = close_spider
+        self._stopping = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        directory = settings.get("CPPCC_WARC_DIR")
+        if not directory:
+            raise NotConfigured("CPPCC_WARC_DIR is not set: no WARC files are written")
+        writer = WarcWriter(
+            directory,
+            prefix=settings.get("CPPCC_WARC_PREFIX") or DEFAULT_PREFIX,
+            max_size=settings.getint("CPPCC_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
+            compress_level=settings.getint("CPPCC_WARC_COMPRESS_LEVEL", DEFAULT_COMPRESS_LEVEL),
+            warcinfo={
+                "operator": settings.get("CPPCC_WARC_OPERATOR") or "",
+                "description": settings.get("CPPCC_WARC_DESCRIPTION") or "",
+                "isPartOf": settings.get("CPPCC_WARC_IS_PART_OF") or "",
+                "robots": "classic" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                "http-header-user-agent": settings.get("USER_AGENT") or "",
+            },
+        )
+
+        def close_spider(reason: str) -> Any:
+            assert crawler.engine is not None  # signals only fire while the engine runs
+            return deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+        assert crawler.stats is not None
+        extension = cls(writer, crawler.stats, close_spider)
+        crawler.signals.connect(extension.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
+        return extension
+
+    def response_downloaded(self, response: Response, request: Request) -> None:
+        files, size = self.writer.files_opened, self.writer.bytes_written
+        try:
+            exchange = exchange_from(request, response, datetime.now(UTC))
+            request.meta[META_KEY] = self.writer.write_exchange(exchange)
+        except Exception:  # any failure loses a page from the archive: count it, stop the crawl
+            logger.error("Cannot archive %s; stopping the crawl", response.url, exc_info=True)
+            self.stats.inc_value("cppcc/warc/errors")
+            self._stop()
+            return
+        self.stats.inc_value("cppcc/warc/records", 2)
+        self.stats.inc_value("cppcc/warc/bytes", self.writer.bytes_written - size)
+        if self.writer.files_opened > files:
+            self.stats.inc_value("cppcc/warc/files", self.writer.files_opened - files)
+
+    def spider_closed(self) -> None:
+        self._close_writer()
+
+    def engine_stopped(self) -> None:
+        # Reached even when the spider failed to open or close cleanly; closing is idempotent.
+        self._close_writer()
+
+    def _close_writer(self) -> None:
+        try:
+            self.writer.close()
+        except Exception:  # the file stays `.open`; say so and count it, nothing else to do
+            logger.error("Cannot close the WARC file", exc_info=True)
+            self.stats.inc_value("cppcc/warc/errors")
+
+    def _stop(self) -> None:
+        if not self._stopping:
+            self._stopping = True
+            self.close_spider(CLOSE_REASON)
+
+
+def exchange_from(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:
+    """The exchange as it went over the wire, rebuilt from Scrapy's request and response.
+
+    Scrapy keeps headers grouped by name in Title-Case, so the original capitalisation and the
+    interleaving of different names are lost; every value of a repeated header is kept.
+    """
+    status = response.status
+    return HttpExchange(
+        url=response.url,
+        method=request.method,
+        request_headers=_request_headers(request),
+        request_body=request.body,
+        protocol=response.protocol or "HTTP/1.1",
+        status=status,
+        # Scrapy drops the reason phrase the server sent; the standard one is the best guess.
+        reason=_standard_reason(status),
+        response_headers=_pairs(response.headers.items()),
+        body=response.body,
+        # When the body has arrived, not when the request left: Scrapy does not record that.
+        fetched_at=fetched_at,
+        ip_address=str(response.ip_address) if response.ip_address else None,
+        truncated=_truncation(response.flags),
+    )
+
+
+def _request_headers(request: Request) -> Headers:
+    """Request headers in the order Twisted writes them, with the ones Twisted adds itself."""
+    headers = _pairs(request.headers.items())
+    names = {name.lower() for name, _ in headers}
+    if request.body and "content-length" not in names:
+        headers.insert(0, ("Content-Length", str(len(request.body))))
+    if "host" not in names:
+        headers.append(("Host", _host(request.url)))
+    return headers
+
+
+def _host(url: str) -> str:
+    """The Host value Twisted computes: the host, and the port unless it is the default."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if parts.port in (None, default_port) else f"{host}:{parts.port}"
+
+
+def _pairs(items: Iterable[tuple[bytes, list[bytes]]]) -> Headers:
+    # latin-1 maps every byte to one character, so the values stay byte-exact.
+    return [(name.decode("latin-1"), v.decode("latin-1")) for name, vs in items for v in vs]
+
+
+def _truncation(flags: list[str]) -> str | None:
+    """WARC-Truncated for a body Scrapy kept although it is incomplete."""
+    if "dataloss" in flags:  # the connection closed early (DOWNLOAD_FAIL_ON_DATALOSS=False)
+        return "disconnect"
+    if "download_stopped" in flags:  # a handler raised StopDownload(fail=False)
+        return "unspecified"
+    return None
+
+
+def _standard_reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:  # a status Python does not name, e.g. 599
+        return ""

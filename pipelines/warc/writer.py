@@ -1,0 +1,212 @@
+"""Write HTTP exchanges into rotating WARC/1.1 files, one gzip member per record."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Self
+
+from pipelines.errors import CppccArchiveError
+from pipelines.warc.exchange import HttpExchange
+from pipelines.warc.location import RecordLocation
+from pipelines.warc.naming import OPEN_SUFFIX, software_name, warc_filename
+from pipelines.warc.records import (
+    WarcRecord,
+    request_record,
+    response_record,
+    warcinfo_record,
+)
+
+DEFAULT_PREFIX = "CPPCC"
+DEFAULT_MAX_SIZE = 1_000_000_000  # bytes; the IIPC-recommended size of a WARC file
+# warcio compresses at level 9; level 6 is zlib's default, several times faster on HTML and
+# only a few per cent larger.
+DEFAULT_COMPRESS_LEVEL = 6
+CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+
+
+class WarcWriteError(CppccArchiveError):
+    """A WARC file could not be opened or written (disk full, no permission, name taken)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def gzip_member(data: bytes, level: int) -> bytes:
+    """`data` as one complete gzip member, so a reader can seek straight to it."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+class WarcWriter:
+    """Appends exchanges to `<name>.open` in `directory`, renamed to `<name>` when closed.
+
+    Each file starts with a `warcinfo` record; a file that reaches `max_size` bytes is closed
+    after the exchange that crossed the limit, so a request/response pair is never split.
+    Files are opened on first write: a writer that writes nothing leaves nothing behind.
+
+    Not thread-safe: a writer belongs to the one thread that calls it (in a crawl, the
+    reactor thread). Use one writer per process; file names carry the pid and a serial.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        max_size: int = DEFAULT_MAX_SIZE,
+        compress_level: int = DEFAULT_COMPRESS_LEVEL,
+        warcinfo: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        new_record_id: Callable[[], str] = new_record_id,
+        hostname: str | None = None,
+        pid: int | None = None,
+        software: str | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.compress_level = compress_level
+        self.clock = clock
+        self.new_record_id = new_record_id
+        self.hostname = hostname or socket.gethostname()
+        self.pid = os.getpid() if pid is None else pid
+        self.warcinfo = {
+            "software": software or software_name(),
+            "format": "WARC File Format 1.1",
+            "conformsTo": CONFORMS_TO,
+            "hostname": self.hostname,
+            **(warcinfo or {}),
+        }
+        self.files_opened = 0
+        self.bytes_written = 0  # compressed bytes, warcinfo records included, over all files
+        self._serial = 0
+        self._file: BinaryIO | None = None
+        self._filename = ""
+        self._warcinfo_id = ""
+        self._closed = False
+
+    def write_exchange(self, exchange: HttpExchange) -> RecordLocation:
+        """Write the response and request records of `exchange`; return where the response is."""
+        file_fields = [("WARC-Warcinfo-ID", self._ensure_file())]
+        response_id, request_id = self.new_record_id(), self.new_record_id()
+        response = response_record(exchange, response_id, file_fields)
+        request = request_record(
+            exchange, request_id, [("WARC-Concurrent-To", response_id), *file_fields]
+        )
+        # Response first, as warcio's write_request_response_pair and Heritrix do.
+        (offset, length), _ = self._append([response, request])
+        location = RecordLocation(
+            filename=self._filename,
+            offset=offset,
+            length=length,
+            record_id=response_id,
+            payload_digest=response.payload_digest or "",
+            fetched_at=exchange.fetched_at,
+            status=exchange.status,
+            url=exchange.url,
+        )
+        if self._size >= self.max_size:
+            self._close_file()
+        return location
+
+    def close(self) -> None:
+        """Close and rename the current file; later calls do nothing."""
+        self._closed = True
+        self._close_file()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def _size(self) -> int:
+        return self._file.tell() if self._file else 0
+
+    def _ensure_file(self) -> str:
+        """Open a new file unless one is open; return its warcinfo record id."""
+        if self._closed:
+            raise WarcWriteError("this WARC writer is closed; create a new one to write more")
+        if self._file is None:
+            self._open_file()
+        return self._warcinfo_id
+
+    def _open_file(self) -> None:
+        opened_at = self.clock()
+        name = warc_filename(self.prefix, opened_at, self._serial, self.pid, self.hostname)
+        path = self.directory / name
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                raise FileExistsError(f"{path} exists")
+            self._file = open(path.with_name(name + OPEN_SUFFIX), "xb")  # noqa: SIM115 (kept open across calls)
+        except OSError as error:
+            raise WarcWriteError(
+                f"cannot create WARC file {path}{OPEN_SUFFIX}: {error}; check that "
+                "CPPCC_WARC_DIR is a writable folder and no other crawl writes the same names"
+            ) from error
+        self._serial += 1
+        self._filename = name
+        self._warcinfo_id = self.new_record_id()
+        self.files_opened += 1
+        self._append([warcinfo_record(self._warcinfo_id, opened_at, name, self.warcinfo.items())])
+
+    def _append(self, records: Sequence[WarcRecord]) -> list[tuple[int, int]]:
+        """Write `records` as one block of gzip members; return each one's (offset, length)."""
+        assert self._file is not None
+        members = [gzip_member(record.to_bytes(), self.compress_level) for record in records]
+        start = offset = self._file.tell()
+        spans = []
+        for member in members:
+            spans.append((offset, len(member)))
+            offset += len(member)
+        try:
+            self._file.write(b"".join(members))
+            self._file.flush()
+        except OSError as error:
+            # Leave no half-written record for a reader to trip on; if even that fails, the
+            # write error is still the one to report.
+            with contextlib.suppress(OSError):
+                self._file.truncate(start)
+            raise WarcWriteError(
+                f"cannot write to WARC file {self._filename}{OPEN_SUFFIX}: {error}; "
+                "free disk space in CPPCC_WARC_DIR and restart the crawl"
+            ) from error
+        self.bytes_written += offset - start
+        return spans
+
+    def _close_file(self) -> None:
+        file, self._file = self._file, None
+        if file is None:
+            return
+        path = Path(file.name)
+        try:
+            try:
+                os.fsync(file.fileno())  # the rename promises a complete file: make it so
+            finally:
+                file.close()
+            path.rename(path.with_name(self._filename))
+        except OSError as error:
+            raise WarcWriteError(
+                f"cannot close WARC file {path}: {error}; rename it without `{OPEN_SUFFIX}` "
+                "once you have checked it with `warcio check`"
+            ) from error
