@@ -1,0 +1,131 @@
+"""Build the catalogue's engine and session factory from a database URL."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipelines.errors import CatalogueError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+
+def default_sqlite_url(home: Path) -> str:
+    """The catalogue's URL when no `--db` is given: `<home>/catalogue.sqlite3`."""
+    return URL.create("sqlite", database=str(Path(home) / "catalogue.sqlite3")).render_as_string()
+
+
+def masked(url: str | URL) -> str:
+    """The URL with its password replaced by `***`, fit for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or url.query.get("mode") == "memory":
+        return None
+    if database.startswith("file:"):  # a `?uri=true` URL
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return Path(database)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the catalogue at `url` (any SQLAlchemy URL); connects lazily.
+
+    Raises CatalogueError for a URL that is malformed or names a driver that is not installed.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise CatalogueError(
+            f"catalogue URL {url!r} is not a database URL ({exc}); "
+            "use e.g. sqlite:////path/catalogue.sqlite3 or postgresql://user@host/db"
+        ) from None
+    parsed = _with_installed_driver(parsed)
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    if parsed.get_backend_name() == "sqlite":
+        _make_parent_dir(parsed)
+    try:
+        engine = create_engine(parsed, **options)
+    except (NoSuchModuleError, ImportError, ArgumentError) as exc:
+        raise CatalogueError(
+            f"cannot use catalogue URL {masked(parsed)}: {_one_line(exc)}; "
+            "check the scheme, or install the driver (pip install 'cppcc-archive[postgres]')"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, in_memory=sqlite_path(parsed) is None)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to `engine`; objects stay readable after commit (for rendering)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def connection_error(engine: Engine, exc: BaseException) -> CatalogueError:
+    """The one-line error for a catalogue that cannot be reached or opened."""
+    return CatalogueError(
+        f"cannot open the catalogue database {masked(engine.url)}: {_one_line(exc)}; "
+        "check that the server is running and that the --db URL is right"
+    )
+
+
+def _with_installed_driver(url: URL) -> URL:
+    # SQLAlchemy's default driver for `postgresql://` is psycopg2; we ship psycopg 3.
+    if url.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is None:
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _make_parent_dir(url: URL) -> None:
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogueError(
+            f"cannot create the folder of catalogue {masked(url)}: {exc.strerror}; "
+            "choose a writable --home or --db"
+        ) from None
+
+
+def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
+    """SQLAlchemy's pysqlite recipe: we emit BEGIN ourselves, so SAVEPOINTs work."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver must not emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                # Readers (the CLI) and the crawl's writer must not block each other.
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE: take the write lock up front, waiting up to the busy timeout. A deferred
+        # transaction that reads, then writes after another process committed fails at once
+        # with "database is locked" (SQLITE_BUSY_SNAPSHOT): the busy timeout cannot help it.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return " ".join(text.split()) or type(exc).__name__

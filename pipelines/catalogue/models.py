@@ -1,0 +1,242 @@
+"""The catalogue's tables: sites, channels, articles, captures, rejections and runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Deterministic constraint names, so the migration and the models agree on every back end.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime that comes back in a fixed zone on every back end.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zones, so the value is stored as UTC
+    text (fixed width, so it sorts and compares as time). Either way a value is returned
+    converted to `zone`: page dates come back as `+08:00`, capture times as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def __init__(self, zone: tzinfo = UTC) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} given for a timezone-aware column"
+            )
+        if dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: stored as UTC without an offset
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(self.zone)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the catalogue's models."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: AwareDateTime(UTC),
+        list[Any]: JSON(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Site(Base):
+    """A news site named in the seeds, e.g. `rmzxb`."""
+
+    __tablename__ = "sites"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+
+    channels: Mapped[list[Channel]] = relationship(
+        back_populates="site_row", order_by="Channel.key", cascade="all, delete-orphan"
+    )
+
+
+class Channel(Base):
+    """A list page of a site, e.g. `rmzxb/yw`, crawled for article links."""
+
+    __tablename__ = "channels"
+
+    site: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sites.key", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    list_url: Mapped[str] = mapped_column(Text)
+
+    site_row: Mapped[Site] = relationship(back_populates="channels")
+
+
+class ArticleRecord(Base):
+    """One catalogued article, all of its pages merged; one row per canonical URL."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_channel_published_at", "channel", "published_at"),
+        Index("ix_articles_site_published_at", "site", "published_at"),
+        Index("ix_articles_published_at", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    site: Mapped[str] = mapped_column(String(64))
+    # The seeds channel that found the article first; later findings do not change it.
+    channel: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str | None] = mapped_column(String(128))
+    section: Mapped[list[Any]] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(Text)
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(AwareDateTime(SHANGHAI))
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    editor: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[Any]] = mapped_column(JSON)
+    paragraphs: Mapped[list[Any]] = mapped_column(JSON)
+    images: Mapped[list[Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(80))
+    page_count: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]  # when the content last changed (or was first seen)
+
+    captures: Mapped[list[Capture]] = relationship(
+        back_populates="article",
+        order_by=lambda: [Capture.page_number, Capture.fetched_at, Capture.id],
+        passive_deletes=True,
+    )
+
+
+class Run(Base):
+    """One crawl: who started it, how it ended, and what it counted."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # "manual" | "schedule"
+    status: Mapped[str] = mapped_column(String(16))  # "running" | "finished" | "failed" | …
+    channels: Mapped[list[Any]] = mapped_column(JSON)  # ["site/channel", …]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    finish_reason: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    articles_new: Mapped[int] = mapped_column(Integer, default=0)
+    articles_updated: Mapped[int] = mapped_column(Integer, default=0)
+    articles_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    pages_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    http_errors: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the crawl's Scrapy stats
+
+
+RUN_COUNTS = (
+    "pages_fetched",
+    "articles_new",
+    "articles_updated",
+    "articles_unchanged",
+    "pages_rejected",
+    "http_errors",
+    "errors",
+)
+
+
+class Capture(Base):
+    """A WARC `response` record of one page of an article (or of a page not yet catalogued)."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    warc_filename: Mapped[str] = mapped_column(Text)
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    record_id: Mapped[str] = mapped_column(String(128), unique=True)
+    payload_digest: Mapped[str | None] = mapped_column(String(128))
+    fetched_at: Mapped[datetime]
+    status: Mapped[int] = mapped_column(Integer)
+    page_number: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+
+    article: Mapped[ArticleRecord | None] = relationship(back_populates="captures")
+
+
+class Rejection(Base):
+    """A page archived in the WARC files but not catalogued as an article, and why."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    site: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))  # a slug, e.g. "no-title"
+    detail: Mapped[str | None] = mapped_column(Text)
+    warc_filename: Mapped[str | None] = mapped_column(Text)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    record_id: Mapped[str | None] = mapped_column(String(128))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+    seen_at: Mapped[datetime]
+
+
+__all__ = [
+    "RUN_COUNTS",
+    "SHANGHAI",
+    "ArticleRecord",
+    "AwareDateTime",
+    "Base",
+    "Capture",
+    "Channel",
+    "Rejection",
+    "Run",
+    "Site",
+]

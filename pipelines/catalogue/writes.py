@@ -1,0 +1,317 @@
+"""Write to the catalogue: sites and channels, articles and their captures, rejections, runs.
+
+Every function takes a Session and only flushes: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pipelines.catalogue.models import (
+    RUN_COUNTS,
+    ArticleRecord,
+    Capture,
+    Channel,
+    Rejection,
+    Run,
+    Site,
+)
+from pipelines.errors import UsageError
+from pipelines.normalise.article import Article
+from pipelines.warc.location import RecordLocation
+
+RUN_TRIGGERS = ("manual", "schedule")
+RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+
+# (channel key, channel name, list URL)
+ChannelSeed = tuple[str, str, str]
+# (site key, site name, its channels)
+SiteSeed = tuple[str, str, Sequence[ChannelSeed]]
+
+
+class ArticleOutcome(enum.StrEnum):
+    """What saving an article did to the catalogue."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+def upsert_site_channels(session: Session, sites: Iterable[SiteSeed]) -> None:
+    """Insert or rename the seeds' sites and channels; channels no longer seeded are kept."""
+    for site_key, site_name, channels in sites:
+        site = session.get(Site, site_key) or Site(key=site_key, name=site_name)
+        site.name = site_name
+        session.add(site)
+        for channel_key, channel_name, list_url in channels:
+            channel = session.get(Channel, (site_key, channel_key)) or Channel(
+                site=site_key, key=channel_key
+            )
+            channel.name, channel.list_url = channel_name, list_url
+            session.add(channel)
+    session.flush()
+
+
+def save_article(
+    session: Session,
+    *,
+    article: Article,
+    site: str,
+    channel: str,
+    captures: Sequence[tuple[int, RecordLocation]],
+    run_id: int | None,
+    seen_at: datetime | None = None,
+) -> ArticleOutcome:
+    """Catalogue `article` (one row per canonical URL) and the WARC records of its pages.
+
+    `captures` pairs each page number with where its response was archived; captures already
+    catalogued (same record id) are skipped. `seen_at` defaults to the newest capture's time,
+    so a catalogue rebuilt from the WARC files gets the same dates. An article already
+    catalogued keeps the channel that found it first. Safe when another process saves the
+    same URL at the same time.
+    """
+    seen_at = seen_at or _newest_fetch(captures)
+    record = _locked_article(session, article.url)
+    outcome = ArticleOutcome.NEW
+    if record is None:
+        try:
+            record = _insert_article(session, article, site=site, channel=channel, seen_at=seen_at)
+        except IntegrityError:
+            # Another process inserted the URL since we looked: update its row instead.
+            record = _locked_article(session, article.url)
+            if record is None:
+                raise
+            outcome = _update_article(record, article, seen_at)
+    else:
+        outcome = _update_article(record, article, seen_at)
+    _add_captures(session, record.id, captures, run_id)
+    return outcome
+
+
+def save_rejection(
+    session: Session,
+    *,
+    url: str,
+    site: str,
+    channel: str,
+    reason: str,
+    detail: str | None,
+    location: RecordLocation | None,
+    run_id: int | None,
+    seen_at: datetime | None = None,
+) -> int:
+    """Record a page that was archived but not catalogued, and why; returns the row's id.
+
+    `reason` is a slug (e.g. "no-title"); `seen_at` defaults to the capture's time, else now.
+    """
+    if seen_at is None:
+        seen_at = location.fetched_at if location else datetime.now(UTC)
+    rejection = Rejection(
+        url=url,
+        site=site,
+        channel=channel,
+        reason=reason,
+        detail=detail,
+        warc_filename=location.filename if location else None,
+        warc_offset=location.offset if location else None,
+        warc_length=location.length if location else None,
+        record_id=location.record_id if location else None,
+        run_id=run_id,
+        seen_at=seen_at,
+    )
+    session.add(rejection)
+    session.flush()
+    return rejection.id
+
+
+def start_run(
+    session: Session,
+    *,
+    trigger: str,
+    channels: Sequence[str],
+    pid: int | None,
+    host: str | None,
+    started_at: datetime,
+) -> int:
+    """Record a crawl that starts now, as `running`; returns its id.
+
+    `trigger` is "manual" or "schedule"; `channels` are "site/channel" keys.
+    """
+    if trigger not in RUN_TRIGGERS:
+        raise ValueError(f"run trigger {trigger!r} is not one of {', '.join(RUN_TRIGGERS)}")
+    run = Run(
+        trigger=trigger,
+        status="running",
+        channels=list(channels),
+        started_at=started_at,
+        pid=pid,
+        host=host,
+        **dict.fromkeys(RUN_COUNTS, 0),
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    status: str,
+    finished_at: datetime,
+    exit_code: int | None,
+    finish_reason: str | None,
+    error: str | None = None,
+    counts: Mapping[str, int] | None = None,
+    stats: Mapping[str, object] | None = None,
+) -> None:
+    """Record how a crawl ended: its status, exit code, counts and full Scrapy stats.
+
+    `counts` keys are the run's count columns (see `RUN_COUNTS`); ones left out keep their
+    value. Raises UsageError for an unknown run id.
+    """
+    if status not in RUN_STATUSES:
+        raise ValueError(f"run status {status!r} is not one of {', '.join(RUN_STATUSES)}")
+    unknown = set(counts or {}) - set(RUN_COUNTS)
+    if unknown:
+        raise ValueError(f"unknown run counts: {', '.join(sorted(unknown))}")
+    run = session.get(Run, run_id, with_for_update=True)
+    if run is None:
+        raise UsageError(f"no run #{run_id} in the catalogue; `cppcc-archive runs` lists them")
+    run.status, run.finished_at, run.exit_code = status, finished_at, exit_code
+    run.finish_reason, run.error = finish_reason, error
+    for name, value in (counts or {}).items():
+        setattr(run, name, int(value))
+    if stats is not None:
+        run.stats = _json_ready(stats)
+    session.flush()
+
+
+def _newest_fetch(captures: Sequence[tuple[int, RecordLocation]]) -> datetime:
+    if captures:
+        return max(location.fetched_at for _, location in captures)
+    return datetime.now(UTC)
+
+
+def _locked_article(session: Session, url: str) -> ArticleRecord | None:
+    # FOR UPDATE: compare-then-update must not interleave with another writer (no-op on SQLite).
+    query = select(ArticleRecord).where(ArticleRecord.url == url).with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def _insert_article(
+    session: Session, article: Article, *, site: str, channel: str, seen_at: datetime
+) -> ArticleRecord:
+    record = ArticleRecord(
+        url=article.url, site=site, channel=channel, first_seen_at=seen_at, last_seen_at=seen_at
+    )
+    _copy_content(record, article, seen_at)
+    # A savepoint, so that losing a race for the URL leaves the caller's transaction usable.
+    with session.begin_nested():
+        session.add(record)
+    return record
+
+
+def _update_article(record: ArticleRecord, article: Article, seen_at: datetime) -> ArticleOutcome:
+    record.first_seen_at = min(record.first_seen_at, seen_at)
+    record.last_seen_at = max(record.last_seen_at, seen_at)
+    # An older capture (replayed from the WARC files out of order) never overwrites newer text.
+    if record.content_hash == article.content_hash or seen_at < record.updated_at:
+        return ArticleOutcome.UNCHANGED
+    _copy_content(record, article, seen_at)
+    return ArticleOutcome.UPDATED
+
+
+def _add_captures(
+    session: Session,
+    article_id: int,
+    captures: Sequence[tuple[int, RecordLocation]],
+    run_id: int | None,
+) -> None:
+    record_ids = [location.record_id for _, location in captures]
+    known = {
+        capture.record_id: capture
+        for capture in session.scalars(select(Capture).where(Capture.record_id.in_(record_ids)))
+    }
+    for page_number, location in captures:
+        existing = known.get(location.record_id)
+        if existing is not None:
+            if existing.article_id is None:  # archived before it was known as an article
+                existing.article_id = article_id
+            continue
+        capture = _capture(location, article_id=article_id, page_number=page_number, run_id=run_id)
+        known[location.record_id] = capture
+        try:
+            with session.begin_nested():
+                session.add(capture)
+        except IntegrityError:
+            # Lost a race for the same record id: fine. Anything else (e.g. an unknown run) not.
+            if not _capture_exists(session, location.record_id):
+                raise
+    session.flush()
+
+
+def _capture(
+    location: RecordLocation, *, article_id: int | None, page_number: int, run_id: int | None
+) -> Capture:
+    return Capture(
+        article_id=article_id,
+        url=location.url,
+        warc_filename=location.filename,
+        warc_offset=location.offset,
+        warc_length=location.length,
+        record_id=location.record_id,
+        payload_digest=location.payload_digest,
+        fetched_at=location.fetched_at,
+        status=location.status,
+        page_number=page_number,
+        run_id=run_id,
+    )
+
+
+def _capture_exists(session: Session, record_id: str) -> bool:
+    query = select(Capture.id).where(Capture.record_id == record_id)
+    return session.scalars(query).first() is not None
+
+
+def _copy_content(record: ArticleRecord, article: Article, seen_at: datetime) -> None:
+    record.content_id = article.content_id
+    record.section = list(article.section)
+    record.title = article.title
+    record.subtitle = article.subtitle
+    record.published_at = article.published_at
+    record.source = article.source
+    record.author = article.author
+    record.editor = article.editor
+    record.keywords = list(article.keywords)
+    record.paragraphs = list(article.paragraphs)
+    record.images = [_image_json(image) for image in article.images]
+    record.content_hash = article.content_hash
+    record.page_count = article.page_count
+    record.updated_at = seen_at
+
+
+def _image_json(image: Any) -> dict[str, Any]:
+    # Every field of Image (url, caption, and any added later such as position).
+    return dataclasses.asdict(image)
+
+
+def _json_ready(value: object) -> Any:
+    """Scrapy stats as JSON: datetimes as ISO 8601, anything else unknown as its str()."""
+    if isinstance(value, Mapping):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

@@ -1,0 +1,146 @@
+"""Tests for pipelines/catalogue/queries.py: filters, newest first, look-up by id or URL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlalchemy.orm import Session
+
+from pipelines.catalogue.models import ArticleRecord
+from pipelines.catalogue.queries import find_article, get_run, list_articles, list_runs
+from pipelines.catalogue.writes import save_article, start_run
+from tests.db_fixtures import SHANGHAI, location, make_article
+
+BASE = "https://www.rmzxw.com.cn/c/"
+
+
+def add(
+    session: Session, name: str, published_at: datetime, site: str = "rmzxb", channel: str = "yw"
+) -> None:
+    save_article(
+        session,
+        article=make_article(url=BASE + name, title=name, published_at=published_at),
+        site=site,
+        channel=channel,
+        captures=[(1, location(name, page_url=BASE + name))],
+        run_id=None,
+    )
+
+
+def titles(rows: list[ArticleRecord]) -> list[str]:
+    return [row.title for row in rows]
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2022, 3, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def seed(session: Session) -> None:
+    add(session, "d3-late", shanghai(3, 23, 59))
+    add(session, "d4-early", shanghai(4, 0, 0))
+    add(session, "d4-noon", shanghai(4, 12), channel="xs")
+    add(session, "d4-last", shanghai(4, 23, 59))
+    add(session, "d5-early", shanghai(5, 0, 0), site="cppcc")
+    session.commit()
+
+
+def test_newest_first(session: Session) -> None:
+    seed(session)
+    assert titles(list_articles(session)) == [
+        "d5-early",
+        "d4-last",
+        "d4-noon",
+        "d4-early",
+        "d3-late",
+    ]
+
+
+def test_ties_are_broken_by_newest_id(session: Session) -> None:
+    add(session, "first", shanghai(4, 9))
+    add(session, "second", shanghai(4, 9))
+    assert titles(list_articles(session)) == ["second", "first"]
+
+
+def test_order_is_by_instant_whatever_the_offset_given(session: Session) -> None:
+    # 20:00 UTC on the 3rd is 04:00 on the 4th in Shanghai: later than 01:00 +08:00.
+    add(session, "utc", datetime(2022, 3, 3, 20, 0, tzinfo=UTC))
+    add(session, "cst", shanghai(4, 1))
+    assert titles(list_articles(session)) == ["utc", "cst"]
+
+
+def test_site_and_channel_filters(session: Session) -> None:
+    seed(session)
+    assert titles(list_articles(session, site="cppcc")) == ["d5-early"]
+    assert titles(list_articles(session, channel="xs")) == ["d4-noon"]
+    assert titles(list_articles(session, site="rmzxb", channel="yw")) == [
+        "d4-last",
+        "d4-early",
+        "d3-late",
+    ]
+    assert list_articles(session, site="nosuch") == []
+
+
+def test_since_and_until_are_whole_shanghai_days(session: Session) -> None:
+    seed(session)
+    day = date(2022, 3, 4)
+    assert titles(list_articles(session, since=day, until=day)) == [
+        "d4-last",
+        "d4-noon",
+        "d4-early",
+    ]
+    assert titles(list_articles(session, until=date(2022, 3, 3))) == ["d3-late"]
+    assert titles(list_articles(session, since=date(2022, 3, 5))) == ["d5-early"]
+
+
+def test_since_and_until_datetimes_are_inclusive_instants(session: Session) -> None:
+    seed(session)
+    noon_utc = datetime(2022, 3, 4, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+    assert titles(list_articles(session, since=noon_utc, until=shanghai(4, 23, 59))) == [
+        "d4-last",
+        "d4-noon",
+    ]
+    naive_noon = datetime(2022, 3, 4, 12, 0)  # noqa: DTZ001 — read as Asia/Shanghai on purpose
+    assert titles(list_articles(session, until=naive_noon)) == ["d4-noon", "d4-early", "d3-late"]
+    plus9 = timezone(timedelta(hours=9))
+    assert titles(list_articles(session, until=datetime(2022, 3, 4, 1, 0, tzinfo=plus9))) == [
+        "d4-early",
+        "d3-late",
+    ]
+
+
+def test_limit(session: Session) -> None:
+    seed(session)
+    assert titles(list_articles(session, limit=2)) == ["d5-early", "d4-last"]
+    assert len(list_articles(session, limit=None)) == 5
+
+
+def test_find_article_by_id_or_url(session: Session) -> None:
+    seed(session)
+    row = find_article(session, BASE + "d4-noon")
+    assert row is not None
+    assert row.title == "d4-noon"
+    assert find_article(session, str(row.id)) is row
+    assert [c.record_id for c in row.captures] == ["<urn:uuid:d4-noon>"]
+    assert find_article(session, BASE + "missing") is None
+    assert find_article(session, "999999999") is None
+
+
+def test_runs_newest_first_and_by_id(session: Session) -> None:
+    start = datetime(2022, 3, 4, tzinfo=UTC)
+    ids = [
+        start_run(
+            session,
+            trigger="schedule",
+            channels=["rmzxb/yw"],
+            pid=n,
+            host="h",
+            started_at=start + timedelta(hours=n),
+        )
+        for n in range(3)
+    ]
+    assert [run.id for run in list_runs(session)] == ids[::-1]
+    assert [run.id for run in list_runs(session, limit=1)] == ids[-1:]
+    run = get_run(session, ids[1])
+    assert run is not None
+    assert run.pid == 1
+    assert get_run(session, 999_999) is None
