@@ -1,0 +1,36 @@
+"""Pure normaliser: (url, headers, body) of a CPPCC news page -> Article; no Scrapy here."""
+
+from pipelines.normalise.article import Article, Image
+from pipelines.normalise.dates import SHANGHAI, find_datetime, format_date_line, parse_datetime
+from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NotHtml, NoTitle, NotNormalisable
+from pipelines.normalise.extract import merge_pages, normalise_page
+from pipelines.normalise.profiles import RMZXB, SiteProfile, profile_for_url, profile_named
+from pipelines.normalise.render import render_text
+from pipelines.normalise.text import fold_text
+from pipelines.normalise.urls import ArticleUrl, canonical_article_url, page_url, parse_article_url
+
+__all__ = [
+    "RMZXB",
+    "SHANGHAI",
+    "Article",
+    "ArticleUrl",
+    "Image",
+    "NoDate",
+    "NoTitle",
+    "NotAnArticleUrl",
+    "NotHtml",
+    "NotNormalisable",
+    "SiteProfile",
+    "canonical_article_url",
+    "find_datetime",
+    "fold_text",
+    "format_date_line",
+    "merge_pages",
+    "normalise_page",
+    "page_url",
+    "parse_article_url",
+    "parse_datetime",
+    "profile_for_url",
+    "profile_named",
+    "render_text",
+]

@@ -1,0 +1,173 @@
+"""The article body as a reader sees it: paragraphs and captioned pictures, in page order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import urljoin
+
+import lxml.html
+
+from pipelines.normalise.article import Image
+from pipelines.normalise.profiles import SiteProfile
+from pipelines.normalise.text import fold_text, starts_with_dashes, strip_leading_dashes
+
+# Elements that start a new line of text; everything else flows inline.
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "pre"}
+    | {"table", "tbody", "thead", "tr", "td", "th", "blockquote", "center", "hr"}
+    | {"section", "article", "figure", "figcaption"}
+)
+_CENTRED_STYLE = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
+_CAPTION_MAX = 120  # a caption is a line under a picture, not a paragraph
+_SUBTITLE_MAX = 120
+
+
+@dataclass
+class _Line:
+    """One line of the body: its raw text, its pictures, and whether it is centred."""
+
+    parts: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    centred: bool = False
+
+    @property
+    def text(self) -> str:
+        return fold_text("".join(self.parts))
+
+
+def _is_centred(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element centres its content (style, align attribute or <center>)."""
+    if element.tag == "center" or (element.get("align") or "").lower() == "center":
+        return True
+    return _CENTRED_STYLE.search(element.get("style") or "") is not None
+
+
+class _Lines:
+    """Cut the body into lines at block boundaries and <br>, as a browser lays it out."""
+
+    def __init__(self) -> None:
+        self.lines: list[_Line] = []
+        self.current = _Line()
+
+    def walk(self, element: lxml.html.HtmlElement, centred: bool) -> None:
+        block = element.tag in _BLOCK_TAGS
+        centred = centred or _is_centred(element)
+        if block or element.tag == "br":
+            self.end_line()
+        if element.tag == "img":
+            self.add(None, element.get("src"), centred)
+        self.add(element.text, None, centred)
+        for child in element:
+            if isinstance(child.tag, str):  # comments and processing instructions are not text
+                self.walk(child, centred)
+            self.add(child.tail, None, centred)
+        if block:
+            self.end_line()
+
+    def add(self, text: str | None, image: str | None, centred: bool) -> None:
+        if not (text and text.strip()) and not image:
+            return
+        if not self.current.parts and not self.current.images:
+            self.current.centred = centred
+        if text:
+            self.current.parts.append(text)
+        if image:
+            self.current.images.append(image.strip())
+
+    def end_line(self) -> None:
+        if self.current.parts or self.current.images:
+            self.lines.append(self.current)
+        self.current = _Line()
+
+
+def body_lines(body: lxml.html.HtmlElement) -> list[_Line]:
+    """The body's lines in page order."""
+    lines = _Lines()
+    lines.walk(body, centred=False)
+    lines.end_line()
+    return lines.lines
+
+
+def _is_boilerplate(text: str, profile: SiteProfile) -> bool:
+    """Whether a line is page chrome (share box, app download, editor or keyword line)."""
+    return any(pattern.fullmatch(text) for pattern in profile.boilerplate_lines)
+
+
+def _is_caption(line: _Line, profile: SiteProfile) -> bool:
+    """Whether a line can caption the picture above it: centred, short text, no picture."""
+    text = line.text
+    return (
+        line.centred
+        and not line.images
+        and 0 < len(text) <= _CAPTION_MAX
+        and not _is_boilerplate(text, profile)
+        and text not in profile.stop_lines
+    )
+
+
+def _pictures(line: _Line, caption: str | None, page_url: str) -> list[Image]:
+    """The line's pictures; the caption goes to the last one, the one it is printed under."""
+    urls = [urljoin(page_url, src) for src in line.images if src and not src.startswith("data:")]
+    return [
+        Image(url=url, caption=caption if i == len(urls) - 1 else None)
+        for i, url in enumerate(urls)
+    ]
+
+
+def body_items(
+    body: lxml.html.HtmlElement, page_url: str, profile: SiteProfile
+) -> list[str | Image]:
+    """Paragraphs (folded, non-empty, no chrome) and pictures with their captions, in page order."""
+    lines = body_lines(body)
+    items: list[str | Image] = []
+    index = 0
+    while index < len(lines):
+        line, text = lines[index], lines[index].text
+        if text in profile.stop_lines and not line.images:
+            break
+        if line.images:
+            caption = text if len(text) <= _CAPTION_MAX else None
+            following = lines[index + 1] if index + 1 < len(lines) else None
+            if not text and following is not None and _is_caption(following, profile):
+                caption, index = following.text, index + 1
+            items += _pictures(line, caption or None, page_url)
+            if text and caption is None:
+                items.append(text)
+        elif text and not _is_boilerplate(text, profile):
+            items.append(text)
+        index += 1
+    return items
+
+
+def densest_paragraph_parent(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element whose <p> children hold the most text: the body when no selector finds it."""
+    scores: dict[lxml.html.HtmlElement, int] = {}
+    for paragraph in root.iter("p"):
+        parent = paragraph.getparent()
+        if parent is not None:
+            scores[parent] = scores.get(parent, 0) + len(paragraph.text_content().strip())
+    return max(scores, key=scores.__getitem__) if scores else None
+
+
+def split_subtitle(items: list[str | Image]) -> tuple[str | None, list[str | Image]]:
+    """Take a first body paragraph opening with —— as the subtitle."""
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            if starts_with_dashes(item) and len(item) <= _SUBTITLE_MAX:
+                return strip_leading_dashes(item) or None, items[:index] + items[index + 1 :]
+            break
+    return None, items
+
+
+def positioned(items: Sequence[str | Image]) -> tuple[tuple[str, ...], tuple[Image, ...]]:
+    """Paragraphs, and pictures marked with the index of the paragraph they stand before."""
+    paragraphs: list[str] = []
+    images: list[Image] = []
+    for item in items:
+        if isinstance(item, Image):
+            images.append(replace(item, position=len(paragraphs)))
+        else:
+            paragraphs.append(item)
+    return tuple(paragraphs), tuple(images)

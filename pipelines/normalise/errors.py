@@ -1,0 +1,40 @@
+"""Why a fetched page could not become an article: one exception per reason."""
+
+from __future__ import annotations
+
+from pipelines.errors import CppccArchiveError
+
+
+class NotNormalisable(CppccArchiveError):
+    """A page that cannot be turned into an article; `reason` is the slug stats count it under."""
+
+    reason = "not-normalisable"
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(f"{url}: {detail}")
+
+
+class NotAnArticleUrl(NotNormalisable):
+    """The URL path does not match any article pattern of the site."""
+
+    reason = "not-an-article-url"
+
+
+class NotHtml(NotNormalisable):
+    """The response is not an HTML document (an image, a PDF, a JSON answer...)."""
+
+    reason = "not-html"
+
+
+class NoTitle(NotNormalisable):
+    """The page holds no article title (an error page, an empty template)."""
+
+    reason = "no-title"
+
+
+class NoDate(NotNormalisable):
+    """The page holds no publication date anywhere the site profile looks."""
+
+    reason = "no-date"

@@ -1,0 +1,72 @@
+"""Article URLs: recognise an article and its page number, and build canonical page URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from pipelines.normalise.errors import NotAnArticleUrl
+from pipelines.normalise.profiles import ArticlePath, SiteProfile, profile_for_url
+
+
+@dataclass(frozen=True)
+class ArticleUrl:
+    """What an article URL says: the site's content id and the page number (1 for page one)."""
+
+    content_id: str
+    page: int
+
+
+def _match_path(path: str, profile: SiteProfile) -> tuple[ArticlePath, str, int, int] | None:
+    """The matching pattern, the content id, its page number and where the page suffix starts."""
+    for article_path in profile.article_paths:
+        match = article_path.pattern.fullmatch(path)
+        if match:
+            page = int(match["page"]) if match["page"] else 1
+            return article_path, match["id"], page, match.end("id")
+    return None
+
+
+def parse_article_url(url: str, profile: SiteProfile | None = None) -> ArticleUrl | None:
+    """The content id and page of an article URL (path only, any host), or None for other URLs."""
+    profile = profile or profile_for_url(url)
+    matched = _match_path(urlsplit(url).path, profile)
+    if matched is None:
+        return None
+    _, content_id, page, _ = matched
+    if page < 1:
+        return None
+    return ArticleUrl(content_id=content_id, page=page)
+
+
+def page_url(url: str, page: int, profile: SiteProfile | None = None) -> str:
+    """The URL of page `page` of the article `url` belongs to: same host, no query or fragment."""
+    if page < 1:
+        raise ValueError(f"page numbers start at 1, not {page}")
+    profile = profile or profile_for_url(url)
+    parts = urlsplit(url)
+    matched = _match_path(parts.path, profile)
+    if matched is None:
+        raise NotAnArticleUrl(url, f"not an article URL of site {profile.name}")
+    article_path, _, _, id_end = matched
+    suffix = article_path.first_page_suffix if page == 1 else f"_{page}"
+    path = f"{parts.path[:id_end]}{suffix}.shtml"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _host(alias: str) -> str:
+    """The host an alias names, given as a bare host or as a URL."""
+    return (urlsplit(alias).hostname or "") if "//" in alias else alias.lower()
+
+
+def canonical_article_url(
+    url: str, *, base_url: str, aliases: Sequence[str] = (), profile: SiteProfile | None = None
+) -> str:
+    """The page-1 URL of an article, moved to base_url's scheme and host from an alias host."""
+    first_page = urlsplit(page_url(url, 1, profile))
+    base = urlsplit(base_url)
+    own_hosts = {(base.hostname or "").lower(), *(_host(alias) for alias in aliases)}
+    if (first_page.hostname or "").lower() in own_hosts:
+        first_page = first_page._replace(scheme=base.scheme, netloc=base.netloc)
+    return urlunsplit(first_page)
