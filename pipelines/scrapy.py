@@ -113,7 +113,7 @@ class CataloguePipeline:
         if not isinstance(item, ArticlePagesItem):
             return item
         if item.article is None:
-            self._reject(item)
+            raise self._reject(item)
         captures = [(n, page.capture) for n, page in enumerate(item.pages, 1) if page.capture]
         with self.sessions.begin() as session:
             outcome = save_article(
@@ -127,7 +127,8 @@ class CataloguePipeline:
         self.stats.inc_value(f"cppcc/articles/{getattr(outcome, 'value', outcome)}")
         return item
 
-    def _reject(self, item: ArticlePagesItem) -> None:
+    def _reject(self, item: ArticlePagesItem) -> PageRejected:
+        """Record why the item is not an article; the DropItem to raise, named for the reason."""
         reason, detail = item.rejection or ("unknown", "no article and no reason")
         first = item.pages[0]
         with self.sessions.begin() as session:
@@ -142,4 +143,4 @@ class CataloguePipeline:
                 run_id=self.run_id,
             )
         self.stats.inc_value("cppcc/pages_rejected")
-        raise _DROP_CLASSES.get(reason, NotNormalisableOther)(f"{first.url}: {reason}: {detail}")
+        return _DROP_CLASSES.get(reason, NotNormalisableOther)(f"{first.url}: {reason}: {detail}")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from crawler.seeds import Seeds, load_seeds
 from pipelines.errors import CatalogueError, CppccArchiveError, UsageError
@@ -73,10 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem, and where to read how it is done."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _add_global_options(common, default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cppcc-archive",
         description="Archive the CPPCC news channels: crawl them into WARC files and a "
         "catalogue, and query the catalogue.",
@@ -84,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(bad option, seeds file, unknown channel), 130 interrupted.",
     )
     _add_global_options(parser, default=None)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     for add in (_add_crawl, _add_articles, _add_show, _add_runs, _add_demo):
         add(commands, common)
     return parser
@@ -181,6 +190,10 @@ def _run_view(config: Config, run_id: int) -> dict[str, Any]:
 
     with _catalogue(config) as session:
         run = get_run(session, run_id)
+        if run is None:
+            raise CatalogueError(
+                f"run {run_id} vanished from the catalogue {config.catalogue_url()}"
+            )
         return run_view(run)
 
 

@@ -98,7 +98,8 @@ class ChannelSpider(scrapy.Spider):
         never followed.
         """
         folder = urlsplit(self.site.url(channel.list_path)).path.rsplit("/", 1)[0] + "/"
-        current = _list_page_number(urlsplit(response.url).path)
+        # A list page not named index*.shtml (a channel's folder URL) is page 1.
+        current = _list_page_number(urlsplit(response.url).path) or 1
         candidates = []
         for link in response.css("a"):
             url = response.urljoin(link.attrib.get("href", ""))
