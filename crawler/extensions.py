@@ -25,12 +25,21 @@ PROGRESS_STATS = {
     "articles_unchanged": "cppcc/articles/unchanged",
     "pages_rejected": "cppcc/pages_rejected",
     "http_errors": "cppcc/http_errors",
-    "errors": "log_count/ERROR",
 }
+# What counts as an error: our own code raising, the archive failing, or a download failing
+# for a reason other than an HTTP status (those are `http_errors`).
+ERROR_STATS_PREFIXES = ("spider_exceptions/", "cppcc/errors/", "cppcc/warc/errors")
+ERROR_STATS = ("downloader/exception_count",)
 
 
 def progress_counts(stats: dict[str, Any]) -> dict[str, int]:
-    return {name: int(stats.get(key, 0)) for name, key in PROGRESS_STATS.items()}
+    counts = {name: int(stats.get(key, 0)) for name, key in PROGRESS_STATS.items()}
+    counts["errors"] = sum(
+        int(value)
+        for key, value in stats.items()
+        if key.startswith(ERROR_STATS_PREFIXES) or key in ERROR_STATS
+    )
+    return counts
 
 
 class RunReportExtension:
@@ -52,7 +61,7 @@ class RunReportExtension:
     def from_crawler(cls, crawler: Crawler) -> RunReportExtension:
         path = crawler.settings.get("CPPCC_REPORT_FILE")
         if not path:
-            raise NotConfigured("CPPCC_REPORT_FILE is not set")
+            raise NotConfigured  # off unless a launcher asks for a report: nothing to say
         extension = cls(
             Path(path), crawler.settings.getfloat("CPPCC_REPORT_INTERVAL"), crawler.stats
         )

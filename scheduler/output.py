@@ -23,13 +23,13 @@ def print_records(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for record in records:
-            writer.writerow([_cell(record.get(column)) for column in columns])
+            writer.writerow([_cell(column, record.get(column)) for column in columns])
     else:
         print_table(records, columns, out)
 
 
 def print_table(records: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
-    rows = [[_cell(record.get(column)) for column in columns] for record in records]
+    rows = [[_cell(column, record.get(column)) for column in columns] for record in records]
     widths = [
         max([display_width(column)] + [display_width(row[i]) for row in rows])
         for i, column in enumerate(columns)
@@ -52,9 +52,10 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(padded).rstrip()
 
 
-def _cell(value: Any) -> str:
+def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        return ">".join(str(v) for v in value)
+        # A section is a breadcrumb (协商>政协动态); other lists are plain lists.
+        return (">" if column == "section" else ", ").join(map(str, value))
     return str(value)

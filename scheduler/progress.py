@@ -30,6 +30,7 @@ class ProgressPrinter:
         self.every = every
         self.interactive = out.isatty()
         self.last_line = ""
+        self.last_printed = ""
         self.last_time = 0.0
 
     def update(self, site: str, counts: dict[str, int]) -> None:
@@ -41,15 +42,20 @@ class ProgressPrinter:
             self.out.write("\r\033[K" + line)
             self.out.flush()
         elif time.monotonic() - self.last_time >= self.every:
-            self.last_time = time.monotonic()
-            self.out.write(line + "\n")
-            self.out.flush()
+            self._print(line)
 
     def close(self) -> None:
+        """End the progress display, making sure the last counts were shown."""
         if self.interactive and self.last_line:
             self.out.write("\n")
-        elif self.last_line:
-            self.out.write(self.last_line + "\n")
+        elif self.last_line != self.last_printed:
+            self._print(self.last_line)
+        self.out.flush()
+
+    def _print(self, line: str) -> None:
+        self.last_time = time.monotonic()
+        self.last_printed = line
+        self.out.write(line + "\n")
         self.out.flush()
 
 

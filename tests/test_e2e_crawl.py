@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
-from replicas.rmzxb.articles import replica_articles
+from replicas.rmzxb.articles import RELATED_PATHS, replica_articles
 from replicas.rmzxb.site import (
     LEGACY_PATH,
+    LOGIN_PAGE_PATH,
     NOT_FOUND_PATH,
     SERVER_ERROR_PATH,
     build_site,
@@ -111,6 +113,30 @@ def test_robots_txt_is_obeyed(archive: Archive) -> None:
     forbidden = ARTICLES["robots"].pages[0].path
     assert forbidden not in archive.server.requests
     assert "/robots.txt" in archive.server.requests
+
+
+def test_only_list_pages_lead_to_articles(archive: Archive) -> None:
+    # 相关新闻 on article pages and the navigation bar are not followed.
+    for path in RELATED_PATHS:
+        assert path not in archive.server.requests
+    assert "/xs/zxdt/" not in archive.server.requests
+    assert not any(p.startswith(("/yl_n/", "/tz/")) for p in archive.server.requests)
+
+
+def test_page_that_is_not_an_article_is_archived_with_its_reason(archive: Archive) -> None:
+    url = archive.url(LOGIN_PAGE_PATH)
+    assert url in {r.rec_headers["WARC-Target-URI"] for r in _responses(archive)}
+    engine = create_engine(f"sqlite:///{archive.home / 'catalogue.sqlite3'}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT reason, warc_filename FROM rejections WHERE url = :url"), {"url": url}
+        ).all()
+    engine.dispose()
+    # Its <title> says 用户登录, but it has no date line: not an article.
+    assert rows and rows[0][0] == "no-date" and rows[0][1]
+    run = archive.json("runs", "--format", "json")[-1]
+    assert run["counts"]["pages_rejected"] == 1
+    assert url not in [a["url"] for a in archive.json("articles", "--format", "json")]
 
 
 def test_gzip_page_is_archived_as_the_compressed_bytes_sent(archive: Archive) -> None:

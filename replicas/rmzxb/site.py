@@ -35,6 +35,13 @@ CHANNELS = {
 LEGACY_PATH = "/sqmy/nywy/2014/06/17/340701_1.shtml"  # answers 301 to the article's /c/ URL
 NOT_FOUND_PATH = "/c/2022-03-06/3064650.shtml"
 SERVER_ERROR_PATH = "/c/2022-03-06/3064651.shtml"
+# An article URL answering 200 with a login page: archived, not catalogued, reason recorded.
+LOGIN_PAGE_PATH = "/c/2022-03-06/3064652.shtml"
+LOGIN_PAGE = (
+    "<html><head><meta charset='utf-8'><title>用户登录</title></head><body>"
+    "<form action='/login' method='post'><input name='user'><input name='password' "
+    "type='password'><button>登录</button></form></body></html>"
+)
 ALIAS_HOST = "www.rmzxw.com.cn"  # the alias host of the real site: the crawler folds it
 FIXED_DATE = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -49,6 +56,7 @@ def build_site(base_url: str) -> Routes:
         routes.update(_list_routes(key, [articles[k] for k in article_keys], base_url))
     legacy = articles["legacy"].pages[0].path
     routes[LEGACY_PATH] = Reply(301, (("Location", base_url + legacy), *_html_headers()), b"")
+    routes[LOGIN_PAGE_PATH] = Reply(200, _html_headers(), LOGIN_PAGE.encode("utf-8"))
     routes[SERVER_ERROR_PATH] = Reply(
         500, _html_headers(), b"<html><body><h1>500 Internal Server Error</h1></body></html>"
     )
@@ -138,6 +146,7 @@ def _odd_links() -> list[str]:
     return [
         f'              <li><a href="{NOT_FOUND_PATH}">已删除的稿件</a></li>',
         f'              <li><a href="{SERVER_ERROR_PATH}">服务器出错的稿件</a></li>',
+        f'              <li><a href="{LOGIN_PAGE_PATH}">需要登录的稿件</a></li>',
     ]
 
 

@@ -1,0 +1,40 @@
+"""`cppcc-archive demo`: a first try without the real sites."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def test_demo_archives_the_replica_and_prints_working_commands(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    result = run_cli("demo", "--home", str(home))
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert re.search(r"demo crawl finished: pages \d+, new 1[0-9]", result.stdout)
+    assert list((home / "warc").glob("*.warc.gz"))
+    commands = [
+        line.strip() for line in result.stdout.splitlines() if "cppcc-archive --home" in line
+    ]
+    assert len(commands) == 3
+    for command in commands:
+        # Each printed command works as printed.
+        followed = run_cli(*shlex.split(command)[1:])
+        assert followed.returncode == 0, (command, followed.stderr)
+        assert followed.stdout.strip()
+
+
+def test_demo_without_home_uses_a_new_temporary_folder() -> None:
+    result = run_cli("demo", env={"CPPCC_ARCHIVE_HOME": ""})
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"archive home: (\S+)", result.stdout)
+    assert match
+    home = Path(match.group(1))
+    try:
+        assert home.name.startswith("cppcc-archive-demo-")
+        assert (home / "catalogue.sqlite3").exists()
+    finally:
+        shutil.rmtree(home)
