@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from http.cookiejar import Cookie
 
 from scrapy import Request
@@ -11,13 +12,17 @@ from scrapy.http.cookies import CookieJar
 from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
 
-# suffix_list_urls=() makes tldextract use the public-suffix snapshot it ships with instead of
-# downloading the list on first use, which fails (with an ERROR in the log) without internet.
-_offline_split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
+
+@cache
+def _offline_split_domain() -> TLDExtract:
+    # suffix_list_urls=() makes tldextract use the public-suffix snapshot it ships with instead
+    # of downloading the list on first use, which fails (an ERROR in the log) without internet.
+    return TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
 
 
 def _is_public_domain(domain: str) -> bool:
-    return not _offline_split_domain(domain).domain
+    """Whether `domain` is a public suffix (com.cn, gov.cn), where no cookie may be set."""
+    return not _offline_split_domain()(domain).domain
 
 
 class OfflineCookiesMiddleware(CookiesMiddleware):

@@ -18,6 +18,18 @@ from pipelines.errors import SeedsError
 KNOWN_SITES = frozenset({"rmzxb"})
 SCHEDULE_TIMEZONE = "Asia/Shanghai"
 DEFAULT_SCHEDULE = "0 * * * *"
+SITE_KEYS = frozenset(
+    {
+        "name",
+        "base_url",
+        "aliases",
+        "channels",
+        "download_delay",
+        "concurrent_requests",
+        "autothrottle",
+    }
+)
+CHANNEL_KEYS = frozenset({"name", "list", "schedule", "enabled"})
 
 
 @dataclass(frozen=True)
@@ -80,14 +92,21 @@ class Seeds:
         return tuple(channel for site in self.sites for channel in site.channels)
 
     def select(self, refs: list[str]) -> tuple[Channel, ...]:
-        """The channels named `site` or `site/channel`; all enabled ones when none are named."""
+        """The channels named `site/channel`, and the enabled ones of a site named `site`.
+
+        No name at all means every enabled channel. A disabled channel is crawled only when
+        named on its own.
+        """
         if not refs:
             return tuple(c for c in self.channels() if c.enabled)
         chosen: list[Channel] = []
         for ref in refs:
             site_key, _, channel_key = ref.partition("/")
             site = self.site(site_key)
-            picked = [site.channel(channel_key)] if channel_key else list(site.channels)
+            if channel_key:
+                picked = [site.channel(channel_key)]
+            else:
+                picked = [c for c in site.channels if c.enabled]
             chosen.extend(c for c in picked if c not in chosen)
         return tuple(chosen)
 
@@ -126,6 +145,7 @@ def _parse_site(key: str, data: Any, path: Path) -> Site:
             f"{path}: [{where}]: unknown site {key!r}: no spider for it (known: {known})"
         )
     table = _table(data, path, where)
+    _refuse_unknown_keys(table, SITE_KEYS, path, where)
     base_url = _string(table, "base_url", path, where)
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -146,8 +166,15 @@ def _parse_site(key: str, data: Any, path: Path) -> Site:
 def _parse_channel(site: str, key: str, data: Any, path: Path) -> Channel:
     where = f"sites.{site}.channels.{key}"
     table = _table(data, path, where)
+    _refuse_unknown_keys(table, CHANNEL_KEYS, path, where)
     if "list" not in table:
         raise SeedsError(f"{path}: [{where}]: channel has no `list` (its list page path)")
+    list_path = _string(table, "list", path, where)
+    if urlsplit(list_path).scheme or urlsplit(list_path).netloc:
+        raise SeedsError(
+            f"{path}: {where}.list: {list_path!r} must be a path relative to the site's "
+            "base_url (like /yw_n/index.shtml), so the same seeds work on a mirror"
+        )
     schedule = table.get("schedule", DEFAULT_SCHEDULE)
     if not isinstance(schedule, str):
         raise SeedsError(f"{path}: {where}.schedule: must be a cron expression string")
@@ -161,7 +188,7 @@ def _parse_channel(site: str, key: str, data: Any, path: Path) -> Channel:
         site=site,
         key=key,
         name=_string(table, "name", path, where),
-        list_path=_string(table, "list", path, where),
+        list_path=list_path,
         schedule=schedule,
         enabled=_boolean(table, "enabled", True, path, where),
     )
@@ -184,6 +211,16 @@ def cron_trigger(expression: str) -> CronTrigger:
             timezone=SCHEDULE_TIMEZONE,
         )
     raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
+
+
+def _refuse_unknown_keys(
+    table: Mapping[str, Any], known: frozenset[str], path: Path, where: str
+) -> None:
+    # A misspelt politeness key (download_dely) must not silently fall back to the default.
+    unknown = sorted(set(table) - known)
+    if unknown:
+        names = ", ".join(sorted(known))
+        raise SeedsError(f"{path}: {where}.{unknown[0]}: unknown key (known keys: {names})")
 
 
 def _table(value: Any, path: Path, where: str) -> dict[str, Any]:

@@ -29,8 +29,14 @@ class ReplicaServer:
     `requests` lists the paths asked for, in order, so tests can check what was (not) fetched.
     """
 
-    def __init__(self, build_site: SiteBuilder, not_found: Callable[[str], Reply] | None = None):
+    def __init__(
+        self,
+        build_site: SiteBuilder,
+        not_found: Callable[[str], Reply] | None = None,
+        port: int = 0,
+    ):
         self._build_site = build_site
+        self._port = port  # 0: any free port
         self._not_found = not_found or _plain_not_found
         self.routes: Routes = {}
         self.requests: list[str] = []
@@ -45,7 +51,7 @@ class ReplicaServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> str:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), self._handler_class())
         self._server.daemon_threads = True
         self.routes = self._build_site(self.base_url)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

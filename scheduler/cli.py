@@ -319,7 +319,7 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> int:
     from scheduler.demo import run_demo
 
     # Without --home the demo makes a new temporary home rather than filling ./archive.
-    return run_demo(config.home if args.home else None, sys.stdout, sys.stderr)
+    return run_demo(config.home if args.home else None, config.database_url, sys.stdout, sys.stderr)
 
 
 # -- shared helpers -------------------------------------------------------------------------

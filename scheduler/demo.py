@@ -5,12 +5,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from crawler.seeds import load_seeds
-from pipelines.catalogue.engine import default_sqlite_url
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.queries import list_articles
+from pipelines.catalogue.views import article_summary
+from pipelines.errors import CrawlError
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
 from scheduler.launcher import launch_crawl
+from scheduler.output import print_table
 from scheduler.progress import ProgressPrinter, describe_counts
 
 DEMO_SEEDS = """\
@@ -32,12 +37,18 @@ list = "/yw_n/index.shtml"
 """
 
 
-def run_demo(home: Path | None, out: TextIO, err: TextIO) -> int:
+def run_demo(home: Path | None, database_url: str | None, out: TextIO, err: TextIO) -> int:
     """Serve the replica, crawl both its channels into `home` (a new folder when None)."""
     home = home or Path(tempfile.mkdtemp(prefix="cppcc-archive-demo-"))
-    home.mkdir(parents=True, exist_ok=True)
-    with ReplicaServer(build_site, not_found_page) as server:
-        seeds_path = home / "demo-seeds.toml"
+    seeds_path = home / "demo-seeds.toml"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        server = ReplicaServer(build_site, not_found_page, port=_previous_port(seeds_path))
+        server.start()
+    except OSError as exc:
+        raise CrawlError(f"cannot run the demo in {home}: {exc.strerror or exc}") from None
+    database_url = database_url or f"sqlite:///{home / 'catalogue.sqlite3'}"
+    try:
         seeds_path.write_text(DEMO_SEEDS.format(base_url=server.base_url), encoding="utf-8")
         seeds = load_seeds(seeds_path)
         err.write(f"serving the replica of 人民政协网 at {server.base_url}\n")
@@ -46,26 +57,47 @@ def run_demo(home: Path | None, out: TextIO, err: TextIO) -> int:
             seeds,
             seeds.channels(),
             home=home,
-            database_url=default_sqlite_url(home),
+            database_url=database_url,
             on_progress=progress.update,
         )
         progress.close()
-    out.write(_report(home, result.status, describe_counts(result.counts), result.error))
+    finally:
+        server.stop()
+    _report(home, database_url, result.status, describe_counts(result.counts), result.error, out)
     return 0 if result.status == "finished" else 1
 
 
-def _report(home: Path, status: str, counts: str, error: str | None) -> str:
+def _previous_port(seeds_path: Path) -> int:
+    """The port an earlier demo in this home used, so its article URLs stay the same."""
+    if not seeds_path.exists():
+        return 0
+    base_url = load_seeds(seeds_path).site("rmzxb").base_url
+    return urlsplit(base_url).port or 0
+
+
+def _report(
+    home: Path, database_url: str, status: str, counts: str, error: str | None, out: TextIO
+) -> None:
     warcs = sorted((home / "warc").glob("*.warc.gz"))
-    lines = [
-        f"demo crawl {status}: {counts}" + (f" ({error})" if error else ""),
-        f"archive home: {home}",
-        f"WARC files: {', '.join(w.name for w in warcs) or 'none'}",
-        "",
-        "Look at what was archived:",
-        f"  cppcc-archive --home {home} articles",
-        f"  cppcc-archive --home {home} show 1 --format text",
-        f"  cppcc-archive --home {home} runs",
-    ]
+    out.write(f"demo crawl {status}: {counts}" + (f" ({error})" if error else "") + "\n")
+    out.write(f"archive home: {home}\nWARC files: {', '.join(w.name for w in warcs) or 'none'}\n")
+    records = _newest_articles(database_url)
+    if records:
+        out.write("\nArticles archived (newest first):\n")
+        print_table(records, ("id", "published_at", "channel", "title"), out)
+    db = "" if database_url.startswith(f"sqlite:///{home}") else f" --db {database_url}"
+    first = records[0]["id"] if records else 1
+    commands = [f"articles{db}", f"show {first} --format text{db}", f"runs{db}"]
+    out.write("\nLook at what was archived:\n")
+    out.writelines(f"  cppcc-archive --home {home} {command}\n" for command in commands)
     if warcs:
-        lines.append(f"  warcio index {warcs[0]}")
-    return "\n".join(lines) + "\n"
+        out.write(f"  warcio index {warcs[0]}\n")
+
+
+def _newest_articles(database_url: str) -> list[dict[str, object]]:
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return [article_summary(row) for row in list_articles(session, limit=None)]
+    finally:
+        engine.dispose()

@@ -18,6 +18,16 @@ pytest_plugins = ["tests.db_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+REPLICA_PAGES = REPO / "replicas" / "rmzxb" / "pages"
+
+
+def reference_file(name: str) -> Path:
+    """A reference file: from ../shared/reference beside the checkout (as in CI), else the
+    replica's own copy (tests/test_replica_site.py checks the copies are the same)."""
+    shared = SHARED_REFERENCE / name
+    return shared if shared.exists() else REPLICA_PAGES / name
+
+
 # The installed console script, beside the interpreter running the tests.
 CLI = Path(sys.executable).parent / "cppcc-archive"
 

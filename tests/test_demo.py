@@ -38,3 +38,13 @@ def test_demo_without_home_uses_a_new_temporary_folder() -> None:
         assert (home / "catalogue.sqlite3").exists()
     finally:
         shutil.rmtree(home)
+
+
+def test_demo_again_in_the_same_home_adds_no_duplicate(tmp_path: Path) -> None:
+    home = str(tmp_path / "demo")
+    assert run_cli("demo", "--home", home).returncode == 0
+    first = run_cli("--home", home, "articles", "--format", "csv").stdout.splitlines()
+    again = run_cli("demo", "--home", home)
+    assert again.returncode == 0, again.stderr
+    assert "new 0" in again.stdout
+    assert run_cli("--home", home, "articles", "--format", "csv").stdout.splitlines() == first

@@ -24,7 +24,7 @@ from replicas.rmzxb.site import (
     not_found_page,
 )
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, SHARED_REFERENCE, CliResult, run_cli
+from tests.conftest import REPLICA_SEEDS, CliResult, reference_file, run_cli
 
 ARTICLES = {article.key: article for article in replica_articles()}
 
@@ -222,7 +222,7 @@ def test_seed_article_renders_as_the_reader_sees_it(archive: Archive) -> None:
     result = archive.cli("show", url, "--format", "text")
     assert result.returncode == 0, result.stderr
     ours = _lines(result.stdout)
-    seed = _lines((SHARED_REFERENCE / "seed_article.txt").read_text(encoding="utf-8"))
+    seed = _lines(reference_file("seed_article.txt").read_text(encoding="utf-8"))
     # Page chrome around the article that the text rendering leaves out.
     chrome = {seed[0], seed[1], "分享到:", "人民政协报政协号客户端下载 >", "相关新闻"}
     assert ours == [line for line in seed if line not in chrome]

@@ -49,7 +49,8 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     assert site.url("/yw_n/index.shtml") == "http://www.rmzxb.com.cn/yw_n/index.shtml"
     assert site.aliases == ("www.rmzxw.com.cn",)
     assert [c.ref for c in seeds.select([])] == ["rmzxb/yw"]  # xs is disabled
-    assert [c.ref for c in seeds.select(["rmzxb"])] == ["rmzxb/yw", "rmzxb/xs"]
+    # Naming a site crawls its enabled channels; a disabled one only when named itself.
+    assert [c.ref for c in seeds.select(["rmzxb"])] == ["rmzxb/yw"]
     assert [c.ref for c in seeds.select(["rmzxb/xs"])] == ["rmzxb/xs"]
 
 
@@ -77,6 +78,15 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
         ),
         (GOOD.replace('"http://www.rmzxb.com.cn/"', '"www.rmzxb.com.cn"'), "base_url"),
         (GOOD.replace("aliases = [", 'download_delay = "slow"\naliases = ['), "download_delay"),
+        (
+            GOOD.replace("aliases = [", "download_dely = 0\naliases = ["),
+            "sites.rmzxb.download_dely: unknown key",
+        ),
+        (GOOD.replace('schedule = "*/30', 'shedule = "*/30'), "channels.yw.shedule: unknown key"),
+        (
+            GOOD.replace('"/yw_n/index.shtml"', '"http://other.example/yw_n/index.shtml"'),
+            "must be a path relative to the site's base_url",
+        ),
     ],
 )
 def test_bad_files_are_refused_naming_file_and_key(

@@ -263,3 +263,10 @@ def test_incomplete_body_is_marked_truncated() -> None:
 def test_extension_is_off_without_a_warc_folder() -> None:
     with pytest.raises(NotConfigured, match="CPPCC_WARC_DIR"):
         WarcCaptureExtension.from_crawler(get_crawler(settings_dict={"CPPCC_WARC_DIR": ""}))
+
+
+def test_warc_folder_defaults_to_the_homes(tmp_path: Path) -> None:
+    # `scrapy crawl rmzxb -s CPPCC_HOME=/x` archives into /x/warc, beside /x's catalogue.
+    crawler = get_crawler(settings_dict={"CPPCC_HOME": str(tmp_path)})
+    extension = WarcCaptureExtension.from_crawler(crawler)
+    assert extension.writer.directory == tmp_path / "warc"

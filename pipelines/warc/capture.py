@@ -60,9 +60,11 @@ class WarcCaptureExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        directory = settings.get("CPPCC_WARC_DIR")
+        # The archive's WARC folder is <home>/warc unless a folder of its own is given.
+        home = settings.get("CPPCC_HOME")
+        directory = settings.get("CPPCC_WARC_DIR") or (f"{home}/warc" if home else "")
         if not directory:
-            raise NotConfigured("CPPCC_WARC_DIR is not set: no WARC files are written")
+            raise NotConfigured("neither CPPCC_WARC_DIR nor CPPCC_HOME is set: no WARC is written")
         writer = WarcWriter(
             directory,
             prefix=settings.get("CPPCC_WARC_PREFIX") or DEFAULT_PREFIX,
