@@ -17,6 +17,7 @@ class FetchedPage:
     headers: list[tuple[str, str]]
     body: bytes
     capture: RecordLocation | None
+    page: int = 1  # the page of the article this is, 1 for the first
 
 
 @dataclass

@@ -11,11 +11,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from crawler.items import ArticlePagesItem
+from crawler.items import ArticlePagesItem, FetchedPage
 from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import save_article, save_rejection
-from pipelines.normalise import NotNormalisable, merge_pages, normalise_page
+from pipelines.normalise import Article, NotNormalisable, merge_pages, normalise_page
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +67,31 @@ class NormalisePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePagesItem):
             return item
+        first, *later = item.pages
         try:
-            pages = [normalise_page(page.url, page.headers, page.body) for page in item.pages]
+            pages = [normalise_page(first.url, first.headers, first.body)]
         except NotNormalisable as exc:
             item.rejection = (exc.reason, str(exc))
             return item
+        pages += self._later_pages(item, later)
         article = merge_pages(pages)
         # The spider knows the canonical URL (alias hosts folded); the page knows the rest.
         item.article = replace(article, url=item.url)
         for name in article.missing_fields:
             self.stats.inc_value(f"cppcc/fields_missing/{item.channel}/{name}")
         return item
+
+    def _later_pages(self, item: ArticlePagesItem, later: list[FetchedPage]) -> list[Article]:
+        """The pages after the first that normalise; the others are counted and logged."""
+        usable = []
+        for page in later:
+            try:
+                usable.append(normalise_page(page.url, page.headers, page.body))
+            except NotNormalisable as exc:
+                # Page 1 made it an article; a broken later page costs only its own text.
+                logger.warning("article %s is kept without an unusable page: %s", item.url, exc)
+                self.stats.inc_value("cppcc/articles/pages_unusable")
+        return usable
 
 
 class CataloguePipeline:
@@ -114,7 +128,7 @@ class CataloguePipeline:
             return item
         if item.article is None:
             raise self._reject(item)
-        captures = [(n, page.capture) for n, page in enumerate(item.pages, 1) if page.capture]
+        captures = [(page.page, page.capture) for page in item.pages if page.capture]
         with self.sessions.begin() as session:
             outcome = save_article(
                 session,

@@ -14,12 +14,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
-from replicas.rmzxb.articles import RELATED_PATHS, replica_articles
+from pipelines.normalise import fold_text
+from replicas.rmzxb.articles import RELATED_PATHS, article_specs, replica_articles
 from replicas.rmzxb.site import (
     LEGACY_PATH,
     LOGIN_PAGE_PATH,
     NOT_FOUND_PATH,
+    OTHER_CHANNEL_NEXT_PATH,
     SERVER_ERROR_PATH,
+    SUB_CHANNEL_NEXT_PATH,
     build_site,
     not_found_page,
 )
@@ -121,6 +124,10 @@ def test_only_list_pages_lead_to_articles(archive: Archive) -> None:
         assert path not in archive.server.requests
     assert "/xs/zxdt/" not in archive.server.requests
     assert not any(p.startswith(("/yl_n/", "/tz/")) for p in archive.server.requests)
+    # Links in 协商's side box that look like its next list page.
+    assert SUB_CHANNEL_NEXT_PATH not in archive.server.requests
+    assert OTHER_CHANNEL_NEXT_PATH not in archive.server.requests
+    assert "/xs/index_2.shtml" in archive.server.requests
 
 
 def test_page_that_is_not_an_article_is_archived_with_its_reason(archive: Archive) -> None:
@@ -259,6 +266,10 @@ def test_real_page_and_two_page_article(archive: Archive) -> None:
     two = archive.json("show", archive.url(ARTICLES["two_page"].pages[0].path))
     assert len(two["captures"]) == 2
     assert two["page_count"] == 2
+    spec = next(spec for spec in article_specs() if spec.key == "two_page")
+    page_two = [fold_text(block) for block in spec.pages[1] if isinstance(block, str)]
+    assert page_two and two["paragraphs"][-len(page_two) :] == page_two
+    assert [image["caption"] for image in two["images"]] == ["双周协商座谈会现场。"]
     gbk = archive.json("show", archive.url(ARTICLES["gbk"].pages[0].path))
     assert "镕" in "".join(gbk["paragraphs"]) + gbk["title"]
 
@@ -276,6 +287,26 @@ def test_second_crawl_adds_no_duplicate(archive: Archive) -> None:
     assert [r["status"] for r in runs[:2]] == ["finished", "finished"]
     assert runs[0]["trigger"] == "manual" and runs[0]["channels"] == ["rmzxb/xs", "rmzxb/yw"]
     assert runs[0]["started_at"] > runs[1]["started_at"]
+
+
+def test_max_list_pages_walks_one_list_page_per_channel(
+    replica: ReplicaServer, replica_seeds: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    args = ("--home", str(home), "--seeds", str(replica_seeds), "crawl", "rmzxb/xs", "rmzxb/yw")
+    result = run_cli(*args, "--max-list-pages", "1")
+    assert result.returncode == 0, result.stderr
+    walked = [path for path in replica.requests if re.fullmatch(r"/\w+/index(_\d+)?\.shtml", path)]
+    assert sorted(walked) == ["/xs/index.shtml", "/yw_n/index.shtml"]
+    # Articles on the first list page were fetched, those only on the second were not.
+    first, second = (_article_links(replica, f"/xs/{name}.shtml") for name in ("index", "index_2"))
+    first -= {ARTICLES["robots"].pages[0].path}  # robots.txt forbids it
+    assert first and first <= set(replica.requests)
+    assert second - first and not (second - first) & set(replica.requests)
+
+
+def _article_links(server: ReplicaServer, path: str) -> set[str]:
+    return set(re.findall(r'href="(/c/[^"?]+)', server.routes[path].body.decode("utf-8")))
 
 
 def _responses(archive: Archive) -> Iterator[Any]:

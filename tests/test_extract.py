@@ -17,8 +17,9 @@ from pipelines.normalise import (
     NotNormalisable,
     merge_pages,
     normalise_page,
+    picture_urls,
 )
-from replicas.rmzxb.articles import ReplicaPage, replica_articles
+from replicas.rmzxb.articles import ReplicaPage, replica_articles, unfold
 
 REFERENCE = Path(__file__).parents[2] / "shared" / "reference"
 SAVED_PAGE = REFERENCE / "pages" / "rmzxb_article_2023-02-27_3299508.html"
@@ -204,3 +205,40 @@ def test_fallbacks_find_fields_without_the_site_markup() -> None:
         ("http://127.0.0.1:1/c/2022-05-06/a.jpg", "图为会场")
     ]
     assert article.missing_fields == ("section", "source", "author")
+
+
+def test_a_later_page_opening_with_dashes_keeps_it_as_a_paragraph() -> None:
+    url, headers, body = fetched(_replica("two_page").pages[1])
+    first = "有委员提出,要加强农村数字人才培养,提升农民的数字素养和技能。"
+    dashed = body.replace(unfold(first).encode(), "——数字人才是关键。".encode())
+    assert dashed != body
+    article = normalise_page(url, headers, dashed)
+    assert article.subtitle is None
+    assert article.paragraphs[0] == "——数字人才是关键。"
+    # On page 1 the same line is the subtitle.
+    page_one = normalise_page(url.replace("_2.shtml", ".shtml"), headers, dashed)
+    assert page_one.subtitle == "数字人才是关键。"
+
+
+@pytest.mark.parametrize(("key", "url", "headers", "body"), _page_cases())
+def test_picture_urls_are_the_pictures_normalise_page_catalogues(
+    key: str, url: str, headers: Any, body: bytes
+) -> None:
+    images = normalise_page(url, headers, body).images
+    assert picture_urls(url, headers, body) == tuple(image.url for image in images)
+
+
+def test_picture_urls_follow_the_densest_paragraph_fallback() -> None:
+    body = """<html><head><meta charset="utf-8"></head><body>
+    <div class="logo"><img src="/logo.jpg"></div>
+    <div class="main"><p>第一段正文，足够长。</p><p><img src="a.jpg"></p></div>
+    </body></html>""".encode()
+    url = "http://127.0.0.1:1/c/2022-05-06/42.shtml"
+    assert picture_urls(url, {}, body) == ("http://127.0.0.1:1/c/2022-05-06/a.jpg",)
+
+
+def test_article_under_a_path_prefix_is_recognised_and_keeps_the_prefix() -> None:
+    url, headers, body = fetched(_replica("seed").pages[0])
+    mirror = url.replace(SITE, SITE + "/mirror")
+    article = normalise_page(mirror + "?n2m=1", headers, body)
+    assert article.url == mirror and article.content_id == "3064624"

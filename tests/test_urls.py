@@ -90,3 +90,32 @@ def test_page_url_builds_any_page_on_the_same_host() -> None:
     assert page_url(page_url(url, 2), 1) == "http://127.0.0.1:8765/c/2022-06-10/3120455.shtml"
     with pytest.raises(ValueError, match="start at 1"):
         page_url(url, 0)
+
+
+MIRROR = "http://127.0.0.1:8765/mirror"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"{MIRROR}/c/2022-06-10/3120455_2.shtml", ArticleUrl("3120455", 2)),
+        (f"{MIRROR}/sqmy/nywy/2014/06/17/340701_1.shtml", ArticleUrl("340701", 1)),
+        # Outside the prefix, or the pattern not matching the whole rest of the path.
+        ("http://127.0.0.1:8765/c/2022-06-10/3120455.shtml", None),
+        (f"{MIRROR}/xs/c/2022-06-10/3120455.shtml", None),
+        (f"{MIRROR}/index.shtml", None),
+    ],
+)
+def test_parse_article_url_below_a_base_path(url: str, expected: ArticleUrl | None) -> None:
+    assert parse_article_url(url, base_url=MIRROR + "/") == expected
+
+
+def test_without_a_base_url_the_pattern_matches_the_end_of_the_path() -> None:
+    assert parse_article_url(f"{MIRROR}/c/2022-06-10/3120455_2.shtml") == ArticleUrl("3120455", 2)
+    assert parse_article_url(f"{MIRROR}/c/2022-06-10/3120455_2.shtml/x") is None
+
+
+def test_canonical_article_url_keeps_the_base_path() -> None:
+    url = f"{MIRROR}/c/2022-06-10/3120455_2.shtml?n2m=1"
+    assert canonical_article_url(url, base_url=MIRROR) == f"{MIRROR}/c/2022-06-10/3120455.shtml"
+    assert page_url(url, 3) == f"{MIRROR}/c/2022-06-10/3120455_3.shtml"

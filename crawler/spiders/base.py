@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -15,19 +16,25 @@ from twisted.python.failure import Failure
 
 from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.seeds import Channel, Site, load_seeds
+from pipelines.normalise import NotNormalisable, SiteProfile, picture_urls
+
+logger = logging.getLogger(__name__)
+
+_NOT_WORD = re.compile(r"\W+")  # decorations around a pager text: spaces, >, », ›
 
 
 class ChannelSpider(scrapy.Spider):
     """Walk the list pages of a site's channels and fetch every article linked from them.
 
-    A site spider names its link rules; everything else is here. Spider arguments:
-    `channels` (comma-separated channel keys; all enabled channels when empty) and
-    `max_list_pages` (list pages walked per channel; 0 for no limit).
+    A site spider names its profile and link rules; everything else is here. Spider
+    arguments: `channels` (comma-separated channel keys; all enabled channels when empty)
+    and `max_list_pages` (list pages walked per channel; 0 for no limit).
     """
 
-    # Link rules, set by each site's spider.
-    article_body_images = "img::attr(src)"  # CSS for the pictures of an article page
-    next_page_texts = ("下一页",)
+    # The site's selector table (pager, body), set by each site's spider.
+    profile: SiteProfile
+    # Texts of a list page's "next page" link, decorations (下一页>, 下一页 ») removed.
+    next_page_texts: tuple[str, ...] = ("下一页", "下页")
 
     def __init__(
         self, *args: Any, channels: str = "", max_list_pages: str | int = 0, **kwargs: Any
@@ -37,6 +44,7 @@ class ChannelSpider(scrapy.Spider):
         self.max_list_pages = int(max_list_pages or 0)
         self.site: Site
         self.selected: tuple[Channel, ...] = ()
+        self.own_hosts: frozenset[str] = frozenset()
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -54,6 +62,7 @@ class ChannelSpider(scrapy.Spider):
         spider.site = seeds.site(cls.name)
         refs = [f"{cls.name}/{key}" for key in spider.channel_keys] or [cls.name]
         spider.selected = seeds.select(refs)
+        spider.own_hosts = _own_hosts(spider.site)
         return spider
 
     # -- site rules, overridden by each site ---------------------------------------------
@@ -62,13 +71,28 @@ class ChannelSpider(scrapy.Spider):
         """The canonical page-1 URL when `url` is an article of this site, else None."""
         raise NotImplementedError
 
-    def article_pages(self, response: Response) -> list[str]:
-        """URLs of the pages after the first of the article on `response`, in order."""
+    def article_pages(self, response: Response) -> dict[int, str]:
+        """The pages of the article on `response` that its pager links, by page number."""
         raise NotImplementedError
+
+    # -- where a URL is ---------------------------------------------------------------------
+
+    def is_own_host(self, url: str) -> bool:
+        """Whether `url` is on the site's host or one of its aliases."""
+        return urlsplit(url).netloc.lower() in self.own_hosts
+
+    def in_channel(self, url: str, channel: Channel, *, subfolders: bool = True) -> bool:
+        """Whether `url` is on the site and inside the folder of the channel's list page."""
+        folder = urlsplit(self.site.url(channel.list_path)).path.rsplit("/", 1)[0] + "/"
+        path = urlsplit(url).path
+        if not self.is_own_host(url) or not path.startswith(folder):
+            return False
+        return subfolders or "/" not in path[len(folder) :]
 
     # -- list pages ---------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        """The first list page of each selected channel."""
         for channel in self.selected:
             yield self._list_request(self.site.url(channel.list_path), channel, number=1)
 
@@ -77,13 +101,19 @@ class ChannelSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse_list, meta=meta)
 
     def parse_list(self, response: Response) -> Iterable[scrapy.Request]:
+        """The articles a channel's list page links, and its next list page."""
         channel = self.site.channel(response.meta["cppcc_channel"])
+        if not self.in_channel(response.url, channel):
+            # A moved channel redirecting to the homepage: its links are not this channel's.
+            logger.warning(
+                "list page of %s ended up outside the channel at %s: nothing harvested",
+                channel.ref,
+                response.url,
+            )
+            self.crawler.stats.inc_value("cppcc/list_pages/off_channel")
+            return
         self.crawler.stats.inc_value(f"cppcc/list_pages/{channel.key}")
-        for href in response.css("a::attr(href)").getall():
-            url = self.article_url(response.urljoin(href))
-            if url:
-                meta = {"cppcc_channel": channel.key, "cppcc_article": url}
-                yield scrapy.Request(url, callback=self.parse_article, meta=meta)
+        yield from self._article_requests(response, channel)
         number = response.meta["cppcc_list_number"]
         if self.max_list_pages and number >= self.max_list_pages:
             return
@@ -91,56 +121,77 @@ class ChannelSpider(scrapy.Spider):
         if next_url:
             yield self._list_request(next_url, channel, number + 1)
 
+    def _article_requests(self, response: Response, channel: Channel) -> Iterable[scrapy.Request]:
+        """A request for every article the list page links."""
+        for href in response.css("a::attr(href)").getall():
+            url = self.article_url(response.urljoin(href))
+            if url:
+                meta = {"cppcc_channel": channel.key, "cppcc_article": url}
+                yield scrapy.Request(url, callback=self.parse_article, meta=meta)
+
     def next_list_page(self, response: Response, channel: Channel) -> str | None:
         """The channel's next list page: `index_N.shtml` after this one, or a 下一页 link.
 
-        Only pages in the channel's own folder count, so navigation to other channels is
-        never followed.
+        Only pages on the site and in the channel's own folder (not a sub-folder) count, so
+        navigation to other channels is never followed.
         """
-        folder = urlsplit(self.site.url(channel.list_path)).path.rsplit("/", 1)[0] + "/"
         # A list page not named index*.shtml (a channel's folder URL) is page 1.
         current = _list_page_number(urlsplit(response.url).path) or 1
-        candidates = []
         for link in response.css("a"):
             url = response.urljoin(link.attrib.get("href", ""))
-            path = urlsplit(url).path
-            if not path.startswith(folder) or "/" in path[len(folder) :]:
+            if not self.in_channel(url, channel, subfolders=False):
                 continue
-            number = _list_page_number(path)
-            text = "".join(link.css("::text").getall()).strip()
-            if text in self.next_page_texts or (number is not None and number == current + 1):
-                candidates.append(url)
-        return candidates[0] if candidates else None
+            text = _NOT_WORD.sub("", "".join(link.css("::text").getall()))
+            if text in self.next_page_texts or _list_page_number(urlsplit(url).path) == current + 1:
+                return url
+        return None
 
     # -- article pages --------------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterable[Any]:
+        """Page 1 of an article: its pictures, then its next page or the finished item."""
         item = ArticlePagesItem(
             site=self.site.key,
             channel=response.meta["cppcc_channel"],
             url=self.article_url(response.url) or response.meta["cppcc_article"],
-            pages=[_fetched(response)],
+            pages=[_fetched(response, page=1)],
         )
         yield from self._pictures(response)
-        yield from self._next_page_or_item(item, self.article_pages(response))
+        yield from self._next_page_or_item(item, self.article_pages(response), requested={1})
 
     def parse_article_page(self, response: Response) -> Iterable[Any]:
+        """A later page of an article: kept, and its pager read for pages not yet seen."""
         item: ArticlePagesItem = response.meta["cppcc_item"]
-        item.pages.append(_fetched(response))
+        item.pages.append(_fetched(response, page=response.meta["cppcc_page"]))
         yield from self._pictures(response)
-        yield from self._next_page_or_item(item, response.meta["cppcc_remaining"])
+        pending: dict[int, str] = response.meta["cppcc_pending"]
+        for number, url in self.article_pages(response).items():
+            pending.setdefault(number, url)
+        yield from self._next_page_or_item(item, pending, response.meta["cppcc_requested"])
 
-    def _next_page_or_item(self, item: ArticlePagesItem, remaining: list[str]) -> Iterable[Any]:
-        # Pages are fetched one after the other so the item holds them in order.
-        if not remaining:
-            yield item
+    def _next_page_or_item(
+        self, item: ArticlePagesItem, pending: dict[int, str], requested: set[int]
+    ) -> Iterable[Any]:
+        """Fetch the lowest page not yet asked for, or hand on the item when none is left."""
+        # Pages are fetched one after the other: every page's pager may show more of them.
+        left = {number: url for number, url in pending.items() if number not in requested}
+        if not left:
+            yield self._finished(item)
             return
-        meta = {"cppcc_item": item, "cppcc_remaining": remaining[1:]}
+        number = min(left)
+        meta = {
+            "cppcc_item": item,
+            "cppcc_page": number,
+            "cppcc_pending": left,
+            "cppcc_requested": requested | {number},
+        }
         yield scrapy.Request(
-            remaining[0],
+            left[number],
             callback=self.parse_article_page,
             errback=self.article_page_failed,
             meta=meta,
+            # The chain must reach its end to yield the item; it never asks for a page twice.
+            dont_filter=True,
         )
 
     def article_page_failed(self, failure: Failure) -> Iterable[Any]:
@@ -149,19 +200,39 @@ class ChannelSpider(scrapy.Spider):
         item: ArticlePagesItem = request.meta["cppcc_item"]
         item.missing_pages.append(request.url)
         self.crawler.stats.inc_value("cppcc/articles/pages_missing")
-        yield from self._next_page_or_item(item, request.meta["cppcc_remaining"])
+        meta = request.meta
+        yield from self._next_page_or_item(item, meta["cppcc_pending"], meta["cppcc_requested"])
+
+    def _finished(self, item: ArticlePagesItem) -> ArticlePagesItem:
+        """The item with its pages in page order; missing pages logged with their URLs."""
+        item.pages.sort(key=lambda page: page.page)
+        if item.missing_pages:
+            logger.warning(
+                "article %s is kept without %d page(s) that could not be fetched: %s",
+                item.url,
+                len(item.missing_pages),
+                " ".join(item.missing_pages),
+            )
+        return item
 
     def _pictures(self, response: Response) -> Iterable[scrapy.Request]:
+        """A request for each picture the normaliser will catalogue from this page."""
+        try:
+            urls = picture_urls(
+                response.url, _headers(response), response.body, profile=self.profile
+            )
+        except NotNormalisable:
+            return  # not an article page: the normalise pipeline records why
         # Pictures are part of the article: archived, never parsed. They may sit on an image
         # host of their own, so the offsite filter lets them through.
-        for src in response.css(self.article_body_images).getall():
-            url = response.urljoin(src.strip())
+        for url in dict.fromkeys(urls):
             if url.startswith(("http://", "https://")):
                 yield scrapy.Request(
                     url, callback=self.picture_fetched, meta={"allow_offsite": True}, priority=-1
                 )
 
     def picture_fetched(self, response: Response) -> None:
+        """Count a picture; the capture hook has already archived it."""
         self.crawler.stats.inc_value("cppcc/pictures")
 
 
@@ -175,16 +246,27 @@ def _list_page_number(path: str) -> int | None:
     return int(match.group(1) or 1)
 
 
-def _fetched(response: Response) -> FetchedPage:
-    headers = [
+def _own_hosts(site: Site) -> frozenset[str]:
+    """The site's host (with its port) and its aliases (bare hosts or URLs), lower-cased."""
+    aliases = (urlsplit(alias).netloc if "//" in alias else alias for alias in site.aliases)
+    return frozenset({urlsplit(site.base_url).netloc.lower(), *map(str.lower, aliases)})
+
+
+def _headers(response: Response) -> list[tuple[str, str]]:
+    """Every header value of the response, repeated ones too."""
+    return [
         (name.decode("latin-1"), value.decode("latin-1"))
         for name, values in response.headers.items()
         for value in values
     ]
+
+
+def _fetched(response: Response, page: int) -> FetchedPage:
     return FetchedPage(
         url=response.url,
         status=response.status,
-        headers=headers,
+        headers=_headers(response),
         body=response.body,
         capture=response.meta.get("cppcc_capture"),
+        page=page,
     )

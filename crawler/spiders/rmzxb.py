@@ -2,37 +2,47 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from scrapy.http import Response
 
 from crawler.spiders.base import ChannelSpider
-from pipelines.normalise.urls import canonical_article_url, parse_article_url
+from pipelines.normalise import (
+    RMZXB,
+    ArticleUrl,
+    canonical_article_url,
+    page_url,
+    parse_article_url,
+)
 
 
 class RmzxbSpider(ChannelSpider):
     """Crawl 人民政协网: `/<slug>/index.shtml` lists, `/c/YYYY-MM-DD/<id>.shtml` articles."""
 
     name = "rmzxb"
-    # Pictures of an article sit in its body, `div.text_box`.
-    article_body_images = "div.text_box img::attr(src)"
+    profile = RMZXB
+
+    def located(self, url: str) -> ArticleUrl | None:
+        """Content id and page when `url` is an article page on this site, below its base_url."""
+        if not self.is_own_host(url):
+            return None
+        return parse_article_url(url, self.profile, base_url=self.site.base_url)
 
     def article_url(self, url: str) -> str | None:
-        host = urlsplit(url).netloc.lower()
-        own_hosts = {urlsplit(self.site.base_url).netloc.lower(), *self.site.aliases}
-        if host not in own_hosts or parse_article_url(url) is None:
+        if self.located(url) is None:
             return None
-        return canonical_article_url(url, base_url=self.site.base_url, aliases=self.site.aliases)
+        return canonical_article_url(
+            url, base_url=self.site.base_url, aliases=self.site.aliases, profile=self.profile
+        )
 
-    def article_pages(self, response: Response) -> list[str]:
-        this = parse_article_url(response.url)
+    def article_pages(self, response: Response) -> dict[int, str]:
+        this = self.located(response.url)
         if this is None:
-            return []
+            return {}
         pages: dict[int, str] = {}
-        # The pager (div.Paging) links every page of the article as <id>_<n>.shtml.
-        for href in response.css("div.Paging a::attr(href)").getall():
-            url = response.urljoin(href)
-            other = parse_article_url(url)
-            if other and other.content_id == this.content_id and other.page > this.page:
-                pages.setdefault(other.page, url.split("?")[0])
-        return [pages[n] for n in sorted(pages)]
+        # The pager (div.Paging) links pages as <id>_<n>.shtml; it may show only a window.
+        for css in self.profile.pager:
+            for href in response.css(css).css("a::attr(href)").getall():
+                url = response.urljoin(href)
+                other = self.located(url)
+                if other and other.content_id == this.content_id and other.page > 1:
+                    pages.setdefault(other.page, page_url(url, other.page, self.profile))
+        return pages

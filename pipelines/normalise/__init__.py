@@ -3,7 +3,7 @@
 from pipelines.normalise.article import Article, Image
 from pipelines.normalise.dates import SHANGHAI, find_datetime, format_date_line, parse_datetime
 from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NotHtml, NoTitle, NotNormalisable
-from pipelines.normalise.extract import merge_pages, normalise_page
+from pipelines.normalise.extract import merge_pages, normalise_page, picture_urls
 from pipelines.normalise.profiles import RMZXB, SiteProfile, profile_for_url, profile_named
 from pipelines.normalise.render import render_text
 from pipelines.normalise.text import fold_text
@@ -30,6 +30,7 @@ __all__ = [
     "page_url",
     "parse_article_url",
     "parse_datetime",
+    "picture_urls",
     "profile_for_url",
     "profile_named",
     "render_text",

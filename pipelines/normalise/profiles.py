@@ -37,6 +37,8 @@ class SiteProfile:
     keywords: tuple[str, ...]
     keyword_labels: tuple[str, ...]
     body: tuple[str, ...]
+    # The pager of a multi-page article, whose links name its other pages.
+    pager: tuple[str, ...]
     # Removed from the page before the body is read.
     boilerplate: tuple[str, ...]
     # Body lines that are page chrome, matched against folded text.
@@ -74,6 +76,7 @@ RMZXB = SiteProfile(
     keywords=("p.Keyword",),
     keyword_labels=("关键词",),
     body=("div.text_box",),
+    pager=("div.Paging",),
     boilerplate=("script", "style", "noscript", "div.share", "div.Paging", "p.Editor", "p.Keyword"),
     boilerplate_lines=(
         re.compile(r".*政协号\s*客户端下载.*"),

@@ -1,9 +1,18 @@
-"""Article URLs: recognise an article and its page number, and build canonical page URLs."""
+"""Article URLs: recognise an article and its page number, and build canonical page URLs.
+
+An article is recognised by the tail of its path: a site's pattern must match the path from
+some `/` to its end, so a site served under a path prefix (a mirror at http://host/mirror)
+keeps its article URLs. The normaliser reads URLs this way, since it sees no seeds; the
+spider, which knows the site's base_url, passes it and gets the strict rule: the path must
+lie under base_url's path and the rest must match the pattern whole.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from pipelines.normalise.errors import NotAnArticleUrl
@@ -18,20 +27,50 @@ class ArticleUrl:
     page: int
 
 
+@lru_cache(maxsize=32)
+def _tail(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern anchored at the end of the path (patterns start with `/`, a segment start)."""
+    return re.compile(rf"(?:{pattern.pattern})\Z", pattern.flags)
+
+
 def _match_path(path: str, profile: SiteProfile) -> tuple[ArticlePath, str, int, int] | None:
     """The matching pattern, the content id, its page number and where the page suffix starts."""
     for article_path in profile.article_paths:
-        match = article_path.pattern.fullmatch(path)
+        match = _tail(article_path.pattern).search(path)
         if match:
             page = int(match["page"]) if match["page"] else 1
             return article_path, match["id"], page, match.end("id")
     return None
 
 
-def parse_article_url(url: str, profile: SiteProfile | None = None) -> ArticleUrl | None:
-    """The content id and page of an article URL (path only, any host), or None for other URLs."""
+def _site_relative(path: str, base_url: str) -> str | None:
+    """The path below base_url's path, starting with `/`; None when the path is outside it."""
+    base_path = urlsplit(base_url).path.rstrip("/")
+    if not path.startswith(base_path + "/"):
+        return None
+    return path[len(base_path) :]
+
+
+def _is_article_path(path: str, profile: SiteProfile) -> bool:
+    """Whether a site-relative path is an article path, matched whole."""
+    return any(article_path.pattern.fullmatch(path) for article_path in profile.article_paths)
+
+
+def parse_article_url(
+    url: str, profile: SiteProfile | None = None, *, base_url: str | None = None
+) -> ArticleUrl | None:
+    """The content id and page of an article URL (path only, any host), or None for other URLs.
+
+    Without base_url the pattern matches the end of the path; with it, the path below
+    base_url's path must match the pattern whole.
+    """
     profile = profile or profile_for_url(url)
-    matched = _match_path(urlsplit(url).path, profile)
+    path = urlsplit(url).path
+    if base_url is not None:
+        relative = _site_relative(path, base_url)
+        if relative is None or not _is_article_path(relative, profile):
+            return None
+    matched = _match_path(path, profile)
     if matched is None:
         return None
     _, content_id, page, _ = matched
@@ -63,7 +102,10 @@ def _host(alias: str) -> str:
 def canonical_article_url(
     url: str, *, base_url: str, aliases: Sequence[str] = (), profile: SiteProfile | None = None
 ) -> str:
-    """The page-1 URL of an article, moved to base_url's scheme and host from an alias host."""
+    """The page-1 URL of an article, moved to base_url's scheme and host from an alias host.
+
+    The path is kept whole, base_url's path prefix included.
+    """
     first_page = urlsplit(page_url(url, 1, profile))
     base = urlsplit(base_url)
     own_hosts = {(base.hostname or "").lower(), *(_host(alias) for alias in aliases)}

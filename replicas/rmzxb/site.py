@@ -4,6 +4,9 @@ Two channels, 协商 (`/xs/`) and 要闻 (`/yw_n/`), whose list pages link the r
 and one path per behaviour a crawler meets on the real site: a gzip-encoded page, a page
 setting two cookies, a 301 from a pre-2014 URL, a 404, a 500, a page robots.txt forbids,
 a page served as GBK, pictures.
+
+On 协商's list pages a side box holds two links a list walker must not follow: the next page
+of a sub-channel (`/xs/zxdt/index_2.shtml`) and a "下一页" link into another channel.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ LOGIN_PAGE = (
     "<form action='/login' method='post'><input name='user'><input name='password' "
     "type='password'><button>登录</button></form></body></html>"
 )
+# Links in the side box of 协商's list pages that look like its next page but are not.
+SUB_CHANNEL_NEXT_PATH = "/xs/zxdt/index_2.shtml"
+OTHER_CHANNEL_NEXT_PATH = "/tz/index_2.shtml"
 ALIAS_HOST = "www.rmzxw.com.cn"  # the alias host of the real site: the crawler folds it
 FIXED_DATE = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -119,6 +125,7 @@ def _list_routes(key: str, articles: Sequence[ReplicaArticle], base_url: str) ->
             breadcrumb=breadcrumb,
             items="\n".join(items),
             pager=_pager(folder, number, len(chunks)),
+            side=_side_box() if key == "xs" else "",
             hot=_hot_links(ordered),
             generated=FIXED_DATE.strftime("%Y-%m-%d %H:%M:%S"),
         )
@@ -148,6 +155,16 @@ def _odd_links() -> list[str]:
         f'              <li><a href="{SERVER_ERROR_PATH}">服务器出错的稿件</a></li>',
         f'              <li><a href="{LOGIN_PAGE_PATH}">需要登录的稿件</a></li>',
     ]
+
+
+def _side_box() -> str:
+    # Floated beside the list but first in the markup: a walker taking the first link that
+    # looks like a next page meets these before the pager.
+    return (
+        '          <div class="list_side fr"><h3>政协动态</h3>'
+        f'<a href="{OTHER_CHANNEL_NEXT_PATH}">下一页</a> '
+        f'<a href="{SUB_CHANNEL_NEXT_PATH}">更多</a></div>'
+    )
 
 
 def _hot_links(articles: Sequence[ReplicaArticle]) -> str:

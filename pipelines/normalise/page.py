@@ -1,0 +1,186 @@
+"""One parsed page of a site: decoding, selectors, and the lookups field extractors share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property, lru_cache
+from typing import TypeVar
+
+import lxml.html
+from lxml import etree
+from lxml.cssselect import CSSSelector
+from w3lib.encoding import html_to_unicode
+
+from pipelines.normalise.body import densest_paragraph_parent
+from pipelines.normalise.dates import find_datetime
+from pipelines.normalise.errors import NotHtml, NoTitle
+from pipelines.normalise.profiles import SiteProfile
+from pipelines.normalise.text import fold_text, strip_label
+
+Headers = Mapping[str, str] | Sequence[tuple[str, str]]
+T = TypeVar("T")
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_META_CONTENT = etree.XPath("//meta[@name=$name]/@content")
+# Text nodes after the title, where a subtitle or a date line would be.
+_FOLLOWING_TEXT = etree.XPath("following::text()[normalize-space()][position() <= 40]")
+_LABEL_SEPARATOR = re.compile(r"\s*\|\s*|\s+(?=\S{1,4}:)")
+
+
+@lru_cache(maxsize=256)
+def selector(css: str) -> CSSSelector:
+    """A CSS selector compiled once per process."""
+    return CSSSelector(css, translator="html")
+
+
+def first(root: lxml.html.HtmlElement, selectors: Sequence[str]) -> lxml.html.HtmlElement | None:
+    """The first element matching the first selector that matches anything."""
+    for css in selectors:
+        for element in selector(css)(root):
+            return element
+    return None
+
+
+def text_of(element: lxml.html.HtmlElement) -> str:
+    """The folded text of an element."""
+    return fold_text(element.text_content())
+
+
+def _header(headers: Headers, name: str) -> str | None:
+    """The first value of a header, names compared case-insensitively."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in pairs:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def parse_html(url: str, headers: Headers, body: bytes) -> lxml.html.HtmlElement:
+    """Decode the body once, as Scrapy does (header charset, then meta, then BOM), and parse it."""
+    content_type = _header(headers, "content-type")
+    if content_type is not None:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type not in _HTML_TYPES:
+            raise NotHtml(url, f"the response is {media_type or 'untyped'}, not an HTML page")
+    elif not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise NotHtml(url, "the response has no Content-Type and does not look like HTML")
+    _, text = html_to_unicode(content_type, body)
+    try:
+        return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
+    except etree.ParserError as error:
+        raise NoTitle(url, f"the page is empty ({error})") from error
+
+
+def cascade(page: Page, extractors: Sequence[Callable[[Page], T | None]]) -> T | None:
+    """The first non-empty value the extractors find, each a fallback for the one before."""
+    for extract in extractors:
+        value = extract(page)
+        if value:
+            return value
+    return None
+
+
+class Page:
+    """One parsed page of a site, with the lookups several field extractors share."""
+
+    def __init__(self, url: str, root: lxml.html.HtmlElement, profile: SiteProfile) -> None:
+        self.url = url
+        self.root = root
+        self.profile = profile
+
+    @cached_property
+    def breadcrumb(self) -> lxml.html.HtmlElement | None:
+        """The breadcrumb element (首页>协商>政协动态)."""
+        return first(self.root, self.profile.breadcrumb)
+
+    @cached_property
+    def title_heading(self) -> lxml.html.HtmlElement | None:
+        """The profile's title heading, when it holds text."""
+        for css in self.profile.title:
+            for element in selector(css)(self.root):
+                if text_of(element):
+                    return element
+        return None
+
+    @cached_property
+    def html_title(self) -> str | None:
+        """The <title> without the site name after it."""
+        element = self.root.find(".//title")
+        title = text_of(element) if element is not None else ""
+        for suffix in self.profile.title_suffixes:
+            title = title.removesuffix(fold_text(suffix)).strip()
+        return title or None
+
+    @cached_property
+    def plain_h1s(self) -> list[lxml.html.HtmlElement]:
+        """The <h1> elements with text that are not the breadcrumb."""
+        crumb = self.breadcrumb
+        return [
+            element
+            for element in self.root.iter("h1")
+            if text_of(element) and not (crumb is not None and crumb in element.iter())
+        ]
+
+    @cached_property
+    def heading(self) -> lxml.html.HtmlElement | None:
+        """Where the title stands: the profile's heading, an <h1> the <title> names, any <h1>."""
+        if self.title_heading is not None:
+            return self.title_heading
+        html_title = self.html_title or ""
+        named = [element for element in self.plain_h1s if text_of(element) in html_title]
+        return (named or self.plain_h1s or [None])[0]
+
+    @cached_property
+    def body(self) -> lxml.html.HtmlElement | None:
+        """The article body: the profile's selector, else the densest paragraph parent."""
+        found = first(self.root, self.profile.body)
+        return found if found is not None else densest_paragraph_parent(self.root)
+
+    @cached_property
+    def date_line(self) -> str:
+        """The folded text of the line under the title: date | 作者:… | 来源:…"""
+        element = first(self.root, self.profile.date_line)
+        return text_of(element) if element is not None else ""
+
+    @cached_property
+    def text_after_heading(self) -> list[etree._ElementUnicodeResult]:
+        """Text nodes after the title up to and including the first one holding a date."""
+        if self.heading is None:
+            return []
+        found = []
+        for node in _FOLLOWING_TEXT(self.heading):
+            parent = node.getparent()
+            if parent is None or parent.tag in ("script", "style"):
+                continue
+            if self.body is not None and (
+                parent is self.body or self.body in parent.iterancestors()
+            ):
+                break
+            found.append(node)
+            if find_datetime(fold_text(node)):
+                break
+        return found
+
+    def meta(self, names: Sequence[str]) -> str | None:
+        """The folded content of the first named <meta> tag that has some."""
+        for name in names:
+            for content in _META_CONTENT(self.root, name=name):
+                if fold_text(content):
+                    return fold_text(content)
+        return None
+
+    def labelled(self, line: str, labels: Sequence[str]) -> str | None:
+        """The value after `label:` in a line of `a | label:value | …` parts."""
+        for part in _LABEL_SEPARATOR.split(line):
+            value = strip_label(part, tuple(labels))
+            if value:
+                return value
+        return None
+
+    def drop_boilerplate(self) -> None:
+        """Remove scripts, share boxes, pagers, editor and keyword lines (keeping their tails)."""
+        for css in self.profile.boilerplate:
+            for element in selector(css)(self.root):
+                element.drop_tree()
