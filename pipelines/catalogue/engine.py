@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +116,7 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
                 # Readers (the CLI) and the crawl's writer must not block each other.
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _switch_to_wal(cursor)
         finally:
             cursor.close()
 
@@ -124,6 +126,24 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         # transaction that reads, then writes after another process committed fails at once
         # with "database is locked" (SQLITE_BUSY_SNAPSHOT): the busy timeout cannot help it.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (a lasting property of the file), retrying while locked.
+
+    Switching needs an exclusive lock, and when several processes open a new catalogue at
+    once SQLite may answer "database is locked" at once instead of waiting for busy_timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _one_line(exc: BaseException) -> str:
