@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -30,16 +31,26 @@ PROGRESS_STATS = {
 # for a reason other than an HTTP status (those are `http_errors`).
 ERROR_STATS_PREFIXES = ("spider_exceptions/", "cppcc/errors/", "cppcc/warc/errors")
 ERROR_STATS = ("downloader/exception_count",)
+# Downloader "exceptions" that are decisions, not failures: a page robots.txt forbids is
+# dropped with IgnoreRequest, and that is the crawler being polite.
+NOT_ERROR_STATS = ("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest",)
 
 
 def progress_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """The counts a user watches (pages, articles, errors) from a crawl's Scrapy stats."""
     counts = {name: int(stats.get(key, 0)) for name, key in PROGRESS_STATS.items()}
-    counts["errors"] = sum(
+    errors = sum(
         int(value)
         for key, value in stats.items()
         if key.startswith(ERROR_STATS_PREFIXES) or key in ERROR_STATS
     )
+    counts["errors"] = errors - sum(int(stats.get(key, 0)) for key in NOT_ERROR_STATS)
     return counts
+
+
+def is_robots_txt(url: str) -> bool:
+    """Whether `url` is a site's robots.txt (fetched by Scrapy itself, not by a spider)."""
+    return urlsplit(url).path == "/robots.txt"
 
 
 class RunReportExtension:
@@ -53,12 +64,16 @@ class RunReportExtension:
         self.path = path
         self.interval = interval
         self.stats = stats
-        self.http_errors: list[dict[str, Any]] = []
+        # The last status of each page that answered an error: a retried 500 is one page, and
+        # a page that answered 500 and then 200 is no error at all.
+        self.http_errors: dict[str, int] = {}
+        self.robots_txt_status: int | None = None
         self.out: IO[str] | None = None
         self.ticker: LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReportExtension:
+        """On when CPPCC_REPORT_FILE names a file; follows the crawl's signals."""
         path = crawler.settings.get("CPPCC_REPORT_FILE")
         if not path:
             raise NotConfigured  # off unless a launcher asks for a report: nothing to say
@@ -72,21 +87,31 @@ class RunReportExtension:
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
+        """Open the report and write progress every CPPCC_REPORT_INTERVAL seconds."""
         self.out = self.path.open("a", encoding="utf-8")
         self._write({"event": "started", "spider": spider.name})
         self.ticker = LoopingCall(self._progress)
         self.ticker.start(self.interval, now=False)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        """Keep the last status of each page that answered an error, and robots.txt's."""
+        if is_robots_txt(response.url):
+            # Many sites have no robots.txt: a 404 there means "no rules", not a broken page.
+            self.robots_txt_status = response.status
+            return
         if response.status >= 400:
-            self.stats.inc_value("cppcc/http_errors")
-            self.http_errors.append({"url": response.url, "status": response.status})
+            self.http_errors[response.url] = response.status
+        else:
+            self.http_errors.pop(response.url, None)
+        self.stats.set_value("cppcc/http_errors", len(self.http_errors))
 
     def item_error(self, item: Any, response: Response, spider: Spider, failure: Any) -> None:
+        """Count an exception raised in an item pipeline."""
         # An exception in our own pipeline code: the run is failed, whatever the exit code.
         self.stats.inc_value("cppcc/errors/item")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Write the `finished` event: finish reason, counts, error pages, all stats."""
         if self.ticker is not None and self.ticker.running:
             self.ticker.stop()
         stats = self.stats.get_stats()
@@ -95,7 +120,10 @@ class RunReportExtension:
                 "event": "finished",
                 "finish_reason": reason,
                 "counts": progress_counts(stats),
-                "http_errors": self.http_errors,
+                "http_errors": [
+                    {"url": url, "status": status} for url, status in self.http_errors.items()
+                ],
+                "robots_txt_status": self.robots_txt_status,
                 "stats": {key: _jsonable(value) for key, value in stats.items()},
             }
         )

@@ -7,15 +7,19 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from crawler.seeds import Seeds, load_seeds
 from pipelines.errors import CatalogueError, CppccArchiveError, UsageError
-from scheduler.output import print_records
+from scheduler.output import print_records, truncate
+
+if TYPE_CHECKING:
+    from scheduler.launcher import RunResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source", "title")
@@ -31,7 +35,10 @@ RUN_COLUMNS = (
     "articles_updated",
     "http_errors",
     "errors",
+    "error",
 )
+RUN_TIME_COLUMNS = ("started_at", "finished_at")
+ERROR_WIDTH = 72  # a table shows the start of why a run failed; JSON and CSV show all of it
 
 
 @dataclass(frozen=True)
@@ -43,15 +50,18 @@ class Config:
     seeds_path: str | None
 
     def catalogue_url(self) -> str:
+        """The catalogue's SQLAlchemy URL: --db, or the SQLite file in the home folder."""
         from pipelines.catalogue.engine import default_sqlite_url
 
         return self.database_url or default_sqlite_url(self.home)
 
     def seeds(self) -> Seeds:
+        """The seeds file given, or the packaged one, loaded and checked."""
         return load_seeds(self.seeds_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `cppcc-archive` command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     config = Config(
@@ -81,6 +91,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: global options and one subcommand per command."""
     common = _Parser(add_help=False)
     _add_global_options(common, default=argparse.SUPPRESS)
     parser = _Parser(
@@ -151,13 +162,22 @@ def _add_crawl(commands: Any, common: argparse.ArgumentParser) -> None:
         help="list pages to walk per channel (default 0: all)",
     )
     sub.add_argument(
+        "--time-limit",
+        type=_non_negative_int,
+        default=os.environ.get("CPPCC_TIME_LIMIT", "0"),
+        metavar="SECONDS",
+        help="stop the crawl after SECONDS and record it failed "
+        "(env CPPCC_TIME_LIMIT; default 0: no limit)",
+    )
+    sub.add_argument(
         "--format", choices=("text", "json"), default="text", help="summary format (default text)"
     )
 
 
 def cmd_crawl(config: Config, args: argparse.Namespace) -> int:
+    """Crawl the chosen channels now, then print a summary of the run."""
     from scheduler.launcher import launch_crawl
-    from scheduler.progress import ProgressPrinter, print_summary
+    from scheduler.progress import ProgressPrinter
 
     seeds = config.seeds()
     channels = seeds.select(args.channels)
@@ -165,30 +185,51 @@ def cmd_crawl(config: Config, args: argparse.Namespace) -> int:
         raise UsageError(f"{seeds.path}: no enabled channel to crawl")
     progress = ProgressPrinter(sys.stderr)
     started = time.monotonic()
-    result = launch_crawl(
-        seeds,
-        channels,
-        home=config.home,
-        database_url=config.catalogue_url(),
-        max_list_pages=args.max_list_pages,
-        on_progress=progress.update,
-    )
-    progress.close()
+    try:
+        result = launch_crawl(
+            seeds,
+            channels,
+            home=config.home,
+            database_url=config.catalogue_url(),
+            max_list_pages=args.max_list_pages,
+            time_limit=args.time_limit,
+            on_progress=progress.update,
+        )
+    finally:
+        progress.close()  # an error line must not land on the progress line
+    _print_crawl_summary(config, result, args.format, time.monotonic() - started)
+    return _crawl_exit_status(result)
+
+
+def _crawl_exit_status(result: RunResult) -> int:
+    if result.status == "interrupted":
+        print(
+            f"cppcc-archive: interrupted: run {result.run_id} stopped; what it fetched is "
+            "archived and recorded",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.status == "finished" else EXIT_FAILED
+
+
+def _print_crawl_summary(config: Config, result: RunResult, fmt: str, seconds: float) -> None:
+    from scheduler.progress import print_summary
+
     view = _run_view(config, result.run_id)
-    if args.format == "json":
+    if fmt == "json":
         view["http_error_pages"] = result.http_errors
+        view["robots_txt_status"] = result.robots_txt
         json.dump(view, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        print_summary(view, result, time.monotonic() - started, config.home, sys.stdout)
-    return {"finished": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILED)
+        print_summary(view, result, seconds, config.home, sys.stdout)
 
 
 def _run_view(config: Config, run_id: int) -> dict[str, Any]:
     from pipelines.catalogue.queries import get_run
     from pipelines.catalogue.views import run_view
 
-    with _catalogue(config) as session:
+    with _catalogue_session(config) as session:
         run = get_run(session, run_id)
         if run is None:
             raise CatalogueError(
@@ -219,10 +260,11 @@ def _add_articles(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_articles(config: Config, args: argparse.Namespace) -> int:
+    """List catalogued articles, newest first, filtered by site, channel and dates."""
     from pipelines.catalogue.queries import list_articles
     from pipelines.catalogue.views import article_summary
 
-    with _catalogue(config) as session:
+    with _catalogue_session(config) as session:
         rows = list_articles(
             session,
             site=args.site,
@@ -243,11 +285,12 @@ def _add_show(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_show(config: Config, args: argparse.Namespace) -> int:
+    """Show one article, found by catalogue id or URL, as JSON or as text."""
     from pipelines.catalogue.queries import find_article
     from pipelines.catalogue.views import article_to_article, article_view
     from pipelines.normalise import render_text
 
-    with _catalogue(config) as session:
+    with _catalogue_session(config) as session:
         row = None
         for candidate in _article_keys(config, args.article):
             row = find_article(session, candidate)
@@ -288,17 +331,31 @@ def _add_runs(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_runs(config: Config, args: argparse.Namespace) -> int:
+    """List the crawl runs, newest first, with their counts and why any failed."""
     from pipelines.catalogue.queries import list_runs
     from pipelines.catalogue.views import run_view
 
-    with _catalogue(config) as session:
+    with _catalogue_session(config) as session:
         views = [run_view(run) for run in list_runs(session, limit=args.limit)]
     if args.format in ("json", "jsonl"):
         print_records(views, RUN_COLUMNS, args.format, sys.stdout)
-    else:
-        flat = [{**view, **view.get("counts", {})} for view in views]
-        print_records(flat, RUN_COLUMNS, args.format, sys.stdout)
+        return EXIT_OK
+    flat = [{**view, **view.get("counts", {})} for view in views]
+    if args.format == "table":
+        flat = [_run_row(row) for row in flat]
+    print_records(flat, RUN_COLUMNS, args.format, sys.stdout)
     return EXIT_OK
+
+
+def _run_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A run as a table shows it: times to the second, the start of its error."""
+    shown = dict(row)
+    for column in RUN_TIME_COLUMNS:
+        if shown.get(column):
+            shown[column] = datetime.fromisoformat(shown[column]).isoformat(timespec="seconds")
+    if shown.get("error"):
+        shown["error"] = truncate(" ".join(shown["error"].split()), ERROR_WIDTH)
+    return shown
 
 
 # -- demo ---------------------------------------------------------------------------------
@@ -316,6 +373,7 @@ def _add_demo(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(config: Config, args: argparse.Namespace) -> int:
+    """Crawl the bundled replica site on loopback into a new (or the given) home."""
     from scheduler.demo import run_demo
 
     # Without --home the demo makes a new temporary home rather than filling ./archive.
@@ -325,27 +383,21 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> int:
 # -- shared helpers -------------------------------------------------------------------------
 
 
-class _catalogue:
+@contextmanager
+def _catalogue_session(config: Config) -> Iterator[Any]:
     """A read session on an existing catalogue (migrated to the current schema first)."""
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.schema import ensure_schema
 
-    def __init__(self, config: Config):
-        self.url = config.catalogue_url()
-        self.engine: Any = None
-        self.session: Any = None
-
-    def __enter__(self) -> Any:
-        from pipelines.catalogue.engine import make_engine, make_session_factory
-        from pipelines.catalogue.schema import ensure_schema
-
-        _require_existing_sqlite(self.url)
-        self.engine = make_engine(self.url)
-        ensure_schema(self.engine)
-        self.session = make_session_factory(self.engine)()
-        return self.session
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
-        self.engine.dispose()
+    url = config.catalogue_url()
+    _require_existing_sqlite(url)
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _require_existing_sqlite(url: str) -> None:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.seeds import Channel, Seeds
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import finish_run, start_run, upsert_site_channels
+from pipelines.errors import CppccArchiveError, CrawlError
+from scheduler.stopping import GRACE_SECONDS, CrawlStopper
 
 ProgressCallback = Callable[[str, dict[str, int]], None]
+
+INTERRUPTED = "stopped by a signal before it finished"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class SiteCrawl:
     report_path: Path
     log_path: Path
     max_list_pages: int = 0
+    time_limit: int = 0  # the run's wall-clock limit in seconds (0: none)
+    time_left: float = 0.0  # the part of it this crawl may use
 
 
 def crawl_argv(crawl: SiteCrawl) -> list[str]:
@@ -47,6 +56,10 @@ def crawl_argv(crawl: SiteCrawl) -> list[str]:
         "CPPCC_RUN_ID": str(crawl.run_id),
         "CPPCC_REPORT_FILE": str(crawl.report_path),
     }
+    if crawl.time_limit:
+        # Scrapy then stops itself cleanly (finish reason `closespider_timeout`); 0 would
+        # mean "no limit" to it, hence the floor.
+        settings["CLOSESPIDER_TIMEOUT"] = f"{max(crawl.time_left, 1.0):.1f}"
     argv = [sys.executable, "-m", "scrapy", "crawl", crawl.site]
     argv += ["-a", "channels=" + ",".join(crawl.channels)]
     argv += ["-a", f"max_list_pages={crawl.max_list_pages}"]
@@ -63,6 +76,9 @@ class SiteOutcome:
     finished: dict[str, Any] | None  # the report's `finished` event, None when it never came
     log_path: Path
     interrupted: bool = False
+    counts: dict[str, int] = field(default_factory=dict)  # the last counts the report gave
+    timed_out: bool = False
+    time_limit: int = 0
 
 
 @dataclass
@@ -75,6 +91,7 @@ class RunResult:
     counts: dict[str, int]
     http_errors: list[dict[str, Any]] = field(default_factory=list)
     log_paths: list[Path] = field(default_factory=list)
+    robots_txt: dict[str, int | None] = field(default_factory=dict)  # site: robots.txt status
 
 
 def classify(outcome: SiteOutcome) -> tuple[str, str | None]:
@@ -83,14 +100,14 @@ def classify(outcome: SiteOutcome) -> tuple[str, str | None]:
     Pages that answered 404 or 500 do not fail a crawl; they are counted and listed.
     """
     finished = outcome.finished
-    if outcome.interrupted:
-        return "interrupted", "stopped by a signal before it finished"
+    reason = (finished or {}).get("finish_reason")
+    if outcome.timed_out or reason == "closespider_timeout":
+        return "failed", f"hit its time limit of {outcome.time_limit} s"
+    if outcome.interrupted or reason == "shutdown":
+        return "interrupted", INTERRUPTED
     if finished is None:
         return "failed", f"the crawl exited with code {outcome.exit_code} before it finished"
-    reason = finished.get("finish_reason")
     stats = finished.get("stats", {})
-    if reason == "shutdown":
-        return "interrupted", "stopped by a signal before it finished"
     if outcome.exit_code != 0:
         return "failed", f"the crawl exited with code {outcome.exit_code}"
     if reason != "finished":
@@ -105,57 +122,90 @@ def classify(outcome: SiteOutcome) -> tuple[str, str | None]:
 
 
 def run_site_crawl(
-    crawl: SiteCrawl, on_progress: ProgressCallback | None = None, poll: float = 0.2
+    crawl: SiteCrawl,
+    on_progress: ProgressCallback | None = None,
+    poll: float = 0.2,
+    stopper: CrawlStopper | None = None,
 ) -> SiteOutcome:
-    """Start the subprocess, follow its report, wait for it to end."""
+    """Start the subprocess, follow its report, wait for it to end (or `stopper` to end it)."""
+    stopper = stopper or CrawlStopper()
     crawl.log_path.parent.mkdir(parents=True, exist_ok=True)
     crawl.report_path.unlink(missing_ok=True)
-    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
-    finished: dict[str, Any] | None = None
-    interrupted = False
+    reader = _ReportReader(crawl.report_path, crawl.site, on_progress)
     with crawl.log_path.open("ab") as log:
-        process = subprocess.Popen(
-            crawl_argv(crawl), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env
-        )
-        reader = _ReportReader(crawl.report_path)
+        exit_code = _follow(_start(crawl, log), reader, stopper, poll)
+    reader.read()
+    return SiteOutcome(
+        exit_code,
+        reader.finished,
+        crawl.log_path,
+        interrupted=stopper.reason == "signal",
+        counts=reader.counts,
+        timed_out=stopper.reason == "time_limit",
+        time_limit=crawl.time_limit,
+    )
+
+
+def _start(crawl: SiteCrawl, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        crawl_argv(crawl),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        env=dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings"),
+        # Its own session, so a Ctrl-C at the terminal reaches the launcher only: the
+        # terminal's SIGINT plus ours would make Scrapy stop at once, losing its WARC file.
+        start_new_session=True,
+    )
+
+
+def _follow(
+    process: subprocess.Popen[bytes], reader: _ReportReader, stopper: CrawlStopper, poll: float
+) -> int:
+    stopper.attach(process)
+    try:
         while True:
             try:
-                exit_code = process.wait(timeout=poll)
-                break
+                return process.wait(timeout=poll)
             except subprocess.TimeoutExpired:
-                finished = reader.read(crawl.site, on_progress) or finished
-            except KeyboardInterrupt:
-                # The child got the same SIGINT from the terminal; let it close its files.
-                interrupted = True
-                process.send_signal(signal.SIGINT)
-    finished = reader.read(crawl.site, on_progress) or finished
-    return SiteOutcome(exit_code, finished, crawl.log_path, interrupted)
+                reader.read()
+                stopper.tick()
+    finally:
+        stopper.attach(None)
+        if process.poll() is None:  # the launcher itself failed: leave no crawl behind
+            process.kill()
+            process.wait()
 
 
 class _ReportReader:
-    """Read the report's new complete lines since the last call."""
+    """Follow the report file: pass progress on, keep the last counts and the `finished` event."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, site: str, on_progress: ProgressCallback | None):
         self.path = path
+        self.site = site
+        self.on_progress = on_progress
         self.offset = 0
+        self.counts: dict[str, int] = {}
+        self.finished: dict[str, Any] | None = None
 
-    def read(self, site: str, on_progress: ProgressCallback | None) -> dict[str, Any] | None:
+    def read(self) -> None:
+        """Take in the lines completed since the last call."""
         try:
             with self.path.open("rb") as report:
                 report.seek(self.offset)
                 data = report.read()
         except FileNotFoundError:
-            return None
+            return
         complete = data[: data.rfind(b"\n") + 1]
         self.offset += len(complete)
-        finished = None
         for line in complete.splitlines():
             event = json.loads(line)
             if event["event"] == "finished":
-                finished = event
-            if on_progress and "counts" in event:
-                on_progress(site, event["counts"])
-        return finished
+                self.finished = event
+            if "counts" in event:
+                self.counts = event["counts"]
+                if self.on_progress:
+                    self.on_progress(self.site, self.counts)
 
 
 def launch_crawl(
@@ -166,43 +216,59 @@ def launch_crawl(
     database_url: str,
     trigger: str = "manual",
     max_list_pages: int = 0,
+    time_limit: int = 0,
     on_progress: ProgressCallback | None = None,
+    grace: float = GRACE_SECONDS,
 ) -> RunResult:
-    """Run a crawl of `channels` (one subprocess per site, one after the other) as one run."""
+    """Run a crawl of `channels` (one subprocess per site, one after the other) as one run.
+
+    SIGINT or SIGTERM while it runs stop it politely and it is recorded `interrupted`; a
+    second signal stops it firmly. `time_limit` seconds (0: none) after it started it is
+    stopped the same way and recorded `failed`. When the launcher itself fails, the run is
+    recorded `failed` and a one-line CppccArchiveError raised.
+    """
     engine = make_engine(database_url)
     try:
         ensure_schema(engine)
         sessions = make_session_factory(engine)
-        with sessions.begin() as session:
-            upsert_site_channels(session, _seeds_rows(seeds))
-            run_id = start_run(
-                session,
-                trigger=trigger,
-                channels=[c.ref for c in channels],
-                pid=os.getpid(),
-                host=socket.gethostname(),
-                started_at=datetime.now(UTC),
-            )
-        result = _run_sites(
-            seeds, channels, run_id, home, database_url, max_list_pages, on_progress
+        run_id = _start_run(sessions, seeds, channels, trigger)
+        plan = _RunPlan(
+            seeds, tuple(channels), run_id, home, database_url, max_list_pages, time_limit
         )
-        with sessions.begin() as session:
-            finish_run(
-                session,
-                run_id,
-                status=result.status,
-                finished_at=datetime.now(UTC),
-                exit_code=result.exit_code,
-                finish_reason=result.finish_reason,
-                error=result.error,
-                counts=result.counts,
-                stats=result.stats,
-            )
+        aggregate = _run_and_record(sessions, plan, on_progress, grace)
     finally:
         engine.dispose()
-    return RunResult(
-        run_id, result.status, result.error, result.counts, result.http_errors, result.log_paths
-    )
+    return aggregate.result(run_id)
+
+
+@dataclass(frozen=True)
+class _RunPlan:
+    seeds: Seeds
+    channels: tuple[Channel, ...]
+    run_id: int
+    home: Path
+    database_url: str
+    max_list_pages: int
+    time_limit: int
+
+    def sites(self) -> list[str]:
+        return list(dict.fromkeys(c.site for c in self.channels))
+
+    def site_crawl(self, site: str, time_left: float | None) -> SiteCrawl:
+        logs = self.home / "logs"
+        return SiteCrawl(
+            site=site,
+            channels=tuple(c.key for c in self.channels if c.site == site),
+            seeds_path=self.seeds.path,
+            home=self.home,
+            database_url=self.database_url,
+            run_id=self.run_id,
+            report_path=logs / f"run-{self.run_id}-{site}.report.jsonl",
+            log_path=logs / f"run-{self.run_id}-{site}.log",
+            max_list_pages=self.max_list_pages,
+            time_limit=self.time_limit,
+            time_left=time_left or 0.0,
+        )
 
 
 @dataclass
@@ -215,48 +281,136 @@ class _Aggregate:
     stats: dict[str, Any] = field(default_factory=dict)
     http_errors: list[dict[str, Any]] = field(default_factory=list)
     log_paths: list[Path] = field(default_factory=list)
+    robots_txt: dict[str, int | None] = field(default_factory=dict)
 
     def add(self, site: str, outcome: SiteOutcome) -> None:
         status, error = classify(outcome)
         self.log_paths.append(outcome.log_path)
-        if status != "finished" and self.status == "finished":
-            self.status, self.error = status, f"{site}: {error} (log: {outcome.log_path})"
+        if status != "finished":
+            self.fail(status, f"{site}: {error} (log: {outcome.log_path})")
         self.exit_code = self.exit_code or outcome.exit_code
         finished = outcome.finished or {}
         self.finish_reason = finished.get("finish_reason", self.finish_reason)
-        for name, value in finished.get("counts", {}).items():
+        # A crawl stopped before its report's end still said how far it got.
+        for name, value in finished.get("counts", outcome.counts).items():
             self.counts[name] = self.counts.get(name, 0) + value
         self.stats[site] = finished.get("stats", {})
         self.http_errors += finished.get("http_errors", [])
+        self.robots_txt[site] = finished.get("robots_txt_status")
+
+    def fail(self, status: str, error: str) -> None:
+        """Mark the run `status` for `error`, unless an earlier problem already did."""
+        if self.status == "finished":
+            self.status, self.error = status, error
+
+    def result(self, run_id: int) -> RunResult:
+        return RunResult(
+            run_id,
+            self.status,
+            self.error,
+            self.counts,
+            self.http_errors,
+            self.log_paths,
+            self.robots_txt,
+        )
+
+
+def _start_run(
+    sessions: sessionmaker[Session], seeds: Seeds, channels: Sequence[Channel], trigger: str
+) -> int:
+    with sessions.begin() as session:
+        upsert_site_channels(session, _seeds_rows(seeds))
+        return start_run(
+            session,
+            trigger=trigger,
+            channels=[c.ref for c in channels],
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started_at=datetime.now(UTC),
+        )
+
+
+def _run_and_record(
+    sessions: sessionmaker[Session],
+    plan: _RunPlan,
+    on_progress: ProgressCallback | None,
+    grace: float,
+) -> _Aggregate:
+    """Run the sites, then record how the run ended, whatever happened on the way."""
+    aggregate = _Aggregate()
+    try:
+        _run_sites(plan, aggregate, on_progress, grace)
+    except KeyboardInterrupt:  # a Ctrl-C outside a crawl subprocess
+        aggregate.fail("interrupted", INTERRUPTED)
+        _finish(sessions, plan.run_id, aggregate)
+        raise
+    except Exception as exc:
+        # Not swallowed: recorded on the run, and raised on as one line with its cause.
+        aggregate.status, aggregate.error = "failed", _crash_message(exc, plan.home)
+        _record_crash(sessions, plan.run_id, aggregate)
+        if isinstance(exc, CppccArchiveError):
+            raise
+        raise CrawlError(aggregate.error) from exc
+    _finish(sessions, plan.run_id, aggregate)
+    return aggregate
 
 
 def _run_sites(
-    seeds: Seeds,
-    channels: Sequence[Channel],
-    run_id: int,
-    home: Path,
-    database_url: str,
-    max_list_pages: int,
-    on_progress: ProgressCallback | None,
-) -> _Aggregate:
-    aggregate = _Aggregate()
-    for site in dict.fromkeys(c.site for c in channels):
-        crawl = SiteCrawl(
-            site=site,
-            channels=tuple(c.key for c in channels if c.site == site),
-            seeds_path=seeds.path,
-            home=home,
-            database_url=database_url,
-            run_id=run_id,
-            report_path=home / "logs" / f"run-{run_id}-{site}.report.jsonl",
-            log_path=home / "logs" / f"run-{run_id}-{site}.log",
-            max_list_pages=max_list_pages,
+    plan: _RunPlan, aggregate: _Aggregate, on_progress: ProgressCallback | None, grace: float
+) -> None:
+    deadline = time.monotonic() + plan.time_limit if plan.time_limit else None
+    stopper = CrawlStopper(deadline, grace)
+    with stopper.forwarding_signals():
+        for site in plan.sites():
+            time_left = stopper.time_left()
+            if stopper.reason == "signal":
+                aggregate.fail("interrupted", f"{site}: {INTERRUPTED}")
+                break
+            if stopper.reason or (time_left is not None and time_left <= 0):
+                aggregate.fail("failed", f"{site}: hit its time limit of {plan.time_limit} s")
+                break
+            outcome = run_site_crawl(plan.site_crawl(site, time_left), on_progress, stopper=stopper)
+            aggregate.add(site, outcome)
+
+
+def _finish(sessions: sessionmaker[Session], run_id: int, aggregate: _Aggregate) -> None:
+    with sessions.begin() as session:
+        finish_run(
+            session,
+            run_id,
+            status=aggregate.status,
+            finished_at=datetime.now(UTC),
+            exit_code=aggregate.exit_code,
+            finish_reason=aggregate.finish_reason,
+            error=aggregate.error,
+            counts=aggregate.counts,
+            stats=aggregate.stats,
         )
-        outcome = run_site_crawl(crawl, on_progress)
-        aggregate.add(site, outcome)
-        if outcome.interrupted:
-            break
-    return aggregate
+
+
+def _record_crash(sessions: sessionmaker[Session], run_id: int, aggregate: _Aggregate) -> None:
+    try:
+        _finish(sessions, run_id, aggregate)
+    except (SQLAlchemyError, CppccArchiveError) as exc:
+        raise CrawlError(
+            f"{aggregate.error}; run {run_id} could not be recorded as failed either "
+            f"({' '.join(str(exc).split())})"
+        ) from exc
+
+
+def _crash_message(exc: Exception, home: Path) -> str:
+    """One line for what broke the launcher: the archive folder, or our own bug."""
+    if isinstance(exc, CppccArchiveError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = Path(exc.filename) if exc.filename else home
+        if where == home or home in where.parents:
+            return (
+                f"cannot use the archive folder {home}: {exc.strerror or exc} ({where}); "
+                "choose a folder you can write to with --home"
+            )
+        return f"cannot use {where}: {exc.strerror or exc}"
+    return f"the launcher failed: {type(exc).__name__}: {exc}"
 
 
 def _seeds_rows(seeds: Seeds) -> list[tuple[str, str, list[tuple[str, str, str]]]]:

@@ -29,6 +29,7 @@ def print_records(
 
 
 def print_table(records: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
+    """Print `records` as aligned columns under a header line (Chinese text aligned too)."""
     rows = [[_cell(column, record.get(column)) for column in columns] for record in records]
     widths = [
         max([display_width(column)] + [display_width(row[i]) for row in rows])
@@ -42,6 +43,18 @@ def print_table(records: Sequence[dict[str, Any]], columns: Sequence[str], out: 
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def truncate(text: str, width: int) -> str:
+    """`text` cut to at most `width` terminal columns, ending in `…` when it was cut."""
+    if display_width(text) <= width:
+        return text
+    kept = ""
+    for ch in text:
+        if display_width(kept + ch) > width - 1:
+            break
+        kept += ch
+    return kept + "…"
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:

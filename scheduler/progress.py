@@ -17,8 +17,12 @@ _LABELS = (
     ("errors", "errors"),
 )
 
+# Scrapy reads a missing robots.txt as "no rules": normal for many sites, not an HTTP error.
+_ROBOTS_MEANING = {404: " (none: every page may be fetched)"}
+
 
 def describe_counts(counts: dict[str, int]) -> str:
+    """The counts a user watches, as one phrase: `pages 33, new 16, …`."""
     return ", ".join(f"{label} {counts.get(key, 0)}" for key, label in _LABELS)
 
 
@@ -34,6 +38,7 @@ class ProgressPrinter:
         self.last_time = 0.0
 
     def update(self, site: str, counts: dict[str, int]) -> None:
+        """Show the latest counts of `site`'s crawl."""
         line = f"crawling {site}: {describe_counts(counts)}"
         if line == self.last_line:
             return
@@ -72,6 +77,11 @@ def print_summary(
         out.write("  pages that answered an HTTP error (archived, not catalogued):\n")
         for page in result.http_errors:
             out.write(f"    {page['status']} {page['url']}\n")
+    for site, status in result.robots_txt.items():
+        if status is not None and status != 200:
+            out.write(
+                f"  robots.txt of {site} answered {status}{_ROBOTS_MEANING.get(status, '')}\n"
+            )
     out.write(f"  WARC files: {home / 'warc'}\n")
     for log in result.log_paths:
         out.write(f"  log: {log}\n")

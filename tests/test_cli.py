@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
-from tests.conftest import run_cli
+from replicas.rmzxb.site import NOT_FOUND_PATH, SERVER_ERROR_PATH, build_site, not_found_page
+from replicas.server import ReplicaServer, Reply
+from tests.conftest import CLI, REPLICA_SEEDS, REPO, run_cli
 
 
 def test_help_lists_the_commands() -> None:
@@ -98,3 +109,162 @@ def test_crawl_of_an_unreachable_site_fails_and_says_why(tmp_path: Path) -> None
     result = run_cli("--home", str(tmp_path / "h"), "--seeds", str(seeds), "crawl")
     assert result.returncode == 1
     assert "failed" in result.stdout and "reachable" in result.stdout
+
+
+# -- a crawl stopped by a signal, a time limit, or a crash ---------------------------------
+
+
+class SlowReplica(ReplicaServer):
+    """The replica, with every article page answering after `delay` seconds."""
+
+    def __init__(self, delay: float):
+        super().__init__(build_site, not_found_page)
+        self.delay = delay
+
+    def reply_for(self, path: str) -> Reply:
+        if path.startswith("/c/"):
+            time.sleep(self.delay)
+        return super().reply_for(path)
+
+
+@pytest.fixture
+def slow_replica(tmp_path: Path) -> Iterator[Path]:
+    """A seeds file pointing at a replica slow enough that a crawl of it is caught mid-way."""
+    with SlowReplica(delay=0.8) as server:
+        seeds = tmp_path / "slow-seeds.toml"
+        seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
+        yield seeds
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    """`cppcc-archive ARGS` in the background, as the leader of its own process group."""
+    return subprocess.Popen(
+        [str(CLI), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,
+    )
+
+
+def wait_for_pages(report: Path, timeout: float = 30) -> None:
+    """Wait until the crawl's report says it fetched some pages."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if report.exists():
+            for line in report.read_text(encoding="utf-8").splitlines():
+                if json.loads(line).get("counts", {}).get("pages_fetched"):
+                    return
+        time.sleep(0.1)
+    pytest.fail(f"no page fetched after {timeout} s (see {report})")
+
+
+def the_run(home: Path) -> dict[str, Any]:
+    listed = run_cli("--home", str(home), "runs", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    (run,) = json.loads(listed.stdout)
+    return dict(run)
+
+
+def assert_clean_warc_files(home: Path) -> None:
+    """No file left `.open`, and every WARC file reads to its end with its digests right."""
+    assert not list((home / "warc").glob("*.open"))
+    paths = list((home / "warc").glob("*.warc.gz"))
+    assert paths
+    for path in paths:
+        with path.open("rb") as stream:
+            assert list(ArchiveIterator(stream, check_digests="raise"))
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        # Ctrl-C at a terminal: SIGINT to the whole foreground process group.
+        pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), id="ctrl-c"),
+        pytest.param(lambda pid: os.kill(pid, signal.SIGINT), id="sigint-to-cli"),
+        # What a service manager sends.
+        pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="sigterm-to-cli"),
+    ],
+)
+def test_a_signal_stops_the_crawl_cleanly_and_records_it(
+    tmp_path: Path, slow_replica: Path, send: Callable[[int], None]
+) -> None:
+    home = tmp_path / "home"
+    cli = start_cli("--home", str(home), "--seeds", str(slow_replica), "crawl")
+    try:
+        wait_for_pages(home / "logs" / "run-1-rmzxb.report.jsonl")
+        send(cli.pid)
+        _, stderr = cli.communicate(timeout=30)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    assert cli.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    run = the_run(home)
+    assert run["status"] == "interrupted"
+    assert run["counts"]["pages_fetched"] > 0 and run["finish_reason"] == "shutdown"
+    assert_clean_warc_files(home)
+    assert [line for line in stderr.splitlines() if "interrupted" in line] == [
+        "cppcc-archive: interrupted: run 1 stopped; what it fetched is archived and recorded"
+    ]
+
+
+def test_a_crawl_past_its_time_limit_stops_cleanly_and_fails(
+    tmp_path: Path, slow_replica: Path
+) -> None:
+    home = tmp_path / "home"
+    args = ("--home", str(home), "--seeds", str(slow_replica), "crawl", "--time-limit", "3")
+    started = time.monotonic()
+    result = run_cli(*args, timeout=60)
+    assert time.monotonic() - started < 15  # the whole crawl takes longer than that
+    assert result.returncode == 1, result.stderr
+    assert "hit its time limit of 3 s" in result.stdout
+    run = the_run(home)
+    assert run["status"] == "failed" and "hit its time limit of 3 s" in run["error"]
+    assert run["counts"]["pages_fetched"] > 0
+    assert_clean_warc_files(home)
+
+
+def test_a_crash_in_the_launcher_is_one_line_and_a_failed_run(
+    tmp_path: Path, replica_seeds: Path
+) -> None:
+    home = tmp_path / "home"
+    home.write_text("a file, not a folder\n", encoding="utf-8")
+    db = ("--db", f"sqlite:///{tmp_path / 'catalogue.sqlite3'}")
+    result = run_cli("--home", str(home), *db, "--seeds", str(replica_seeds), "crawl")
+    assert result.returncode == 1
+    line = one_line_error(result.stderr)
+    assert line.startswith("cppcc-archive: error: cannot use the archive folder")
+    assert str(home) in line
+
+    listed = run_cli(*db, "runs", "--format", "json")
+    (run,) = json.loads(listed.stdout)
+    assert run["status"] == "failed" and run["finished_at"]
+    assert run["error"] == line.removeprefix("cppcc-archive: error: ")
+
+    table = run_cli(*db, "runs").stdout.splitlines()
+    assert table[0].split()[-1] == "error"
+    assert "failed" in table[1] and "cannot use the archive folder" in table[1]
+    assert table[1].endswith("…")  # a long reason is cut; JSON has all of it
+    times = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*", table[1])
+    assert len(times) == 2 and all(t.endswith("+00:00") and len(t) == 25 for t in times), times
+
+
+def test_a_clean_crawl_counts_each_page_that_answered_an_error_once(
+    tmp_path: Path, replica_seeds: Path
+) -> None:
+    home = tmp_path / "home"
+    args = ("--home", str(home), "--seeds", str(replica_seeds), "crawl", "--format", "json")
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    # robots.txt forbidding a page is the crawler being polite, not an error.
+    assert run["counts"]["errors"] == 0
+    # The 500 page was retried twice, and robots.txt is no page: one 404, one 500.
+    pages = sorted((page["status"], page["url"]) for page in run["http_error_pages"])
+    base = replica_seeds.read_text(encoding="utf-8").split('base_url = "')[1].split('"')[0]
+    assert pages == [(404, base + NOT_FOUND_PATH), (500, base + SERVER_ERROR_PATH)]
+    assert run["counts"]["http_errors"] == 2
+    assert run["robots_txt_status"] == {"rmzxb": 200}

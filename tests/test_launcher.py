@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,15 @@ def test_argv_runs_scrapy_crawl_with_the_run_settings(tmp_path: Path) -> None:
     assert settings["CPPCC_DATABASE_URL"] == "sqlite:///catalogue.sqlite3"
     assert settings["CPPCC_REPORT_FILE"] == str(tmp_path / "report.jsonl")
     assert pairs  # every option has its value
+    assert "CLOSESPIDER_TIMEOUT" not in settings
+
+
+def test_argv_asks_scrapy_to_stop_itself_at_the_time_left(tmp_path: Path) -> None:
+    argv = crawl_argv(replace(site_crawl(tmp_path), time_limit=60, time_left=42.5))
+    assert "CLOSESPIDER_TIMEOUT=42.5" in argv
+    # Scrapy reads 0 as "no limit": a crawl with almost no time left still gets one.
+    argv = crawl_argv(replace(site_crawl(tmp_path), time_limit=60, time_left=0.2))
+    assert "CLOSESPIDER_TIMEOUT=1.0" in argv
 
 
 def finished(reason: str = "finished", **stats: int) -> dict[str, object]:
@@ -71,6 +81,17 @@ def finished(reason: str = "finished", **stats: int) -> dict[str, object]:
         (SiteOutcome(0, finished("shutdown"), Path("l")), "interrupted", "signal"),
         (SiteOutcome(0, finished(response_received_count=0), Path("l")), "failed", "reachable"),
         (SiteOutcome(-2, None, Path("l"), interrupted=True), "interrupted", "signal"),
+        # Scrapy stopped itself at CLOSESPIDER_TIMEOUT, or the launcher stopped it.
+        (
+            SiteOutcome(0, finished("closespider_timeout"), Path("l"), time_limit=60),
+            "failed",
+            "hit its time limit of 60 s",
+        ),
+        (
+            SiteOutcome(0, finished("shutdown"), Path("l"), timed_out=True, time_limit=60),
+            "failed",
+            "hit its time limit of 60 s",
+        ),
     ],
 )
 def test_classify(outcome: SiteOutcome, status: str, why: str | None) -> None:
@@ -80,3 +101,6 @@ def test_classify(outcome: SiteOutcome, status: str, why: str | None) -> None:
         assert got_why is None
     else:
         assert got_why is not None and why in got_why
+
+
+# A child that writes each signal it gets and carries on, as a crawl busy closing might.

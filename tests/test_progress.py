@@ -1,0 +1,49 @@
+"""The crawl's progress line and end-of-crawl summary."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from scheduler.launcher import RunResult
+from scheduler.progress import ProgressPrinter, describe_counts, print_summary
+
+VIEW = {"id": 3, "status": "finished", "channels": ["rmzxb/yw"], "counts": {}}
+COUNTS = {"pages_fetched": 12, "articles_new": 5, "http_errors": 1, "errors": 0}
+
+
+def summary(result: RunResult) -> str:
+    out = io.StringIO()
+    print_summary(VIEW, result, 2.0, Path("home"), out)
+    return out.getvalue()
+
+
+def test_summary_lists_each_page_that_answered_an_error() -> None:
+    pages = [{"url": "http://x/a.shtml", "status": 404}, {"url": "http://x/b.shtml", "status": 500}]
+    text = summary(RunResult(3, "finished", None, COUNTS, http_errors=pages))
+    assert "pages 12, new 5" in text and "HTTP errors 1" in text
+    assert "    404 http://x/a.shtml\n    500 http://x/b.shtml\n" in text
+    assert "robots.txt" not in text
+
+
+def test_summary_notes_a_missing_robots_txt_apart_from_http_errors() -> None:
+    text = summary(RunResult(3, "finished", None, COUNTS, robots_txt={"rmzxb": 404}))
+    assert "robots.txt of rmzxb answered 404 (none: every page may be fetched)" in text
+    assert "answered an HTTP error" not in text
+
+
+def test_summary_says_why_a_run_failed() -> None:
+    text = summary(RunResult(3, "failed", "rmzxb: hit its time limit of 5 s", COUNTS))
+    assert "  why: rmzxb: hit its time limit of 5 s\n" in text
+
+
+def test_progress_in_a_log_file_ends_with_the_last_counts() -> None:
+    out = io.StringIO()  # not a terminal: lines, not a line rewritten in place
+    printer = ProgressPrinter(out, every=60)
+    printer.update("rmzxb", {"pages_fetched": 1})
+    printer.update("rmzxb", COUNTS)
+    printer.close()
+    assert out.getvalue().splitlines() == [
+        "crawling rmzxb: pages 1, new 0, updated 0, rejected 0, HTTP errors 0, errors 0",
+        f"crawling rmzxb: {describe_counts(COUNTS)}",
+    ]
