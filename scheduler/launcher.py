@@ -117,8 +117,23 @@ def classify(outcome: SiteOutcome) -> tuple[str, str | None]:
     if raised:
         return "failed", f"{raised} errors raised in the crawler's own code (see the log)"
     if not stats.get("response_received_count"):
-        return "failed", "no page could be fetched: is the site reachable?"
+        return (
+            "failed",
+            f"no page could be fetched{_download_failures(stats)}: is the site reachable?",
+        )
     return "finished", None
+
+
+def _download_failures(stats: dict[str, Any]) -> str:
+    """`(DNSLookupError ×6)`: why downloads failed, as Scrapy's stats count them."""
+    prefix = "downloader/exception_type_count/"
+    failures = {
+        k[len(prefix) :].rsplit(".", 1)[-1]: v for k, v in stats.items() if k.startswith(prefix)
+    }
+    failures.pop("IgnoreRequest", None)  # robots.txt refusals are not failures
+    if not failures:
+        return ""
+    return " (" + ", ".join(f"{name} ×{count}" for name, count in sorted(failures.items())) + ")"
 
 
 def run_site_crawl(

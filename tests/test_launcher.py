@@ -80,6 +80,20 @@ def finished(reason: str = "finished", **stats: int) -> dict[str, object]:
         (SiteOutcome(0, finished("warc_write_error"), Path("l")), "failed", "warc_write_error"),
         (SiteOutcome(0, finished("shutdown"), Path("l")), "interrupted", "signal"),
         (SiteOutcome(0, finished(response_received_count=0), Path("l")), "failed", "reachable"),
+        (
+            SiteOutcome(
+                0,
+                finished(
+                    **{
+                        "response_received_count": 0,
+                        "downloader/exception_type_count/twisted.internet.error.DNSLookupError": 6,
+                    }
+                ),
+                Path("l"),
+            ),
+            "failed",
+            "no page could be fetched (DNSLookupError ×6): is the site reachable?",
+        ),
         (SiteOutcome(-2, None, Path("l"), interrupted=True), "interrupted", "signal"),
         # Scrapy stopped itself at CLOSESPIDER_TIMEOUT, or the launcher stopped it.
         (
