@@ -6,9 +6,18 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
+from pipelines.catalogue.locks import acquire_channel_locks
 from pipelines.catalogue.models import ArticleRecord
-from pipelines.catalogue.queries import find_article, get_run, list_articles, list_runs
-from pipelines.catalogue.writes import save_article, start_run
+from pipelines.catalogue.queries import (
+    find_article,
+    get_run,
+    held_locks,
+    last_finished_by_channel,
+    last_runs_by_channel,
+    list_articles,
+    list_runs,
+)
+from pipelines.catalogue.writes import finish_run, save_article, start_run
 from tests.db_fixtures import SHANGHAI, location, make_article
 
 BASE = "https://www.rmzxw.com.cn/c/"
@@ -144,3 +153,55 @@ def test_runs_newest_first_and_by_id(session: Session) -> None:
     assert run is not None
     assert run.pid == 1
     assert get_run(session, 999_999) is None
+
+
+def test_last_runs_by_channel(session: Session) -> None:
+    start = datetime(2022, 3, 4, tzinfo=UTC)
+
+    def started(channels: list[str], hours: int, status: str | None = None) -> int:
+        run_id = start_run(session, trigger="schedule", channels=channels, pid=1, host="h",
+                           started_at=start + timedelta(hours=hours))  # fmt: skip
+        if status is not None:
+            finish_run(session, run_id, status=status, finished_at=start + timedelta(hours=hours),
+                       exit_code=0, finish_reason=None)  # fmt: skip
+        return run_id
+
+    both = started(["rmzxb/yw", "rmzxb/xs"], 0, "finished")
+    yw_failed = started(["rmzxb/yw"], 1, "failed")
+    xs_finished = started(["rmzxb/xs"], 2, "finished")
+    yw_running = started(["rmzxb/yw"], 3)
+    other_site = started(["cppcc/yw"], 4, "interrupted")
+    session.commit()
+
+    last = last_runs_by_channel(session)
+    assert {key: run.id for key, run in last.items()} == {
+        "cppcc/yw": other_site,
+        "rmzxb/xs": xs_finished,
+        "rmzxb/yw": yw_running,
+    }
+    assert last["rmzxb/yw"].started_at == start + timedelta(hours=3)
+    assert list(last) == sorted(last)
+    finished = last_finished_by_channel(session)
+    assert {key: run.id for key, run in finished.items()} == {
+        "rmzxb/xs": xs_finished,
+        "rmzxb/yw": both,  # not the failed run, nor the one still running
+    }
+    assert yw_failed not in {run.id for run in finished.values()}
+    # Asked for some channels: only those, and one never run is simply absent.
+    chosen = last_runs_by_channel(session, ["rmzxb/yw", "rmzxb/new"])
+    assert {key: run.id for key, run in chosen.items()} == {"rmzxb/yw": yw_running}
+    assert last_finished_by_channel(session, ["cppcc/yw"]) == {}
+
+
+def test_held_locks_by_channel(session: Session) -> None:
+    now = datetime(2022, 3, 4, tzinfo=UTC)
+    run_id = start_run(session, trigger="manual", channels=["rmzxb/yw", "cppcc/xs"], pid=7,
+                       host="h", started_at=now)  # fmt: skip
+    assert held_locks(session) == []
+    acquire_channel_locks(session, ["rmzxb/yw", "cppcc/xs"], run_id=run_id, host="h", pid=7,
+                          now=now, is_alive=lambda _host, _pid: True,
+                          stale_after=timedelta(minutes=2))  # fmt: skip
+    assert [(lock.key, lock.run_id, lock.pid) for lock in held_locks(session)] == [
+        ("cppcc/xs", run_id, 7),
+        ("rmzxb/yw", run_id, 7),
+    ]

@@ -6,21 +6,31 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect, text
+from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, column, inspect, table, text
 
 from pipelines.catalogue.engine import make_engine
-from pipelines.catalogue.models import Base
-from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
+from pipelines.catalogue.models import RUN_COUNTS, Base
+from pipelines.catalogue.schema import (
+    alembic_config,
+    current_revision,
+    ensure_schema,
+    head_revision,
+)
 from pipelines.errors import CatalogueError
 
 REPO = Path(__file__).resolve().parents[1]
-TABLES = {"sites", "channels", "articles", "captures", "rejections", "runs", "alembic_version"}
+TABLES = {
+    "sites", "channels", "articles", "captures", "rejections", "runs", "run_channels",
+    "channel_locks", "alembic_version",
+}  # fmt: skip
 
 
 def _diff(engine: Engine, metadata: MetaData) -> list[Any]:
@@ -124,5 +134,63 @@ def test_concurrent_processes_create_one_schema(fresh_db_url: str, tmp_path: Pat
             assert current_revision(connection) == head_revision()
             versions = connection.execute(text("SELECT count(*) FROM alembic_version")).scalar()
         assert versions == 1
+    finally:
+        engine.dispose()
+
+
+def _migrate(engine: Engine, action: str, revision: str) -> None:
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+
+def test_upgrade_from_0001_fills_run_channels(fresh_db_url: str) -> None:
+    engine = make_engine(fresh_db_url)
+    try:
+        _migrate(engine, "upgrade", "0001")
+        runs = table(
+            "runs", *(column(name) for name in ("id", "trigger", "status", "started_at")),
+            column("channels", JSON()), *(column(name) for name in RUN_COUNTS),
+        )  # fmt: skip
+        channels = [["rmzxb/yw", "rmzxb/xs"], [], ["rmzxb/yw", "rmzxb/yw", "bad", 7], ["a/b"]]
+        with engine.begin() as connection:
+            connection.execute(
+                runs.insert(),
+                [
+                    {"id": n + 1, "trigger": "manual", "status": "finished", "channels": keys,
+                     "started_at": datetime(2025, 1, n + 1, tzinfo=UTC),
+                     **dict.fromkeys(RUN_COUNTS, 0)}
+                    for n, keys in enumerate(channels)
+                ],
+            )  # fmt: skip
+        ensure_schema(engine)
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            rows = connection.execute(
+                text("SELECT run_id, site, channel FROM run_channels ORDER BY run_id, channel")
+            ).all()
+            heartbeats = connection.execute(text("SELECT heartbeat_at FROM runs")).scalars().all()
+        assert [tuple(row) for row in rows] == [
+            (1, "rmzxb", "xs"),
+            (1, "rmzxb", "yw"),
+            (3, "rmzxb", "yw"),
+            (4, "a", "b"),
+        ]
+        assert heartbeats == [None] * 4
+    finally:
+        engine.dispose()
+
+
+def test_0002_downgrades_and_upgrades_again(fresh_db_url: str) -> None:
+    engine = make_engine(fresh_db_url)
+    try:
+        ensure_schema(engine)
+        _migrate(engine, "downgrade", "0001")
+        inspector = inspect(engine)
+        assert set(inspector.get_table_names()) == TABLES - {"run_channels", "channel_locks"}
+        assert "heartbeat_at" not in {c["name"] for c in inspector.get_columns("runs")}
+        ensure_schema(engine)
+        assert _diff(engine, Base.metadata) == []
     finally:
         engine.dispose()

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from pipelines.catalogue import writes
 from pipelines.catalogue.engine import make_engine, make_session_factory
-from pipelines.catalogue.models import ArticleRecord, Capture, Channel, Rejection, Run, Site
+from pipelines.catalogue.models import (
+    ArticleRecord,
+    Capture,
+    Channel,
+    Rejection,
+    Run,
+    RunChannel,
+    Site,
+)
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import (
     ArticleOutcome,
@@ -294,6 +302,32 @@ def test_run_start_and_finish(session: Session) -> None:
     assert (run.pages_fetched, run.articles_new, run.pages_rejected, run.errors) == (9, 7, 2, 0)
     assert run.finished_at == FETCHED + timedelta(minutes=5)
     assert run.stats == {**stats, "start_time": "2022-03-04T02:30:00+00:00"}
+
+
+def test_start_run_records_its_channels_as_rows_and_a_first_heartbeat(session: Session) -> None:
+    keys = ["rmzxb/yw", "cppcc/xs", "rmzxb/yw"]
+    run_id = start_run(
+        session, trigger="manual", channels=keys, pid=1, host="h", started_at=FETCHED
+    )
+    session.commit()
+    session.expunge_all()
+    run = session.get(Run, run_id)
+    assert run is not None
+    assert (run.channels, run.heartbeat_at) == (keys, FETCHED)
+    rows = session.scalars(select(RunChannel).order_by(RunChannel.site)).all()
+    assert [(r.run_id, r.site, r.channel) for r in rows] == [
+        (run_id, "cppcc", "xs"),
+        (run_id, "rmzxb", "yw"),
+    ]
+
+
+@pytest.mark.parametrize("key", ["rmzxb", "rmzxb/", "/yw", "rmzxb/yw/x", ""])
+def test_start_run_refuses_a_channel_that_is_not_site_slash_channel(
+    session: Session, key: str
+) -> None:
+    with pytest.raises(ValueError, match="site/channel"):
+        start_run(session, trigger="manual", channels=[key], pid=1, host="h", started_at=FETCHED)
+    assert count(session, Run) == 0
 
 
 def test_run_arguments_are_checked(session: Session) -> None:

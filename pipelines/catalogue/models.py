@@ -1,4 +1,4 @@
-"""The catalogue's tables: sites, channels, articles, captures, rejections and runs."""
+"""The catalogue's tables: sites, channels, articles, captures, rejections, runs and locks."""
 
 from __future__ import annotations
 
@@ -156,6 +156,9 @@ class Run(Base):
     channels: Mapped[list[Any]] = mapped_column(JSON)  # ["site/channel", …]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # Renewed every ~30 s by the launcher while the crawl lives: a run elsewhere whose
+    # heartbeat is old is presumed dead (pipelines/catalogue/locks.py).
+    heartbeat_at: Mapped[datetime | None]
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))
     exit_code: Mapped[int | None] = mapped_column(Integer)
@@ -169,6 +172,43 @@ class Run(Base):
     http_errors: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the crawl's Scrapy stats
+
+
+class RunChannel(Base):
+    """One channel crawled by a run: `runs.channels` as rows, indexed by channel."""
+
+    __tablename__ = "run_channels"
+    __table_args__ = (Index("ix_run_channels_site_channel_run_id", "site", "channel", "run_id"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ChannelLock(Base):
+    """The run crawling a channel now: at most one row, so at most one run, per channel."""
+
+    __tablename__ = "channel_locks"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+
+    @property
+    def key(self) -> str:
+        """The channel as "site/channel"."""
+        return f"{self.site}/{self.channel}"
+
+
+def split_channel_key(key: str) -> tuple[str, str]:
+    """("rmzxb", "yw") for "rmzxb/yw"; ValueError for anything else."""
+    site, slash, channel = key.partition("/")
+    if not (site and slash and channel) or "/" in channel:
+        raise ValueError(f'channel {key!r} is not a "site/channel" key, e.g. "rmzxb/yw"')
+    return site, channel
 
 
 RUN_COUNTS = (
@@ -236,7 +276,10 @@ __all__ = [
     "Base",
     "Capture",
     "Channel",
+    "ChannelLock",
     "Rejection",
     "Run",
+    "RunChannel",
     "Site",
+    "split_channel_key",
 ]

@@ -1,13 +1,21 @@
-"""Read the catalogue: articles by site, channel and date; one article; crawl runs."""
+"""Read the catalogue: articles by site, channel and date; one article; crawl runs; locks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from pipelines.catalogue.models import SHANGHAI, ArticleRecord, Run
+from pipelines.catalogue.models import (
+    SHANGHAI,
+    ArticleRecord,
+    ChannelLock,
+    Run,
+    RunChannel,
+    split_channel_key,
+)
 
 
 def list_articles(
@@ -64,6 +72,51 @@ def list_runs(session: Session, limit: int | None = 50) -> list[Run]:
 def get_run(session: Session, run_id: int) -> Run | None:
     """One crawl run, or None when there is no such id."""
     return session.get(Run, run_id)
+
+
+def last_runs_by_channel(session: Session, channels: Iterable[str] | None = None) -> dict[str, Run]:
+    """The last run started of each channel, keyed "site/channel"; channels never run are absent.
+
+    "Last started" is the highest run id: ids are given in the order runs start, whatever the
+    clocks say. Each channel costs one look-up in the run_channels index; `channels` limits
+    the answer to these keys (without it, every channel that ever ran: one index scan more).
+    """
+    return _last_by_channel(session, channels, select(RunChannel.run_id))
+
+
+def last_finished_by_channel(
+    session: Session, channels: Iterable[str] | None = None
+) -> dict[str, Run]:
+    """The last run of each channel that ended with status `finished`, keyed "site/channel".
+
+    Tells whether a channel was crawled to the end recently enough; see last_runs_by_channel.
+    """
+    query = select(RunChannel.run_id).join(Run, Run.id == RunChannel.run_id)
+    return _last_by_channel(session, channels, query.where(Run.status == "finished"))
+
+
+def held_locks(session: Session) -> list[ChannelLock]:
+    """The channels being crawled now, with the run, host and PID holding each, by channel."""
+    query = select(ChannelLock).order_by(ChannelLock.site, ChannelLock.channel)
+    return list(session.scalars(query))
+
+
+def _last_by_channel(
+    session: Session, channels: Iterable[str] | None, run_ids: Select[int]
+) -> dict[str, Run]:
+    if channels is None:
+        distinct = select(RunChannel.site, RunChannel.channel).distinct()
+        keys = [(site, channel) for site, channel in session.execute(distinct)]
+    else:
+        keys = list(dict.fromkeys(split_channel_key(channel) for channel in channels))
+    latest: dict[str, int] = {}
+    for site, channel in keys:
+        query = run_ids.where(RunChannel.site == site, RunChannel.channel == channel)
+        run_id = session.scalar(query.order_by(RunChannel.run_id.desc()).limit(1))
+        if run_id is not None:
+            latest[f"{site}/{channel}"] = run_id
+    runs = {run.id: run for run in session.scalars(select(Run).where(Run.id.in_(latest.values())))}
+    return {key: runs[run_id] for key, run_id in sorted(latest.items())}
 
 
 def _start(moment: date | datetime) -> datetime:

@@ -22,7 +22,9 @@ from pipelines.catalogue.models import (
     Channel,
     Rejection,
     Run,
+    RunChannel,
     Site,
+    split_channel_key,
 )
 from pipelines.errors import UsageError
 from pipelines.normalise.article import Article
@@ -143,20 +145,25 @@ def start_run(
 ) -> int:
     """Record a crawl that starts now, as `running`; returns its id.
 
-    `trigger` is "manual" or "schedule"; `channels` are "site/channel" keys.
+    `trigger` is "manual" or "schedule"; `channels` are "site/channel" keys (ValueError
+    otherwise). Its heartbeat starts at `started_at`.
     """
     if trigger not in RUN_TRIGGERS:
         raise ValueError(f"run trigger {trigger!r} is not one of {', '.join(RUN_TRIGGERS)}")
+    keys = dict.fromkeys(split_channel_key(channel) for channel in channels)  # ordered, unique
     run = Run(
         trigger=trigger,
         status="running",
         channels=list(channels),
         started_at=started_at,
+        heartbeat_at=started_at,
         pid=pid,
         host=host,
         **dict.fromkeys(RUN_COUNTS, 0),
     )
     session.add(run)
+    session.flush()
+    session.add_all(RunChannel(run_id=run.id, site=site, channel=key) for site, key in keys)
     session.flush()
     return run.id
 
