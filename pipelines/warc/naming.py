@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 DISTRIBUTION = "cppcc-archive"
 WARC_SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"  # appended while a file is being written; removed when it is closed
+_NAME = re.compile(
+    r"(?P<prefix>.+)-(?P<stamp>\d{17})-(?P<serial>\d{5,})-(?P<pid>\d+)~(?P<hostname>[^~]+)~\d+"
+    + re.escape(WARC_SUFFIX)
+)
+
+
+@dataclass(frozen=True)
+class WarcFileName:
+    """What a file name written by `warc_filename` says about the file and its writer."""
+
+    prefix: str
+    opened_at: datetime  # UTC, to the millisecond
+    serial: int
+    pid: int
+    hostname: str
 
 
 def warc_filename(prefix: str, opened_at: datetime, serial: int, pid: int, hostname: str) -> str:
@@ -19,6 +36,23 @@ def warc_filename(prefix: str, opened_at: datetime, serial: int, pid: int, hostn
     utc = opened_at.astimezone(UTC)
     timestamp17 = utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
     return f"{prefix}-{timestamp17}-{serial:05d}-{pid}~{hostname}~0{WARC_SUFFIX}"
+
+
+def parse_warc_filename(name: str) -> WarcFileName | None:
+    """The parts of a `warc_filename` name (without `.open`); None for any other name."""
+    match = _NAME.fullmatch(name)
+    if match is None:
+        return None
+    stamp = match["stamp"]
+    try:
+        opened_at = datetime.strptime(stamp[:14], "%Y%m%d%H%M%S").replace(
+            microsecond=int(stamp[14:]) * 1000, tzinfo=UTC
+        )
+    except ValueError:  # seventeen digits, but no date (month 13)
+        return None
+    return WarcFileName(
+        match["prefix"], opened_at, int(match["serial"]), int(match["pid"]), match["hostname"]
+    )
 
 
 def software_name() -> str:
