@@ -40,6 +40,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "pipelines.warc.capture.WarcCaptureExtension": 100,
     "crawler.extensions.RunReportExtension": 200,
+    "crawler.watch.LauncherWatchExtension": 300,
 }
 
 ITEM_PIPELINES = {
@@ -58,3 +59,4 @@ CPPCC_WARC_PREFIX = "CPPCC"
 CPPCC_RUN_ID = 0  # the catalogue's run row this crawl belongs to (0: none)
 CPPCC_REPORT_FILE = ""  # JSON lines of progress and the final report, for the launcher
 CPPCC_REPORT_INTERVAL = 1.0  # seconds between progress lines
+CPPCC_LAUNCHER_PID = 0  # the crawl stops cleanly when this process is gone (0: no watch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class ReplicaServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> str:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", self._port), self._handler_class())
         self._server.daemon_threads = True
         self.routes = self._build_site(self.base_url)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -96,6 +97,14 @@ class ReplicaServer:
                 pass  # tests read `requests`; a request log on stderr is noise
 
         return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A crawler that hangs up mid-reply (a stopped crawl) is no error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _plain_not_found(path: str) -> Reply:

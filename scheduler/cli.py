@@ -105,7 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
-    for add in (_add_crawl, _add_articles, _add_show, _add_runs, _add_demo):
+    for add in (
+        _add_crawl,
+        _add_articles,
+        _add_show,
+        _add_runs,
+        _add_serve,
+        _add_schedule,
+        _add_demo,
+    ):
         add(commands, common)
     return parser
 
@@ -356,6 +364,100 @@ def _run_row(row: dict[str, Any]) -> dict[str, Any]:
     if shown.get("error"):
         shown["error"] = truncate(" ".join(shown["error"].split()), ERROR_WIDTH)
     return shown
+
+
+# -- serve, schedule -----------------------------------------------------------------------
+
+
+def _add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    sub = _command(
+        commands,
+        common,
+        "serve",
+        "run in the foreground, crawling every enabled channel on its schedule",
+        cmd_serve,
+    )
+    sub.add_argument(
+        "--max-concurrent",
+        type=_positive_int,
+        metavar="N",
+        default=env("CPPCC_MAX_CONCURRENT", "2"),
+        help="channels crawling at once (env CPPCC_MAX_CONCURRENT; default 2)",
+    )
+    sub.add_argument(
+        "--grace",
+        type=_non_negative_int,
+        metavar="SECONDS",
+        default=env("CPPCC_GRACE", "30"),
+        help="on SIGTERM/SIGINT, how long running crawls may take to finish before "
+        "they are stopped cleanly (env CPPCC_GRACE; default 30)",
+    )
+    sub.add_argument(
+        "--time-limit",
+        type=_non_negative_int,
+        metavar="SECONDS",
+        default=env("CPPCC_RUN_TIME_LIMIT", "3600"),
+        help="a run still going after this long is stopped and failed "
+        "(env CPPCC_RUN_TIME_LIMIT; default 3600; 0: none)",
+    )
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    """Serve until SIGTERM/SIGINT: scheduled crawls, recovery after crashes."""
+    from scheduler.serve import serve
+    from scheduler.service import ServiceSettings
+
+    seeds = config.seeds()
+    return serve(
+        ServiceSettings(
+            home=config.home,
+            database_url=config.catalogue_url(),
+            seeds_path=seeds.path,
+            max_concurrent=_as_int(args.max_concurrent),
+            grace=float(_as_int(args.grace)),
+            time_limit=_as_int(args.time_limit),
+        )
+    )
+
+
+def _add_schedule(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = _command(
+        commands, common, "schedule", "each channel's schedule, last run and next run", cmd_schedule
+    )
+    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+
+
+def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
+    """List each channel's schedule with its last run and its next scheduled time."""
+    from scheduler.serve import schedule_rows
+    from scheduler.service import SHANGHAI
+
+    rows = schedule_rows(config.seeds(), config.catalogue_url(), datetime.now(SHANGHAI))
+    columns = (
+        "channel",
+        "name",
+        "schedule",
+        "enabled",
+        "last_run",
+        "last_status",
+        "last_started_at",
+        "next_run_at",
+    )
+    print_records(rows, columns, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _as_int(value: int | str) -> int:
+    # argparse applies `type` to string defaults too, but not to defaults already int.
+    return int(value)
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
+    return value
 
 
 # -- demo ---------------------------------------------------------------------------------

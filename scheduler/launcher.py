@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,12 +21,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.seeds import Channel, Seeds
 from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.locks import (
+    acquire_channel_locks,
+    release_channel_locks,
+    touch_heartbeat,
+)
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import finish_run, start_run, upsert_site_channels
 from pipelines.errors import CppccArchiveError, CrawlError
+from pipelines.processes import pid_is_alive
 from scheduler.stopping import GRACE_SECONDS, CrawlStopper
 
 ProgressCallback = Callable[[str, dict[str, int]], None]
+logger = logging.getLogger(__name__)
+
+# A running run refreshes its heartbeat this often (seconds); a run on another host whose
+# heartbeat is older than STALE_AFTER is presumed dead (its host crashed or lost power).
+HEARTBEAT = 30.0
+STALE_AFTER = timedelta(minutes=5)
 
 INTERRUPTED = "stopped by a signal before it finished"
 
@@ -44,6 +58,7 @@ class SiteCrawl:
     max_list_pages: int = 0
     time_limit: int = 0  # the run's wall-clock limit in seconds (0: none)
     time_left: float = 0.0  # the part of it this crawl may use
+    launcher_pid: int = 0  # the crawl stops itself when this process is gone (0: no watch)
 
 
 def crawl_argv(crawl: SiteCrawl) -> list[str]:
@@ -56,6 +71,8 @@ def crawl_argv(crawl: SiteCrawl) -> list[str]:
         "CPPCC_RUN_ID": str(crawl.run_id),
         "CPPCC_REPORT_FILE": str(crawl.report_path),
     }
+    if crawl.launcher_pid:
+        settings["CPPCC_LAUNCHER_PID"] = str(crawl.launcher_pid)
     if crawl.time_limit:
         # Scrapy then stops itself cleanly (finish reason `closespider_timeout`); 0 would
         # mean "no limit" to it, hence the floor.
@@ -234,26 +251,61 @@ def launch_crawl(
     time_limit: int = 0,
     on_progress: ProgressCallback | None = None,
     grace: float = GRACE_SECONDS,
+    stopper: CrawlStopper | None = None,
+    on_started: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Run a crawl of `channels` (one subprocess per site, one after the other) as one run.
 
-    SIGINT or SIGTERM while it runs stop it politely and it is recorded `interrupted`; a
-    second signal stops it firmly. `time_limit` seconds (0: none) after it started it is
-    stopped the same way and recorded `failed`. When the launcher itself fails, the run is
-    recorded `failed` and a one-line CppccArchiveError raised.
+    The run first takes the catalogue's lock of each channel (ChannelBusy, and no run, when
+    another live run holds one). SIGINT or SIGTERM while it runs stop it politely and it is
+    recorded `interrupted`; a second signal stops it firmly. `time_limit` seconds (0: none)
+    after it started it is stopped the same way and recorded `failed`. A caller in another
+    thread (the service) passes its own `stopper` to stop it. When the launcher itself fails,
+    the run is recorded `failed` and a one-line CppccArchiveError raised.
     """
     engine = make_engine(database_url)
     try:
         ensure_schema(engine)
         sessions = make_session_factory(engine)
         run_id = _start_run(sessions, seeds, channels, trigger)
+        if on_started:
+            on_started(run_id)
         plan = _RunPlan(
             seeds, tuple(channels), run_id, home, database_url, max_list_pages, time_limit
         )
-        aggregate = _run_and_record(sessions, plan, on_progress, grace)
+        with _Heartbeat(sessions, run_id):
+            aggregate = _run_and_record(sessions, plan, on_progress, grace, stopper)
     finally:
         engine.dispose()
     return aggregate.result(run_id)
+
+
+class _Heartbeat:
+    """Refresh the run's heartbeat while it runs, so other hosts can tell it is alive."""
+
+    def __init__(self, sessions: sessionmaker[Session], run_id: int, every: float = HEARTBEAT):
+        self.sessions = sessions
+        self.run_id = run_id
+        self.every = every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.every):
+            try:
+                with self.sessions.begin() as session:
+                    touch_heartbeat(session, self.run_id, datetime.now(UTC))
+            except SQLAlchemyError:
+                # A missed beat only makes the run look older; the crawl goes on.
+                logger.warning("run %s: cannot refresh its heartbeat", self.run_id, exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -283,6 +335,7 @@ class _RunPlan:
             max_list_pages=self.max_list_pages,
             time_limit=self.time_limit,
             time_left=time_left or 0.0,
+            launcher_pid=os.getpid(),
         )
 
 
@@ -333,16 +386,24 @@ class _Aggregate:
 def _start_run(
     sessions: sessionmaker[Session], seeds: Seeds, channels: Sequence[Channel], trigger: str
 ) -> int:
+    """Record the run and take its channels' locks, in one transaction: both or neither."""
+    now, host, refs = datetime.now(UTC), socket.gethostname(), [c.ref for c in channels]
     with sessions.begin() as session:
         upsert_site_channels(session, _seeds_rows(seeds))
-        return start_run(
-            session,
-            trigger=trigger,
-            channels=[c.ref for c in channels],
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            started_at=datetime.now(UTC),
+        run_id = start_run(
+            session, trigger=trigger, channels=refs, pid=os.getpid(), host=host, started_at=now
         )
+        acquire_channel_locks(
+            session,
+            refs,
+            run_id=run_id,
+            host=host,
+            pid=os.getpid(),
+            now=now,
+            is_alive=lambda lock_host, pid: lock_host == host and pid_is_alive(pid),
+            stale_after=STALE_AFTER,
+        )
+        return run_id
 
 
 def _run_and_record(
@@ -350,11 +411,12 @@ def _run_and_record(
     plan: _RunPlan,
     on_progress: ProgressCallback | None,
     grace: float,
+    stopper: CrawlStopper | None,
 ) -> _Aggregate:
     """Run the sites, then record how the run ended, whatever happened on the way."""
     aggregate = _Aggregate()
     try:
-        _run_sites(plan, aggregate, on_progress, grace)
+        _run_sites(plan, aggregate, on_progress, grace, stopper)
     except KeyboardInterrupt:  # a Ctrl-C outside a crawl subprocess
         aggregate.fail("interrupted", INTERRUPTED)
         _finish(sessions, plan.run_id, aggregate)
@@ -371,10 +433,17 @@ def _run_and_record(
 
 
 def _run_sites(
-    plan: _RunPlan, aggregate: _Aggregate, on_progress: ProgressCallback | None, grace: float
+    plan: _RunPlan,
+    aggregate: _Aggregate,
+    on_progress: ProgressCallback | None,
+    grace: float,
+    stopper: CrawlStopper | None,
 ) -> None:
     deadline = time.monotonic() + plan.time_limit if plan.time_limit else None
-    stopper = CrawlStopper(deadline, grace)
+    if stopper is None:
+        stopper = CrawlStopper(deadline, grace)
+    elif stopper.deadline is None:
+        stopper.deadline = deadline
     with stopper.forwarding_signals():
         for site in plan.sites():
             time_left = stopper.time_left()
@@ -390,6 +459,7 @@ def _run_sites(
 
 def _finish(sessions: sessionmaker[Session], run_id: int, aggregate: _Aggregate) -> None:
     with sessions.begin() as session:
+        release_channel_locks(session, run_id)
         finish_run(
             session,
             run_id,

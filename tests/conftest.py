@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from replicas.rmzxb.site import build_site, not_found_page
-from replicas.server import ReplicaServer
+from replicas.server import ReplicaServer, Reply
 
 pytest_plugins = ["tests.db_fixtures"]
 
@@ -84,3 +86,47 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
         cwd=REPO,
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+class SlowReplica(ReplicaServer):
+    """The replica, with every article page answering after `delay` seconds."""
+
+    def __init__(self, delay: float):
+        super().__init__(build_site, not_found_page)
+        self.delay = delay
+
+    def reply_for(self, path: str) -> Reply:
+        if path.startswith("/c/"):
+            time.sleep(self.delay)
+        return super().reply_for(path)
+
+
+@pytest.fixture
+def slow_replica(tmp_path: Path) -> Iterator[Path]:
+    """A seeds file pointing at a replica slow enough that a crawl of it is caught mid-way."""
+    with SlowReplica(delay=0.8) as server:
+        seeds = tmp_path / "slow-seeds.toml"
+        seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
+        yield seeds
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    """`cppcc-archive ARGS` in the background, as the leader of its own process group."""
+    return subprocess.Popen(
+        [str(CLI), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,
+    )
+
+
+def assert_clean_warc_files(home: Path) -> None:
+    """No file left `.open`, and every WARC file reads to its end with its digests right."""
+    assert not list((home / "warc").glob("*.open"))
+    paths = list((home / "warc").glob("*.warc.gz"))
+    assert paths
+    for path in paths:
+        with path.open("rb") as stream:
+            assert list(ArchiveIterator(stream, check_digests="raise"))

@@ -6,18 +6,19 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
-from replicas.rmzxb.site import NOT_FOUND_PATH, SERVER_ERROR_PATH, build_site, not_found_page
-from replicas.server import ReplicaServer, Reply
-from tests.conftest import CLI, REPLICA_SEEDS, REPO, run_cli
+from replicas.rmzxb.site import NOT_FOUND_PATH, SERVER_ERROR_PATH
+from tests.conftest import (
+    assert_clean_warc_files,
+    run_cli,
+    start_cli,
+)
 
 
 def test_help_lists_the_commands() -> None:
@@ -114,40 +115,6 @@ def test_crawl_of_an_unreachable_site_fails_and_says_why(tmp_path: Path) -> None
 # -- a crawl stopped by a signal, a time limit, or a crash ---------------------------------
 
 
-class SlowReplica(ReplicaServer):
-    """The replica, with every article page answering after `delay` seconds."""
-
-    def __init__(self, delay: float):
-        super().__init__(build_site, not_found_page)
-        self.delay = delay
-
-    def reply_for(self, path: str) -> Reply:
-        if path.startswith("/c/"):
-            time.sleep(self.delay)
-        return super().reply_for(path)
-
-
-@pytest.fixture
-def slow_replica(tmp_path: Path) -> Iterator[Path]:
-    """A seeds file pointing at a replica slow enough that a crawl of it is caught mid-way."""
-    with SlowReplica(delay=0.8) as server:
-        seeds = tmp_path / "slow-seeds.toml"
-        seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
-        yield seeds
-
-
-def start_cli(*args: str) -> subprocess.Popen[str]:
-    """`cppcc-archive ARGS` in the background, as the leader of its own process group."""
-    return subprocess.Popen(
-        [str(CLI), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        start_new_session=True,
-    )
-
-
 def wait_for_pages(report: Path, timeout: float = 30) -> None:
     """Wait until the crawl's report says it fetched some pages."""
     deadline = time.monotonic() + timeout
@@ -165,16 +132,6 @@ def the_run(home: Path) -> dict[str, Any]:
     assert listed.returncode == 0, listed.stderr
     (run,) = json.loads(listed.stdout)
     return dict(run)
-
-
-def assert_clean_warc_files(home: Path) -> None:
-    """No file left `.open`, and every WARC file reads to its end with its digests right."""
-    assert not list((home / "warc").glob("*.open"))
-    paths = list((home / "warc").glob("*.warc.gz"))
-    assert paths
-    for path in paths:
-        with path.open("rb") as stream:
-            assert list(ArchiveIterator(stream, check_digests="raise"))
 
 
 @pytest.mark.parametrize(

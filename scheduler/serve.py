@@ -1,0 +1,108 @@
+"""`cppcc-archive serve` and `schedule`: the service's composition root and its schedule view."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from crawler.seeds import Seeds, cron_trigger, load_seeds
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.queries import last_runs_by_channel
+from pipelines.catalogue.schema import ensure_schema
+from scheduler.recovery import recover_archive
+from scheduler.service import (
+    RUNNING,
+    SHANGHAI,
+    ServiceSettings,
+    StopSignals,
+    build_scheduler,
+    last_run_times,
+    serve_until_stopped,
+)
+from scheduler.timing import next_slot
+
+logger = logging.getLogger("cppcc_archive.service")
+
+
+def serve(settings: ServiceSettings) -> int:
+    """Build the service's parts, recover from the last stop, and serve until a signal."""
+    _log_to_stderr()
+    seeds = load_seeds(settings.seeds_path)  # a bad seeds file stops us here, in one line
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)  # an unreachable catalogue too
+        sessions = make_session_factory(engine)
+        recover_archive(sessions, settings.home / "warc", logger.info)
+        scheduler = build_scheduler(
+            settings, seeds, last_run_times(sessions), datetime.now(SHANGHAI)
+        )
+        _log_jobs(scheduler, seeds)
+        signals = StopSignals()
+        with signals.installed():
+            serve_until_stopped(scheduler, settings, signals, logger.info)
+    finally:
+        engine.dispose()
+    if signals.second.is_set() and RUNNING.count():
+        # Stopped at once: do not wait for the crawl threads at exit. The crawls close their
+        # WARC files when they see us gone; the next start marks their runs interrupted.
+        logger.info(
+            "stopped at once; %s run(s) will be marked interrupted at the next start",
+            RUNNING.count(),
+        )
+        sys.stderr.flush()
+        os._exit(0)
+    logger.info("stopped")
+    return 0
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    # APScheduler says "Running job ..." for every run: our own start/end lines say more.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _log_jobs(scheduler: BackgroundScheduler, seeds: Seeds) -> None:
+    scheduler_jobs = {job.id: job for job in scheduler.get_jobs()}
+    logger.info("serving %s channel(s) from %s", len(scheduler_jobs), seeds.path)
+    for job in scheduler_jobs.values():
+        when = getattr(job, "next_run_time", None)
+        logger.info("%s: next run %s", job.name, when.isoformat() if when else "at once")
+
+
+def schedule_rows(seeds: Seeds, database_url: str, now: datetime) -> list[dict[str, Any]]:
+    """Each channel's schedule, its last run and its next scheduled time."""
+    engine = make_engine(database_url)
+    try:
+        ensure_schema(engine)
+        with make_session_factory(engine)() as session:
+            last = last_runs_by_channel(session)
+            return [
+                _schedule_row(channel, last.get(channel.ref), now) for channel in seeds.channels()
+            ]
+    finally:
+        engine.dispose()
+
+
+def _schedule_row(channel: Any, run: Any, now: datetime) -> dict[str, Any]:
+    upcoming = next_slot(cron_trigger(channel.schedule), now) if channel.enabled else None
+    return {
+        "channel": channel.ref,
+        "name": channel.name,
+        "schedule": channel.schedule,
+        "enabled": channel.enabled,
+        "last_run": run.id if run else None,
+        "last_status": run.status if run else None,
+        "last_started_at": run.started_at.isoformat(timespec="seconds") if run else None,
+        "next_run_at": upcoming.isoformat() if upcoming else None,
+    }
+
+
+__all__ = ["load_seeds", "schedule_rows", "serve"]

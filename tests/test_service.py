@@ -1,0 +1,360 @@
+"""`cppcc-archive serve` as a real process: schedules, locks, signals, crashes and recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.seeds import load_seeds
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.schema import ensure_schema
+from pipelines.catalogue.writes import finish_run, start_run
+from scheduler.service import ServiceSettings, build_scheduler
+from tests.conftest import SlowReplica, assert_clean_warc_files, run_cli, start_cli
+
+SERVICE_SEEDS = """\
+[sites.rmzxb]
+name = "人民政协网 (replica)"
+base_url = "{base_url}"
+aliases = ["www.rmzxw.com.cn"]
+download_delay = 0
+autothrottle = false
+
+[sites.rmzxb.channels.yw]
+name = "要闻"
+list = "/yw_n/index.shtml"
+schedule = "{yw}"
+
+[sites.rmzxb.channels.xs]
+name = "协商"
+list = "/xs/index.shtml"
+schedule = "{xs}"
+enabled = {xs_enabled}
+"""
+DAILY = "0 0 * * *"  # midnight in Shanghai: never reached during a test
+
+
+class Service:
+    """One `cppcc-archive serve` process on a home, against a replica."""
+
+    started: ClassVar[list[Service]] = []  # killed at the end of each test, whatever happened
+
+    def __init__(self, home: Path, seeds: Path, *extra: str):
+        Service.started.append(self)
+        self.home = home
+        self.seeds = seeds
+        self.process = start_cli(
+            "--home", str(home), "--seeds", str(seeds), "serve", "--grace", "2", *extra
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
+        """Send `sig`, wait for the exit, return (exit code, stderr)."""
+        self.process.send_signal(sig)
+        _, err = self.process.communicate(timeout=timeout)
+        return self.process.returncode, err
+
+    def runs(self) -> list[dict[str, Any]]:
+        return runs(self.home)
+
+
+def runs(home: Path) -> list[dict[str, Any]]:
+    if not (home / "catalogue.sqlite3").exists():
+        return []  # the service has not created its catalogue yet
+    listed = run_cli("--home", str(home), "runs", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    return list(json.loads(listed.stdout))
+
+
+def finished_runs(service: Service, channel: str, count: int) -> list[dict[str, Any]] | None:
+    """The first `count` finished runs of `channel`, once there are that many."""
+    found = [r for r in service.runs() if r["channels"] == [channel] and r["status"] == "finished"]
+    return found[-count:] if len(found) >= count else None
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"waited {timeout} s for {what or condition}")
+
+
+def write_seeds(path: Path, base_url: str, yw: str, xs: str | None = DAILY) -> Path:
+    """Seeds for the replica; `xs=None` disables 协商 so only 要闻 is scheduled."""
+    text = SERVICE_SEEDS.format(
+        base_url=base_url, yw=yw, xs=xs or DAILY, xs_enabled="false" if xs is None else "true"
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_service_left_behind() -> Iterator[None]:
+    yield
+    for service in Service.started:
+        if service.process.poll() is None:
+            service.process.kill()
+        service.process.communicate()
+    Service.started.clear()
+
+
+@pytest.fixture
+def replica_url() -> Iterator[str]:
+    with SlowReplica(delay=0.05) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+def slow_url() -> Iterator[str]:
+    with SlowReplica(delay=0.8) as server:
+        yield server.base_url
+
+
+def seed_run(home: Path, channel: str, started: datetime) -> None:
+    """A finished run of `channel` in the catalogue, as if made at `started`."""
+    engine = make_engine(f"sqlite:///{home / 'catalogue.sqlite3'}")
+    ensure_schema(engine)
+    with make_session_factory(engine).begin() as session:
+        run_id = start_run(
+            session, trigger="schedule", channels=[channel], pid=1, host="old", started_at=started
+        )
+        finish_run(
+            session,
+            run_id,
+            status="finished",
+            finished_at=started + timedelta(minutes=1),
+            exit_code=0,
+            finish_reason="finished",
+        )
+    engine.dispose()
+
+
+# -- the real service -------------------------------------------------------------------------
+
+
+def test_runs_happen_on_time_one_at_a_time_and_sigterm_stops_cleanly(
+    tmp_path: Path, replica_url: str
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", replica_url, yw="*/4 * * * * *")
+    service = Service(home, seeds)
+    done = wait_for(lambda: finished_runs(service, "rmzxb/yw", 3), timeout=40, what="three runs")
+    code, err = service.stop()
+    assert code == 0, err
+    listed = [r for r in service.runs() if r["channels"] == ["rmzxb/yw"]]
+    assert all(r["trigger"] == "schedule" for r in listed)
+    assert all(r["status"] != "running" for r in listed)
+    # Never two runs of the channel at once.
+    spans = sorted((r["started_at"], r["finished_at"]) for r in listed if r["finished_at"])
+    for (_, end), (start, _) in pairwise(spans):
+        assert end <= start
+    # After the start-up run, runs follow the 4-second schedule.
+    starts = sorted(datetime.fromisoformat(r["started_at"]) for r in done)
+    gaps = [(b - a).total_seconds() for a, b in pairwise(starts)]
+    assert all(gap >= 1.0 for gap in gaps), gaps
+    for run in done:
+        assert f"run {run['id']} started: rmzxb/yw (schedule)" in err
+        assert f"run {run['id']} finished" in err
+    # xs never ran, so it ran once at start; its next slot is at midnight.
+    assert [r["trigger"] for r in service.runs() if r["channels"] == ["rmzxb/xs"]] == ["schedule"]
+    assert_clean_warc_files(home)
+
+
+def test_manual_crawl_of_a_channel_being_crawled_is_refused(tmp_path: Path, slow_url: str) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds)
+    running = wait_for(
+        lambda: next((r for r in service.runs() if r["status"] == "running"), None),
+        what="a scheduled run",
+    )
+    manual = run_cli("--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/yw")
+    assert manual.returncode == 1
+    lines = manual.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"run {running['id']}" in lines[0], manual.stderr
+    assert "rmzxb/yw" in lines[0]
+    # The other channel is free: a manual crawl of it runs beside the service.
+    other = run_cli(
+        "--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/xs", "--max-list-pages", "1"
+    )
+    assert other.returncode == 0, other.stderr
+    code, err = service.stop()
+    assert code == 0, err
+    statuses = {r["id"]: r["status"] for r in service.runs()}
+    assert statuses[running["id"]] in ("finished", "interrupted")
+    assert "running" not in statuses.values()
+    assert_clean_warc_files(home)
+
+
+def test_kill_9_of_the_service_stops_its_crawls_and_restart_recovers(
+    tmp_path: Path, slow_url: str
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds)
+    dead = wait_for(
+        lambda: next((r for r in service.runs() if r["status"] == "running"), None),
+        what="a scheduled run",
+    )
+    crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    service.process.kill()
+    service.process.communicate()
+    # The crawl does not outlive the service: it notices and stops (cleanly).
+    wait_for(
+        lambda: not any(_alive(pid) for pid in crawl_pids), timeout=20, what="the crawl to stop"
+    )
+    assert runs(home)[0]["status"] == "running"  # nobody was left to record its end
+    restarted = Service(home, seeds)
+    recovered = wait_for(
+        lambda: next((r for r in restarted.runs() if r["id"] != dead["id"]), None),
+        what="a run after the restart (the stale lock was released)",
+    )
+    code, err = restarted.stop()
+    assert code == 0, err
+    first = next(r for r in runs(home) if r["id"] == dead["id"])
+    assert first["status"] == "interrupted" and "gone" in first["error"]
+    assert f"run {dead['id']} was left running" in err
+    assert recovered["channels"] == ["rmzxb/yw"]
+    assert_clean_warc_files(home)
+
+
+def test_power_loss_leaves_open_warc_files_that_the_next_start_salvages(
+    tmp_path: Path, slow_url: str
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds)
+    wait_for(lambda: list((home / "warc").glob("*.open")), what="a WARC file being written")
+    time.sleep(1.5)
+    crawl_pids = _crawl_pids(home)
+    # Power loss: the service and its crawl die at once, nothing closes anything.
+    for pid in [service.process.pid, *crawl_pids]:
+        os.kill(pid, signal.SIGKILL)
+    service.process.communicate()
+    left_open = list((home / "warc").glob("*.open"))
+    assert left_open
+    restarted = Service(home, seeds)
+    wait_for(lambda: not any(path.exists() for path in left_open), what="salvage")
+    code, err = restarted.stop()
+    assert code == 0, err
+    assert "running" not in {r["status"] for r in runs(home)}
+    records = 0
+    for path in (home / "warc").glob("*.warc.gz"):
+        with path.open("rb") as stream:
+            records += len(list(ArchiveIterator(stream, check_digests="raise")))
+    assert records > 4
+
+
+def test_a_service_down_across_three_slots_runs_the_channel_once(
+    tmp_path: Path, replica_url: str
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", replica_url, yw=DAILY, xs=DAILY)
+    now = datetime.now(UTC)
+    seed_run(home, "rmzxb/yw", now - timedelta(days=3, hours=1))  # before three midnights
+    seed_run(home, "rmzxb/xs", now - timedelta(seconds=1))  # after the last midnight
+    service = Service(home, seeds)
+    wait_for(
+        lambda: [r for r in service.runs() if r["pid"] != 1 and r["status"] == "finished"],
+        what="the catch-up run",
+    )
+    time.sleep(3)  # time for a wrong second run to show up
+    code, err = service.stop()
+    assert code == 0, err
+    new = [r for r in runs(home) if r["pid"] != 1]
+    assert [r["channels"] for r in new] == [["rmzxb/yw"]]
+    assert new[0]["trigger"] == "schedule"
+
+
+def test_bad_seeds_or_catalogue_at_start_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sites\n", encoding="utf-8")
+    result = run_cli("--home", str(tmp_path), "--seeds", str(bad), "serve", timeout=30)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "not valid TOML" in result.stderr
+    result = run_cli("--db", "postgresql://nobody@127.0.0.1:1/none", "serve", timeout=30)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "127.0.0.1:1" in result.stderr
+
+
+def test_schedule_lists_last_and_next_runs(tmp_path: Path, replica_url: str) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", replica_url, yw="*/30 * * * *")
+    assert run_cli("--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/yw").returncode == 0
+    result = run_cli("--home", str(home), "--seeds", str(seeds), "schedule", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["channel"]: row for row in json.loads(result.stdout)}
+    assert rows["rmzxb/yw"]["schedule"] == "*/30 * * * *"
+    assert rows["rmzxb/yw"]["last_status"] == "finished" and rows["rmzxb/yw"]["last_run"]
+    assert rows["rmzxb/xs"]["last_run"] is None
+    upcoming = datetime.fromisoformat(rows["rmzxb/yw"]["next_run_at"])
+    assert upcoming.utcoffset() == timedelta(hours=8)
+    assert upcoming.minute in (0, 30) and upcoming > datetime.now(UTC)
+
+
+# -- the scheduler's jobs, with a frozen clock -----------------------------------------------
+
+
+def test_one_job_per_enabled_channel_and_catch_up_at_start(tmp_path: Path) -> None:
+    seeds_path = write_seeds(tmp_path / "seeds.toml", "http://127.0.0.1:1", yw="*/30 * * * *")
+    text = (
+        seeds_path.read_text(encoding="utf-8") + '\n[sites.rmzxb.channels.off]\nname = "x"\n'
+        'list = "/off/index.shtml"\nenabled = false\n'
+    )
+    seeds_path.write_text(text, encoding="utf-8")
+    settings = ServiceSettings(home=tmp_path, database_url="sqlite://", seeds_path=seeds_path)
+    now = datetime(2026, 11, 25, 11, 10, tzinfo=UTC)
+    last = {"rmzxb/yw": now - timedelta(hours=2), "rmzxb/xs": now - timedelta(minutes=1)}
+    scheduler = build_scheduler(settings, load_seeds(seeds_path), last, now)
+    scheduler.start(paused=True)  # jobs get their defaults, nothing runs
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    scheduler.shutdown(wait=False)
+    assert set(jobs) == {"crawl:rmzxb/yw", "crawl:rmzxb/xs"}
+    # yw missed its slots while down: it runs at start; xs ran after its last slot.
+    assert jobs["crawl:rmzxb/yw"].next_run_time == now
+    assert jobs["crawl:rmzxb/xs"].next_run_time > now
+    assert jobs["crawl:rmzxb/yw"].func_ref == "scheduler.service:run_scheduled_crawl"
+    assert jobs["crawl:rmzxb/yw"].max_instances == 1 and jobs["crawl:rmzxb/yw"].coalesce
+
+
+def test_an_edited_schedule_takes_effect_and_a_removed_channel_loses_its_job(
+    tmp_path: Path,
+) -> None:
+    seeds_path = write_seeds(tmp_path / "seeds.toml", "http://127.0.0.1:1", yw="*/30 * * * *")
+    settings = ServiceSettings(home=tmp_path, database_url="sqlite://", seeds_path=seeds_path)
+    now = datetime(2026, 11, 25, 11, 10, tzinfo=UTC)
+    before = build_scheduler(settings, load_seeds(seeds_path), {}, now)
+    assert str(before.get_job("crawl:rmzxb/yw").trigger).startswith("cron[")
+    text = seeds_path.read_text(encoding="utf-8")
+    edited = text.replace('"*/30 * * * *"', '"5 * * * *"')
+    edited = edited[: edited.index("[sites.rmzxb.channels.xs]")]
+    seeds_path.write_text(edited, encoding="utf-8")
+    after = build_scheduler(settings, load_seeds(seeds_path), {}, now)
+    assert [job.id for job in after.get_jobs()] == ["crawl:rmzxb/yw"]
+    assert "minute='5'" in str(after.get_job("crawl:rmzxb/yw").trigger)
+
+
+def _crawl_pids(home: Path) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", f"CPPCC_HOME={home}"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
