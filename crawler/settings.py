@@ -27,7 +27,9 @@ RETRY_TIMES = 2
 # lower number measurably speeds a crawl up (issue 6).
 CONCURRENT_ITEMS = 16
 
+# Both consoles run code sent to them; an unattended archiver needs neither listening.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {

@@ -23,7 +23,7 @@ from pipelines.catalogue.queries import last_runs_by_channel
 from pipelines.errors import CppccArchiveError
 from scheduler.launcher import launch_crawl
 from scheduler.progress import describe_counts
-from scheduler.stopping import CrawlStopper
+from scheduler.stopping import GRACE_SECONDS, CrawlStopper
 from scheduler.timing import missed_slot
 
 logger = logging.getLogger("cppcc_archive.service")
@@ -84,7 +84,7 @@ RUNNING = RunningCrawls()
 
 
 def run_scheduled_crawl(
-    ref: str, seeds_path: str, home: str, database_url: str, time_limit: int, grace: float
+    ref: str, seeds_path: str, home: str, database_url: str, time_limit: int
 ) -> None:
     """The job of one channel: crawl it now, unless the service is stopping or it is busy.
 
@@ -95,7 +95,9 @@ def run_scheduled_crawl(
     seeds = load_seeds(seeds_path)
     site, _, key = ref.partition("/")
     channel = seeds.site(site).channel(key)
-    stopper = CrawlStopper(grace=grace)
+    # Once asked to stop, a crawl gets GRACE_SECONDS to close its files before it is forced
+    # (the service's own --grace is how long it lets crawls run on before asking).
+    stopper = CrawlStopper()
     started = time.monotonic()
     with RUNNING.running(ref, stopper):
         try:
@@ -106,7 +108,6 @@ def run_scheduled_crawl(
                 database_url=database_url,
                 trigger="schedule",
                 time_limit=time_limit,
-                grace=grace,
                 stopper=stopper,
                 on_started=lambda run_id: logger.info("run %s started: %s (schedule)", run_id, ref),
             )
@@ -165,7 +166,6 @@ def _job_args(settings: ServiceSettings, channel: Channel) -> list[object]:
         str(settings.home),
         settings.database_url,
         settings.time_limit,
-        settings.grace,
     ]
 
 
@@ -216,7 +216,7 @@ def serve_until_stopped(
         if not RUNNING.wait_until_none(settings.grace, signals.second):
             log("stopping the running crawls cleanly")
             RUNNING.stop_all()
-            RUNNING.wait_until_none(settings.grace + 5, signals.second)
+            RUNNING.wait_until_none(GRACE_SECONDS + 10, signals.second)
     if signals.second.is_set():
         # Stopped at once: the next start salvages what the crawls left and marks their runs.
         RUNNING.stop_all()

@@ -358,3 +358,47 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_second_signal_stops_at_once_and_the_next_start_cleans_up(
+    tmp_path: Path, slow_url: str
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds, "--grace", "60")
+    wait_for(
+        lambda: next((r for r in service.runs() if r["status"] == "running"), None),
+        what="a scheduled run",
+    )
+    service.process.send_signal(signal.SIGTERM)  # asks for a clean stop within 60 s
+    time.sleep(1)
+    assert service.process.poll() is None  # waiting for its crawl, as asked
+    began = time.monotonic()
+    code, err = service.stop(signal.SIGTERM, timeout=20)  # the second: at once
+    assert code == 0, err
+    assert time.monotonic() - began < 15
+    restarted = Service(home, seeds, "--grace", "1")
+    wait_for(
+        lambda: "running" not in {r["status"] for r in restarted.runs()[1:]} or None,
+        what="the old run recovered",
+    )
+    code, err2 = restarted.stop()
+    assert code == 0, err2
+    assert "running" not in {r["status"] for r in runs(home)}
+    assert not list((home / "warc").glob("*.open")), err + err2
+    assert_clean_warc_files(home)
+
+
+def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path: Path, slow_url: str) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw=DAILY, xs=None)
+    service = Service(home, seeds, "--time-limit", "2")
+    failed = wait_for(
+        lambda: next((r for r in service.runs() if r["status"] == "failed"), None),
+        what="the run to hit its limit",
+    )
+    code, err = service.stop()
+    assert code == 0, err
+    assert "time limit of 2 s" in failed["error"]
+    assert f"run {failed['id']} failed" in err
+    assert_clean_warc_files(home)
