@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class ReplicaServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> ReplicaServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

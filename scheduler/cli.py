@@ -172,10 +172,10 @@ def _add_crawl(commands: Any, common: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--time-limit",
         type=_non_negative_int,
-        default=os.environ.get("CPPCC_TIME_LIMIT", "0"),
+        default=os.environ.get("CPPCC_RUN_TIME_LIMIT", "0"),
         metavar="SECONDS",
         help="stop the crawl after SECONDS and record it failed "
-        "(env CPPCC_TIME_LIMIT; default 0: no limit)",
+        "(env CPPCC_RUN_TIME_LIMIT; default 0: no limit)",
     )
     sub.add_argument(
         "--format", choices=("text", "json"), default="text", help="summary format (default text)"

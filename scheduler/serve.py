@@ -14,14 +14,14 @@ from crawler.seeds import Seeds, cron_trigger, load_seeds
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.queries import last_runs_by_channel
 from pipelines.catalogue.schema import ensure_schema
-from scheduler.recovery import recover_archive
+from scheduler.recovery import recover_archive, recover_warc_files
 from scheduler.service import (
     RUNNING,
     SHANGHAI,
     ServiceSettings,
     StopSignals,
     build_scheduler,
-    last_run_times,
+    last_finished_times,
     serve_until_stopped,
 )
 from scheduler.timing import next_slot
@@ -39,17 +39,21 @@ def serve(settings: ServiceSettings) -> int:
         sessions = make_session_factory(engine)
         recover_archive(sessions, settings.home / "warc", logger.info)
         scheduler = build_scheduler(
-            settings, seeds, last_run_times(sessions), datetime.now(SHANGHAI)
+            settings, seeds, last_finished_times(sessions), datetime.now(SHANGHAI)
         )
-        _log_jobs(scheduler, seeds)
         signals = StopSignals()
         with signals.installed():
-            serve_until_stopped(scheduler, settings, signals, logger.info)
+            serve_until_stopped(
+                scheduler, settings, signals, logger.info, lambda: _log_jobs(scheduler, seeds)
+            )
     finally:
         engine.dispose()
     if signals.second.is_set() and RUNNING.count():
-        # Stopped at once: do not wait for the crawl threads at exit. The crawls close their
-        # WARC files when they see us gone; the next start marks their runs interrupted.
+        # Stopped at once: do not wait for the crawl threads at exit. The crawls finish
+        # closing their WARC files on their own when they see us gone (one forced to stop
+        # leaves `.open` files: salvaged now if it is already dead, else at the next start),
+        # and the next start marks their runs interrupted.
+        recover_warc_files(settings.home / "warc", logger.info)
         logger.info(
             "stopped at once; %s run(s) will be marked interrupted at the next start",
             RUNNING.count(),
@@ -73,8 +77,8 @@ def _log_jobs(scheduler: BackgroundScheduler, seeds: Seeds) -> None:
     scheduler_jobs = {job.id: job for job in scheduler.get_jobs()}
     logger.info("serving %s channel(s) from %s", len(scheduler_jobs), seeds.path)
     for job in scheduler_jobs.values():
-        when = getattr(job, "next_run_time", None)
-        logger.info("%s: next run %s", job.name, when.isoformat() if when else "at once")
+        when = job.next_run_time
+        logger.info("%s: next run %s", job.name, when.isoformat() if when else "never")
 
 
 def schedule_rows(seeds: Seeds, database_url: str, now: datetime) -> list[dict[str, Any]]:

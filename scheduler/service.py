@@ -19,15 +19,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.seeds import Channel, Seeds, cron_trigger, load_seeds
 from pipelines.catalogue.locks import ChannelBusy
-from pipelines.catalogue.queries import last_runs_by_channel
+from pipelines.catalogue.queries import last_finished_by_channel
 from pipelines.errors import CppccArchiveError
-from scheduler.launcher import launch_crawl
+from scheduler.launcher import RunResult, launch_crawl
 from scheduler.progress import describe_counts
+from scheduler.recovery import recover_warc_files
 from scheduler.stopping import GRACE_SECONDS, CrawlStopper
 from scheduler.timing import missed_slot
 
 logger = logging.getLogger("cppcc_archive.service")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Once asked to stop cleanly, a crawl gets GRACE_SECONDS before it is forced; the extra time
+# is for it to write its report and for its run to be recorded.
+CLEAN_STOP_WAIT = GRACE_SECONDS + 10
 
 
 @dataclass(frozen=True)
@@ -48,24 +52,32 @@ class RunningCrawls:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stoppers: dict[str, CrawlStopper] = {}
-        self.stopping = threading.Event()  # set: start no new run
+        self._stopping = False
+        self.seeds: dict[str, Seeds] = {}  # read once at start: edits take effect on restart
+        self.errors = 0  # runs that broke in our own code
 
-    @contextmanager
-    def running(self, ref: str, stopper: CrawlStopper) -> Iterator[None]:
+    def register(self, ref: str, stopper: CrawlStopper) -> bool:
+        """Count a crawl as running; False (start nothing) once the service is stopping."""
         with self._lock:
+            if self._stopping:
+                return False
             self._stoppers[ref] = stopper
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._stoppers.pop(ref, None)
+            return True
+
+    def unregister(self, ref: str) -> None:
+        with self._lock:
+            self._stoppers.pop(ref, None)
+
+    def begin_stopping(self) -> None:
+        with self._lock:
+            self._stopping = True
 
     def count(self) -> int:
         with self._lock:
             return len(self._stoppers)
 
     def stop_all(self) -> None:
-        """Ask every running crawl to stop; asked again, each is stopped more firmly."""
+        """Ask every running crawl to stop; asked again, each is stopped one step more firmly."""
         with self._lock:
             stoppers = list(self._stoppers.values())
         for stopper in stoppers:
@@ -90,53 +102,72 @@ def run_scheduled_crawl(
 
     Its arguments are plain values, so the job could live in a persistent job store.
     """
-    if RUNNING.stopping.is_set():
-        return
-    seeds = load_seeds(seeds_path)
-    site, _, key = ref.partition("/")
-    channel = seeds.site(site).channel(key)
-    # Once asked to stop, a crawl gets GRACE_SECONDS to close its files before it is forced
-    # (the service's own --grace is how long it lets crawls run on before asking).
     stopper = CrawlStopper()
+    if not RUNNING.register(ref, stopper):
+        return
     started = time.monotonic()
-    with RUNNING.running(ref, stopper):
-        try:
-            result = launch_crawl(
-                seeds,
-                [channel],
-                home=Path(home),
-                database_url=database_url,
-                trigger="schedule",
-                time_limit=time_limit,
-                stopper=stopper,
-                on_started=lambda run_id: logger.info("run %s started: %s (schedule)", run_id, ref),
-            )
-        except ChannelBusy as busy:
-            logger.info("%s: not started: %s", ref, busy)
-            return
-        except CppccArchiveError as exc:
-            logger.error("%s: the run could not be made: %s", ref, exc)
-            return
-    seconds = time.monotonic() - started
+    try:
+        result = _crawl_channel(ref, seeds_path, Path(home), database_url, time_limit, stopper)
+    finally:
+        RUNNING.unregister(ref)
+    if result is None:
+        return
     why = f" ({result.error})" if result.error else ""
     logger.info(
         "run %s %s in %.1f s: %s: %s%s",
         result.run_id,
         result.status,
-        seconds,
+        time.monotonic() - started,
         ref,
         describe_counts(result.counts),
         why,
     )
+    if result.status != "finished":
+        # A crawl stopped firmly may have left its WARC file `.open`: close it now, not at
+        # the next start, which may be months away.
+        recover_warc_files(Path(home) / "warc", logger.info)
+
+
+def _crawl_channel(
+    ref: str,
+    seeds_path: str,
+    home: Path,
+    database_url: str,
+    time_limit: int,
+    stopper: CrawlStopper,
+) -> RunResult | None:
+    seeds = RUNNING.seeds.get(seeds_path) or load_seeds(seeds_path)
+    site, _, key = ref.partition("/")
+    try:
+        return launch_crawl(
+            seeds,
+            [seeds.site(site).channel(key)],
+            home=home,
+            database_url=database_url,
+            trigger="schedule",
+            time_limit=time_limit,
+            stopper=stopper,
+            on_started=lambda run_id: logger.info("run %s started: %s (schedule)", run_id, ref),
+        )
+    except ChannelBusy as busy:
+        logger.info("%s: not started: %s", ref, busy)
+    except CppccArchiveError as exc:
+        RUNNING.errors += 1
+        logger.error("%s: the run could not be made: %s", ref, exc)
+    except Exception:  # a bug of ours must not end the service: logged in full, and counted
+        RUNNING.errors += 1
+        logger.exception("%s: the run broke (errors so far: %s)", ref, RUNNING.errors)
+    return None
 
 
 def build_scheduler(
     settings: ServiceSettings,
     seeds: Seeds,
-    last_runs: dict[str, datetime],
+    last_finished: dict[str, datetime],
     now: datetime,
 ) -> BackgroundScheduler:
     """A scheduler with one job per enabled channel; channels that missed a slot run now."""
+    RUNNING.seeds[str(settings.seeds_path)] = seeds
     scheduler = BackgroundScheduler(
         timezone=SHANGHAI,
         executors={"default": ThreadPoolExecutor(max_workers=settings.max_concurrent)},
@@ -146,7 +177,7 @@ def build_scheduler(
         if not channel.enabled:
             continue
         trigger = cron_trigger(channel.schedule)
-        due_now = missed_slot(trigger, last_runs.get(channel.ref), now)
+        due_now = missed_slot(trigger, last_finished.get(channel.ref), now)
         scheduler.add_job(
             "scheduler.service:run_scheduled_crawl",
             trigger=trigger,
@@ -169,14 +200,19 @@ def _job_args(settings: ServiceSettings, channel: Channel) -> list[object]:
     ]
 
 
-def last_run_times(sessions: sessionmaker[Session]) -> dict[str, datetime]:
-    """When each channel's latest run started, whoever started it."""
+def last_finished_times(sessions: sessionmaker[Session]) -> dict[str, datetime]:
+    """When each channel's latest finished run started: an interrupted or failed run does not
+    count as having kept the channel current."""
     with sessions() as session:
-        return {ref: run.started_at for ref, run in last_runs_by_channel(session).items()}
+        return {ref: run.started_at for ref, run in last_finished_by_channel(session).items()}
 
 
 class StopSignals:
-    """SIGINT/SIGTERM while serving: the first asks for a clean stop, the second for now."""
+    """SIGINT/SIGTERM while serving: the first asks for a clean stop, the second for now.
+
+    The handler only sets events: the main loop acts on them, so a signal can never
+    interrupt code that holds a lock the handler would need.
+    """
 
     def __init__(self) -> None:
         self.first = threading.Event()
@@ -184,9 +220,8 @@ class StopSignals:
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        previous = {
-            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-        }
+        stop_signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in stop_signals}
         try:
             yield
         finally:
@@ -195,8 +230,6 @@ class StopSignals:
 
     def _on_signal(self, signum: int, frame: object) -> None:
         (self.second if self.first.is_set() else self.first).set()
-        if self.second.is_set():
-            RUNNING.stop_all()  # firmer each time it is asked
 
 
 def serve_until_stopped(
@@ -204,20 +237,25 @@ def serve_until_stopped(
     settings: ServiceSettings,
     signals: StopSignals,
     log: Callable[[str], None],
+    on_started: Callable[[], None] = lambda: None,
 ) -> None:
     """Run the schedule until a signal; then stop starting runs and let running ones end."""
     scheduler.start()
+    on_started()
     while not signals.first.wait(0.5):
         pass
-    RUNNING.stopping.set()
+    RUNNING.begin_stopping()
     scheduler.shutdown(wait=False)
     if RUNNING.count():
         log(f"stopping: {RUNNING.count()} crawl(s) running, waiting up to {settings.grace:.0f} s")
-        if not RUNNING.wait_until_none(settings.grace, signals.second):
+        if (
+            not RUNNING.wait_until_none(settings.grace, signals.second)
+            and not signals.second.is_set()
+        ):
             log("stopping the running crawls cleanly")
             RUNNING.stop_all()
-            RUNNING.wait_until_none(GRACE_SECONDS + 10, signals.second)
-    if signals.second.is_set():
-        # Stopped at once: the next start salvages what the crawls left and marks their runs.
-        RUNNING.stop_all()
-        RUNNING.wait_until_none(5, threading.Event())
+            RUNNING.wait_until_none(CLEAN_STOP_WAIT, signals.second)
+    if signals.second.is_set() and RUNNING.count():
+        log("second signal: stopping at once")
+        RUNNING.stop_all()  # one step firmer: a clean stop if none was asked yet, else forced
+        RUNNING.wait_until_none(3, threading.Event())

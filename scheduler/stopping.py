@@ -33,23 +33,34 @@ class CrawlStopper:
         self.process: subprocess.Popen[bytes] | None = None
         self._sent = 0
         self._sent_at = 0.0
+        # The crawl's thread ticks while another (the service, a signal handler in the same
+        # thread) asks to stop: re-entrant, so a handler interrupting a tick cannot deadlock.
+        self._lock = threading.RLock()
 
     def attach(self, process: subprocess.Popen[bytes] | None) -> None:
-        """Make `process` the crawl to stop (None: no crawl is running)."""
-        self.process, self._sent = process, 0
+        """Make `process` the crawl to stop (None: no crawl is running).
+
+        A stop asked for before the crawl started is passed on to it at once.
+        """
+        with self._lock:
+            self.process, self._sent = process, 0
+            if process is not None and self.reason is not None:
+                self._escalate()
 
     def request(self, reason: str) -> None:
         """Ask the crawl to stop; each request after the first is firmer."""
-        self.reason = self.reason or reason
-        self._escalate()
+        with self._lock:
+            self.reason = self.reason or reason
+            self._escalate()
 
     def tick(self) -> None:
         """Stop at the deadline; escalate when the last signal went unheeded for too long."""
-        now = time.monotonic()
-        if self.reason is None and self.deadline is not None and now >= self.deadline:
-            self.request("time_limit")
-        elif self._sent and now - self._sent_at >= self.grace:
-            self._escalate()
+        with self._lock:
+            now = time.monotonic()
+            if self.reason is None and self.deadline is not None and now >= self.deadline:
+                self.request("time_limit")
+            elif self._sent and now - self._sent_at >= self.grace:
+                self._escalate()
 
     def time_left(self) -> float | None:
         """Seconds until the deadline; None without one."""
@@ -78,6 +89,6 @@ class CrawlStopper:
     def _escalate(self) -> None:
         if self.process is None or self._sent >= len(_ESCALATION):
             return
+        self._sent_at = time.monotonic()
         self.process.send_signal(_ESCALATION[self._sent])  # a no-op once it has exited
         self._sent += 1
-        self._sent_at = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -130,3 +131,24 @@ def assert_clean_warc_files(home: Path) -> None:
     for path in paths:
         with path.open("rb") as stream:
             assert list(ArchiveIterator(stream, check_digests="raise"))
+
+
+class GatedReplica(ReplicaServer):
+    """The replica, with the pages under `gated` held back until the test opens the gate.
+
+    A crawl of them stays mid-way for as long as the test needs, whatever the machine's load.
+    """
+
+    def __init__(self, gated: str = "/yw_n/"):
+        super().__init__(build_site, not_found_page)
+        self.gated = gated
+        self.gate = threading.Event()
+
+    def reply_for(self, path: str) -> Reply:
+        if path.startswith(self.gated):
+            self.gate.wait(timeout=120)
+        return super().reply_for(path)
+
+    def stop(self) -> None:
+        self.gate.set()  # let held requests finish, so the server can shut down
+        super().stop()

@@ -14,14 +14,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from crawler.seeds import load_seeds
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import finish_run, start_run
 from scheduler.service import ServiceSettings, build_scheduler
-from tests.conftest import SlowReplica, assert_clean_warc_files, run_cli, start_cli
+from tests.conftest import (
+    GatedReplica,
+    SlowReplica,
+    assert_clean_warc_files,
+    run_cli,
+    start_cli,
+)
 
 SERVICE_SEEDS = """\
 [sites.rmzxb]
@@ -118,6 +123,13 @@ def replica_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def gated() -> Iterator[GatedReplica]:
+    """A replica whose 要闻 list pages wait until the test opens the gate."""
+    with GatedReplica("/yw_n/") as server:
+        yield server
+
+
+@pytest.fixture
 def slow_url() -> Iterator[str]:
     with SlowReplica(delay=0.8) as server:
         yield server.base_url
@@ -161,101 +173,16 @@ def test_runs_happen_on_time_one_at_a_time_and_sigterm_stops_cleanly(
     spans = sorted((r["started_at"], r["finished_at"]) for r in listed if r["finished_at"])
     for (_, end), (start, _) in pairwise(spans):
         assert end <= start
-    # After the start-up run, runs follow the 4-second schedule.
+    # Runs start on the schedule's 4-second marks (the first may be the start-up run).
     starts = sorted(datetime.fromisoformat(r["started_at"]) for r in done)
-    gaps = [(b - a).total_seconds() for a, b in pairwise(starts)]
-    assert all(gap >= 1.0 for gap in gaps), gaps
+    late = [start.timestamp() % 4 for start in starts[1:]]
+    assert all(seconds < 2 for seconds in late), late
     for run in done:
         assert f"run {run['id']} started: rmzxb/yw (schedule)" in err
         assert f"run {run['id']} finished" in err
     # xs never ran, so it ran once at start; its next slot is at midnight.
     assert [r["trigger"] for r in service.runs() if r["channels"] == ["rmzxb/xs"]] == ["schedule"]
     assert_clean_warc_files(home)
-
-
-def test_manual_crawl_of_a_channel_being_crawled_is_refused(tmp_path: Path, slow_url: str) -> None:
-    home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
-    service = Service(home, seeds)
-    running = wait_for(
-        lambda: next((r for r in service.runs() if r["status"] == "running"), None),
-        what="a scheduled run",
-    )
-    manual = run_cli("--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/yw")
-    assert manual.returncode == 1
-    lines = manual.stderr.strip().splitlines()
-    assert len(lines) == 1 and f"run {running['id']}" in lines[0], manual.stderr
-    assert "rmzxb/yw" in lines[0]
-    # The other channel is free: a manual crawl of it runs beside the service.
-    other = run_cli(
-        "--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/xs", "--max-list-pages", "1"
-    )
-    assert other.returncode == 0, other.stderr
-    code, err = service.stop()
-    assert code == 0, err
-    statuses = {r["id"]: r["status"] for r in service.runs()}
-    assert statuses[running["id"]] in ("finished", "interrupted")
-    assert "running" not in statuses.values()
-    assert_clean_warc_files(home)
-
-
-def test_kill_9_of_the_service_stops_its_crawls_and_restart_recovers(
-    tmp_path: Path, slow_url: str
-) -> None:
-    home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
-    service = Service(home, seeds)
-    dead = wait_for(
-        lambda: next((r for r in service.runs() if r["status"] == "running"), None),
-        what="a scheduled run",
-    )
-    crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
-    service.process.kill()
-    service.process.communicate()
-    # The crawl does not outlive the service: it notices and stops (cleanly).
-    wait_for(
-        lambda: not any(_alive(pid) for pid in crawl_pids), timeout=20, what="the crawl to stop"
-    )
-    assert runs(home)[0]["status"] == "running"  # nobody was left to record its end
-    restarted = Service(home, seeds)
-    recovered = wait_for(
-        lambda: next((r for r in restarted.runs() if r["id"] != dead["id"]), None),
-        what="a run after the restart (the stale lock was released)",
-    )
-    code, err = restarted.stop()
-    assert code == 0, err
-    first = next(r for r in runs(home) if r["id"] == dead["id"])
-    assert first["status"] == "interrupted" and "gone" in first["error"]
-    assert f"run {dead['id']} was left running" in err
-    assert recovered["channels"] == ["rmzxb/yw"]
-    assert_clean_warc_files(home)
-
-
-def test_power_loss_leaves_open_warc_files_that_the_next_start_salvages(
-    tmp_path: Path, slow_url: str
-) -> None:
-    home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
-    service = Service(home, seeds)
-    wait_for(lambda: list((home / "warc").glob("*.open")), what="a WARC file being written")
-    time.sleep(1.5)
-    crawl_pids = _crawl_pids(home)
-    # Power loss: the service and its crawl die at once, nothing closes anything.
-    for pid in [service.process.pid, *crawl_pids]:
-        os.kill(pid, signal.SIGKILL)
-    service.process.communicate()
-    left_open = list((home / "warc").glob("*.open"))
-    assert left_open
-    restarted = Service(home, seeds)
-    wait_for(lambda: not any(path.exists() for path in left_open), what="salvage")
-    code, err = restarted.stop()
-    assert code == 0, err
-    assert "running" not in {r["status"] for r in runs(home)}
-    records = 0
-    for path in (home / "warc").glob("*.warc.gz"):
-        with path.open("rb") as stream:
-            records += len(list(ArchiveIterator(stream, check_digests="raise")))
-    assert records > 4
 
 
 def test_a_service_down_across_three_slots_runs_the_channel_once(
@@ -360,35 +287,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_a_second_signal_stops_at_once_and_the_next_start_cleans_up(
-    tmp_path: Path, slow_url: str
-) -> None:
-    home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw="*/2 * * * * *", xs=None)
-    service = Service(home, seeds, "--grace", "60")
-    wait_for(
-        lambda: next((r for r in service.runs() if r["status"] == "running"), None),
-        what="a scheduled run",
-    )
-    service.process.send_signal(signal.SIGTERM)  # asks for a clean stop within 60 s
-    time.sleep(1)
-    assert service.process.poll() is None  # waiting for its crawl, as asked
-    began = time.monotonic()
-    code, err = service.stop(signal.SIGTERM, timeout=20)  # the second: at once
-    assert code == 0, err
-    assert time.monotonic() - began < 15
-    restarted = Service(home, seeds, "--grace", "1")
-    wait_for(
-        lambda: "running" not in {r["status"] for r in restarted.runs()[1:]} or None,
-        what="the old run recovered",
-    )
-    code, err2 = restarted.stop()
-    assert code == 0, err2
-    assert "running" not in {r["status"] for r in runs(home)}
-    assert not list((home / "warc").glob("*.open")), err + err2
-    assert_clean_warc_files(home)
-
-
 def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path: Path, slow_url: str) -> None:
     home = tmp_path / "home"
     seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw=DAILY, xs=None)
@@ -401,4 +299,127 @@ def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path: Path, slow_ur
     assert code == 0, err
     assert "time limit of 2 s" in failed["error"]
     assert f"run {failed['id']} failed" in err
+    assert_clean_warc_files(home)
+
+
+def running_run(service: Service) -> dict[str, Any]:
+    return dict(
+        wait_for(
+            lambda: next((r for r in service.runs() if r["status"] == "running"), None),
+            what="a scheduled run",
+        )
+    )
+
+
+def test_manual_crawl_of_a_channel_being_crawled_is_refused(
+    tmp_path: Path, gated: GatedReplica
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds)
+    running = running_run(service)  # held at its list page by the gate
+    manual = run_cli("--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/yw")
+    assert manual.returncode == 1
+    lines = manual.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"run {running['id']}" in lines[0], manual.stderr
+    assert "rmzxb/yw is being crawled" in lines[0]
+    # Another channel is free: a manual crawl of it runs beside the service.
+    other = run_cli(
+        "--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/xs", "--max-list-pages", "1"
+    )
+    assert other.returncode == 0, other.stderr
+    gated.gate.set()
+    code, err = service.stop()
+    assert code == 0, err
+    statuses = {r["id"]: r["status"] for r in service.runs()}
+    assert statuses[running["id"]] in ("finished", "interrupted")
+    assert "running" not in statuses.values()
+    assert [r["trigger"] for r in service.runs() if r["channels"] == ["rmzxb/xs"]] == ["manual"]
+    assert_clean_warc_files(home)
+
+
+def test_kill_9_of_the_service_stops_its_crawls_and_restart_recovers(
+    tmp_path: Path, gated: GatedReplica
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds)
+    dead = running_run(service)
+    crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    service.process.kill()
+    service.process.communicate()
+    gated.gate.set()  # the crawl could now go on, but its launcher is gone: it must stop
+    wait_for(lambda: not any(_alive(p) for p in crawl_pids), timeout=30, what="the crawl to stop")
+    report = home / "logs" / f"run-{dead['id']}-rmzxb.report.jsonl"
+    finished = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
+    assert finished[-1]["event"] == "finished"
+    assert finished[-1]["finish_reason"] == "launcher_gone"
+    assert runs(home)[0]["status"] == "running"  # nobody was left to record its end
+    restarted = Service(home, seeds)
+    recovered = wait_for(
+        lambda: next((r for r in restarted.runs() if r["id"] != dead["id"]), None),
+        what="a run after the restart (the stale lock was released)",
+    )
+    code, err = restarted.stop()
+    assert code == 0, err
+    first = next(r for r in runs(home) if r["id"] == dead["id"])
+    assert first["status"] == "interrupted" and "gone" in first["error"]
+    assert f"run {dead['id']} was left running" in err
+    assert recovered["channels"] == ["rmzxb/yw"]
+    assert_clean_warc_files(home)
+
+
+def test_power_loss_leaves_open_warc_files_that_the_next_start_salvages(
+    tmp_path: Path, gated: GatedReplica
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds)
+    running_run(service)
+    left_open = wait_for(lambda: list((home / "warc").glob("*.open")), what="a WARC being written")
+    crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    # Power loss: the service and its crawl die at once, nothing closes anything.
+    for pid in [service.process.pid, *crawl_pids]:
+        os.kill(pid, signal.SIGKILL)
+    service.process.communicate()
+    assert all(path.exists() for path in left_open)
+    gated.gate.set()
+    restarted = Service(home, seeds)
+    wait_for(lambda: not any(path.exists() for path in left_open), what="salvage")
+    code, err = restarted.stop()
+    assert code == 0, err
+    assert "closed as" in err or "cut" in err
+    assert "running" not in {r["status"] for r in runs(home)}
+    assert_clean_warc_files(home)
+
+
+def test_a_second_signal_stops_at_once_and_the_next_start_cleans_up(
+    tmp_path: Path, gated: GatedReplica
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw="*/2 * * * * *", xs=None)
+    service = Service(home, seeds, "--grace", "60")
+    held = running_run(service)
+    crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    service.process.send_signal(signal.SIGTERM)  # asks for a clean stop within 60 s
+    time.sleep(2)
+    assert service.process.poll() is None  # waiting for its crawl, as asked
+    began = time.monotonic()
+    code, err = service.stop(signal.SIGTERM, timeout=20)  # the second: at once
+    assert code == 0, err
+    assert time.monotonic() - began < 10
+    assert "second signal: stopping at once" in err
+    gated.gate.set()  # the crawl, asked to stop and without its launcher, closes its files
+    wait_for(lambda: not any(_alive(p) for p in crawl_pids), timeout=30, what="the crawl to stop")
+    restarted = Service(home, seeds, "--grace", "1")
+    wait_for(
+        lambda: next(
+            (r for r in restarted.runs() if r["id"] == held["id"] and r["status"] != "running"),
+            None,
+        ),
+        what="the old run recovered",
+    )
+    code, err = restarted.stop()
+    assert code == 0, err
+    assert "running" not in {r["status"] for r in runs(home)}
     assert_clean_warc_files(home)
