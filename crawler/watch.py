@@ -58,5 +58,8 @@ class LauncherWatchExtension:
         )
         if self.ticker is not None and self.ticker.running:
             self.ticker.stop()
-        assert self.crawler.engine is not None
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason=CLOSE_REASON))
+        if self.crawler.engine is not None:  # None only before the engine exists
+            closing = deferred_from_coro(
+                self.crawler.engine.close_spider_async(reason=CLOSE_REASON)
+            )
+            closing.addErrback(lambda failure: logger.error("Cannot stop the crawl: %s", failure))

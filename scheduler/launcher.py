@@ -273,8 +273,12 @@ def launch_crawl(
         plan = _RunPlan(
             seeds, tuple(channels), run_id, home, database_url, max_list_pages, time_limit
         )
-        with _Heartbeat(sessions, run_id):
-            aggregate = _run_and_record(sessions, plan, on_progress, grace, stopper)
+        deadline = time.monotonic() + time_limit if time_limit else None
+        stopper = stopper or CrawlStopper(deadline, grace)
+        if stopper.deadline is None:
+            stopper.deadline = deadline
+        with _Heartbeat(sessions, run_id, stopper):
+            aggregate = _run_and_record(sessions, plan, on_progress, stopper)
     finally:
         engine.dispose()
     return aggregate.result(run_id)
@@ -283,9 +287,16 @@ def launch_crawl(
 class _Heartbeat:
     """Refresh the run's heartbeat while it runs, so other hosts can tell it is alive."""
 
-    def __init__(self, sessions: sessionmaker[Session], run_id: int, every: float = HEARTBEAT):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        run_id: int,
+        stopper: CrawlStopper,
+        every: float = HEARTBEAT,
+    ):
         self.sessions = sessions
         self.run_id = run_id
+        self.stopper = stopper
         self.every = every
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
@@ -302,10 +313,17 @@ class _Heartbeat:
         while not self.stopped.wait(self.every):
             try:
                 with self.sessions.begin() as session:
-                    touch_heartbeat(session, self.run_id, datetime.now(UTC))
+                    alive = touch_heartbeat(session, self.run_id, datetime.now(UTC))
             except SQLAlchemyError:
                 # A missed beat only makes the run look older; the crawl goes on.
                 logger.warning("run %s: cannot refresh its heartbeat", self.run_id, exc_info=True)
+                continue
+            if not alive:
+                # Another process judged this run dead (its heartbeat was late) and took its
+                # channels: stop, or two runs of one channel would overlap.
+                logger.error("run %s was taken for dead by another process: stopping", self.run_id)
+                self.stopper.request("signal")
+                return
 
 
 @dataclass(frozen=True)
@@ -410,13 +428,12 @@ def _run_and_record(
     sessions: sessionmaker[Session],
     plan: _RunPlan,
     on_progress: ProgressCallback | None,
-    grace: float,
-    stopper: CrawlStopper | None,
+    stopper: CrawlStopper,
 ) -> _Aggregate:
     """Run the sites, then record how the run ended, whatever happened on the way."""
     aggregate = _Aggregate()
     try:
-        _run_sites(plan, aggregate, on_progress, grace, stopper)
+        _run_sites(plan, aggregate, on_progress, stopper)
     except KeyboardInterrupt:  # a Ctrl-C outside a crawl subprocess
         aggregate.fail("interrupted", INTERRUPTED)
         _finish(sessions, plan.run_id, aggregate)
@@ -436,14 +453,8 @@ def _run_sites(
     plan: _RunPlan,
     aggregate: _Aggregate,
     on_progress: ProgressCallback | None,
-    grace: float,
-    stopper: CrawlStopper | None,
+    stopper: CrawlStopper,
 ) -> None:
-    deadline = time.monotonic() + plan.time_limit if plan.time_limit else None
-    if stopper is None:
-        stopper = CrawlStopper(deadline, grace)
-    elif stopper.deadline is None:
-        stopper.deadline = deadline
     with stopper.forwarding_signals():
         for site in plan.sites():
             time_left = stopper.time_left()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,3 +119,41 @@ def test_classify(outcome: SiteOutcome, status: str, why: str | None) -> None:
 
 
 # A child that writes each signal it gets and carries on, as a crawl busy closing might.
+
+
+def test_a_run_taken_for_dead_elsewhere_stops_its_crawl(tmp_path: Path) -> None:
+    # Another process judged the run dead (late heartbeat) and recorded its end: the crawl
+    # must stop rather than overlap the run that took over its channels.
+    from datetime import UTC, datetime
+
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.schema import ensure_schema
+    from pipelines.catalogue.writes import finish_run, start_run
+    from scheduler.launcher import _Heartbeat
+    from scheduler.stopping import CrawlStopper
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}")
+    ensure_schema(engine)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        now = datetime.now(UTC)
+        run_id = start_run(
+            session, trigger="manual", channels=["rmzxb/yw"], pid=1, host="h", started_at=now
+        )
+    stopper = CrawlStopper()
+    with _Heartbeat(sessions, run_id, stopper, every=0.05):
+        time.sleep(0.3)
+        assert stopper.reason is None  # still running: beats go on
+        with sessions.begin() as session:
+            finish_run(
+                session,
+                run_id,
+                status="interrupted",
+                finished_at=now,
+                exit_code=None,
+                finish_reason=None,
+                error="its process is gone",
+            )
+        time.sleep(0.3)
+    engine.dispose()
+    assert stopper.reason == "signal"
