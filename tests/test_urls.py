@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.normalise.errors import NotAnArticleUrl
+from pipelines.normalise.profiles import profile_named
 from pipelines.normalise.urls import ArticleUrl, canonical_article_url, page_url, parse_article_url
 
 BASE = "http://www.rmzxb.com.cn"
@@ -119,3 +120,61 @@ def test_canonical_article_url_keeps_the_base_path() -> None:
     url = f"{MIRROR}/c/2022-06-10/3120455_2.shtml?n2m=1"
     assert canonical_article_url(url, base_url=MIRROR) == f"{MIRROR}/c/2022-06-10/3120455.shtml"
     assert page_url(url, 3) == f"{MIRROR}/c/2022-06-10/3120455_3.shtml"
+
+
+CPPCC_ARTICLE = "/zxww/2019/07/04/ARTI1562197710409103.shtml"
+LOCAL = "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    ("site", "url", "expected"),
+    [
+        ("cppcc", f"http://www.cppcc.gov.cn{CPPCC_ARTICLE}", ArticleUrl("ARTI1562197710409103", 1)),
+        ("cppcc", f"{LOCAL}{CPPCC_ARTICLE}?spm=C94212", ArticleUrl("ARTI1562197710409103", 1)),
+        ("cppcc", f"{LOCAL}/zxww/2019/07/04/ARTI156219771040910.shtml", None),  # 15 digits
+        ("cppcc", f"{LOCAL}/zxww/2019/07/04/1562197710409103.shtml", None),
+        ("cppcc", f"{LOCAL}/zxxw/yw/", None),
+        ("cppcc", f"{LOCAL}/zxww/newcppcc/zxyw/index.shtml", None),
+        ("hnzx", f"{LOCAL}/2024/05-06/1060143.html", ArticleUrl("1060143", 1)),
+        ("hnzx", "http://www.hnzx.gov.cn/2024/05-06/1060143.html", ArticleUrl("1060143", 1)),
+        ("hnzx", f"{LOCAL}/2024/05-06/1060143.shtml", None),
+        ("hnzx", f"{LOCAL}/2024/05-06/106014.html", None),  # 6 digits
+        ("hnzx", f"{LOCAL}/2024/05/06/1060143.html", None),
+        ("hnzx", f"{LOCAL}/zxyw/", None),
+    ],
+)
+def test_each_site_profile_reads_its_own_article_urls(
+    site: str, url: str, expected: ArticleUrl | None
+) -> None:
+    assert parse_article_url(url, profile_named(site)) == expected
+
+
+def test_the_site_key_not_the_host_decides_the_pattern() -> None:
+    # A cppcc article on loopback is no rmzxb article, whatever host the replica runs on.
+    assert parse_article_url(f"{LOCAL}{CPPCC_ARTICLE}") is None
+    assert parse_article_url(f"{LOCAL}/2024/05-06/1060143.html") is None
+
+
+@pytest.mark.parametrize(
+    ("site", "url", "canonical", "second"),
+    [
+        (
+            "cppcc",
+            f"{LOCAL}{CPPCC_ARTICLE}?spm=1#top",
+            f"{LOCAL}{CPPCC_ARTICLE}",
+            f"{LOCAL}/zxww/2019/07/04/ARTI1562197710409103_2.shtml",
+        ),
+        (
+            "hnzx",
+            f"{LOCAL}/2024/05-06/1060143.html?x=1",
+            f"{LOCAL}/2024/05-06/1060143.html",
+            f"{LOCAL}/2024/05-06/1060143_2.html",
+        ),
+    ],
+)
+def test_canonical_url_of_other_sites_keeps_their_extension(
+    site: str, url: str, canonical: str, second: str
+) -> None:
+    profile = profile_named(site)
+    assert canonical_article_url(url, base_url=LOCAL, profile=profile) == canonical
+    assert page_url(url, 2, profile) == second

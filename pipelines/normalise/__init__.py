@@ -1,15 +1,28 @@
 """Pure normaliser: (url, headers, body) of a CPPCC news page -> Article; no Scrapy here."""
 
 from pipelines.normalise.article import Article, Image
+from pipelines.normalise.checks import DATE_DISAGREES_WITH_URL
 from pipelines.normalise.dates import SHANGHAI, find_datetime, format_date_line, parse_datetime
 from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NotHtml, NoTitle, NotNormalisable
 from pipelines.normalise.extract import merge_pages, normalise_page, picture_urls
-from pipelines.normalise.profiles import RMZXB, SiteProfile, profile_for_url, profile_named
+from pipelines.normalise.profiles import (
+    CPPCC,
+    HNZX,
+    PROFILES,
+    RMZXB,
+    SiteProfile,
+    profile_for_url,
+    profile_named,
+)
 from pipelines.normalise.render import render_text
 from pipelines.normalise.text import fold_text
 from pipelines.normalise.urls import ArticleUrl, canonical_article_url, page_url, parse_article_url
 
 __all__ = [
+    "CPPCC",
+    "DATE_DISAGREES_WITH_URL",
+    "HNZX",
+    "PROFILES",
     "RMZXB",
     "SHANGHAI",
     "Article",

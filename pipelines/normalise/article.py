@@ -41,6 +41,10 @@ class Article:
     page_count: int = 1
     # Fields the extractor had to leave empty or take from a fallback, for coverage stats.
     missing_fields: tuple[str, ...] = field(default=(), compare=False)
+    # Links to files (PDF, Word, spreadsheets...) in the body, absolute, in page order.
+    attachments: tuple[str, ...] = field(default=(), compare=False)
+    # Doubts about the page, e.g. "date-disagrees-with-url"; counted, never part of the content.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def content_fields(self) -> dict[str, object]:
         """The fields that make up the article's content, as JSON-ready values."""

@@ -22,6 +22,7 @@ _BLOCK_TAGS = frozenset(
 _CENTRED_STYLE = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
 _CAPTION_MAX = 120  # a caption is a line under a picture, not a paragraph
 _SUBTITLE_MAX = 120
+_SENTENCE_END = re.compile(r"[。！？!?]")
 
 
 @dataclass
@@ -141,13 +142,26 @@ def body_items(
     return items
 
 
-def densest_paragraph_parent(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The element whose <p> children hold the most text: the body when no selector finds it."""
+def _paragraph_scores(
+    root: lxml.html.HtmlElement, prose_only: bool
+) -> dict[lxml.html.HtmlElement, int]:
+    """Each <p> parent with the length of its paragraphs' text (prose ones only, if asked)."""
     scores: dict[lxml.html.HtmlElement, int] = {}
     for paragraph in root.iter("p"):
         parent = paragraph.getparent()
-        if parent is not None:
-            scores[parent] = scores.get(parent, 0) + len(paragraph.text_content().strip())
+        text = paragraph.text_content().strip()
+        if parent is not None and (not prose_only or _SENTENCE_END.search(text)):
+            scores[parent] = scores.get(parent, 0) + len(text)
+    return scores
+
+
+def densest_paragraph_parent(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element whose <p> children hold the most text: the body when no selector finds it.
+
+    Only paragraphs that end a sentence count, when there are any: a footer's address lines
+    (主办:… 地址:…) outweigh a short article otherwise.
+    """
+    scores = _paragraph_scores(root, prose_only=True) or _paragraph_scores(root, prose_only=False)
     return max(scores, key=scores.__getitem__) if scores else None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipelines.normalise.dates import find_datetime
-from pipelines.normalise.page import Page
-from pipelines.normalise.text import fold_text
+from pipelines.normalise.page import Page, first, text_of
+from pipelines.normalise.text import fold_text, strip_label
 
 
 def date_from_date_line(page: Page) -> datetime | None:
@@ -42,9 +42,17 @@ def source_from_date_line(page: Page) -> str | None:
     return page.labelled(page.date_line, page.profile.source_labels)
 
 
+def source_from_source_element(page: Page) -> str | None:
+    """An element holding only `来源：<name>` (span.info > em on 中国政协网)."""
+    element = first(page.root, page.profile.source)
+    if element is None:
+        return None
+    return strip_label(text_of(element), page.profile.source_labels) or text_of(element) or None
+
+
 def source_from_meta(page: Page) -> str | None:
     """The source meta tag."""
     return page.meta(page.profile.source_metas)
 
 
-SOURCE_EXTRACTORS = (source_from_date_line, source_from_meta)
+SOURCE_EXTRACTORS = (source_from_date_line, source_from_source_element, source_from_meta)

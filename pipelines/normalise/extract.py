@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from pipelines.normalise.article import Article, Image
 from pipelines.normalise.body import body_items, positioned, split_subtitle
+from pipelines.normalise.checks import attachment_urls, date_warnings
 from pipelines.normalise.credits import EDITOR_EXTRACTORS, KEYWORD_EXTRACTORS
 from pipelines.normalise.dateline import DATE_EXTRACTORS, SOURCE_EXTRACTORS, author_from_date_line
 from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NoTitle
@@ -50,6 +51,9 @@ def normalise_page(
         raise NotAnArticleUrl(url, f"the path is not an article path of site {profile.name}")
     page = Page(url, parse_html(url, headers, body), profile)
     article = _head_article(page)
+    article = replace(
+        article, attachments=attachment_urls(page), warnings=date_warnings(article, profile)
+    )
     items = _body_items(page)
     subtitle = article.subtitle
     # Only page 1 opens with the subtitle; a later page's —— line is a paragraph.
@@ -101,7 +105,14 @@ def merge_pages(pages: Sequence[Article]) -> Article:
         offset = len(paragraphs)
         images += [replace(image, position=image.position + offset) for image in page.images]
         paragraphs += page.paragraphs
+    attachments = tuple(dict.fromkeys(url for page in pages for url in page.attachments))
+    warnings = tuple(dict.fromkeys(warning for page in pages for warning in page.warnings))
     merged = replace(
-        pages[0], paragraphs=tuple(paragraphs), images=tuple(images), page_count=len(pages)
+        pages[0],
+        paragraphs=tuple(paragraphs),
+        images=tuple(images),
+        page_count=len(pages),
+        attachments=attachments,
+        warnings=warnings,
     )
     return replace(merged, missing_fields=_missing(merged))

@@ -26,6 +26,10 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _META_CONTENT = etree.XPath("//meta[@name=$name]/@content")
 # Text nodes after the title, where a subtitle or a date line would be.
 _FOLLOWING_TEXT = etree.XPath("following::text()[normalize-space()][position() <= 40]")
+_DATE_LINE_MAX = 120
+# A few broken bytes happen on real pages; more means the whole page was decoded wrongly.
+_REPLACEMENTS_TOLERATED = 3
+_GB_FAMILY = frozenset({"gb18030", "gbk", "gb2312", "cp936"})
 _LABEL_SEPARATOR = re.compile(r"\s*\|\s*|\s+(?=\S{1,4}:)")
 
 
@@ -57,6 +61,36 @@ def _header(headers: Headers, name: str) -> str | None:
     return None
 
 
+def _strict_guess(body: bytes) -> str:
+    """UTF-8 when the bytes are valid UTF-8, else GB18030 (what Chinese sites use besides it)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _wrongly_decoded(encoding: str, text: str, body: bytes) -> bool:
+    """Whether a label lied: many U+FFFD, or a GB label on valid multi-byte UTF-8."""
+    if text.count("\ufffd") > _REPLACEMENTS_TOLERATED:
+        return True
+    is_gb = encoding.lower().replace("-", "").replace("_", "") in _GB_FAMILY
+    return is_gb and not body.isascii() and _strict_guess(body) == "utf-8"
+
+
+def _decode(content_type: str | None, body: bytes) -> str:
+    """The body as text, decoded as Scrapy does, unless the declared charset is a lie.
+
+    When the header's charset lies, the page's own declaration (BOM, <meta>) decides; when
+    that lies too or is missing, the bytes are read as UTF-8 if valid UTF-8, else as GB18030.
+    """
+    for declared in (content_type, None):
+        encoding, text = html_to_unicode(declared, body, auto_detect_fun=_strict_guess)
+        if not _wrongly_decoded(encoding, text, body):
+            return text
+    return body.decode(_strict_guess(body), errors="replace")
+
+
 def parse_html(url: str, headers: Headers, body: bytes) -> lxml.html.HtmlElement:
     """Decode the body once, as Scrapy does (header charset, then meta, then BOM), and parse it."""
     content_type = _header(headers, "content-type")
@@ -66,7 +100,7 @@ def parse_html(url: str, headers: Headers, body: bytes) -> lxml.html.HtmlElement
             raise NotHtml(url, f"the response is {media_type or 'untyped'}, not an HTML page")
     elif not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         raise NotHtml(url, "the response has no Content-Type and does not look like HTML")
-    _, text = html_to_unicode(content_type, body)
+    text = _decode(content_type, body)
     try:
         return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
     except etree.ParserError as error:
@@ -125,12 +159,27 @@ class Page:
 
     @cached_property
     def heading(self) -> lxml.html.HtmlElement | None:
-        """Where the title stands: the profile's heading, an <h1> the <title> names, any <h1>."""
+        """Where the title stands: the profile's heading, a heading the <title> names, any <h1>,
+        else any element holding just the <title>'s text."""
         if self.title_heading is not None:
             return self.title_heading
         html_title = self.html_title or ""
         named = [element for element in self.plain_h1s if text_of(element) in html_title]
-        return (named or self.plain_h1s or [None])[0]
+        if not named and html_title:
+            # Sites whose title is an <h2> or <h3> (河南省政协): only one the <title> names whole.
+            named = [e for e in self.root.iter("h2", "h3", "h4") if text_of(e) == html_title]
+        return (named or self.plain_h1s or [self._element_named(html_title)])[0]
+
+    def _element_named(self, html_title: str) -> lxml.html.HtmlElement | None:
+        """The deepest element of the body whose whole text is the <title>: a styled title."""
+        body = self.root.find("body")
+        if not html_title or body is None:
+            return None
+        found = None
+        for element in body.iter():
+            if isinstance(element.tag, str) and text_of(element) == html_title:
+                found = element  # descendants come later in document order
+        return found
 
     @cached_property
     def body(self) -> lxml.html.HtmlElement | None:
@@ -140,9 +189,23 @@ class Page:
 
     @cached_property
     def date_line(self) -> str:
-        """The folded text of the line under the title: date | 作者:… | 来源:…"""
+        """The folded text of the line under the title: date | 作者:… | 来源:…
+
+        Without the profile's element, the line is the element holding the first date after
+        the title (its parent when that is short: `<span>date</span><span>来源:…</span>`).
+        """
         element = first(self.root, self.profile.date_line)
-        return text_of(element) if element is not None else ""
+        if element is not None:
+            return text_of(element)
+        for node in self.text_after_heading:
+            if find_datetime(fold_text(node)):
+                holder = node.getparent()
+                if holder is not None and not node.is_tail:
+                    parent = holder.getparent()
+                    if parent is not None and len(text_of(parent)) <= _DATE_LINE_MAX:
+                        return text_of(parent)
+                return fold_text(node)
+        return ""
 
     @cached_property
     def text_after_heading(self) -> list[etree._ElementUnicodeResult]:
@@ -150,13 +213,16 @@ class Page:
         if self.heading is None:
             return []
         found = []
+        # A body found as the densest paragraph parent may hold the title too (it may be
+        # <body>): then it ends nothing.
+        body = self.body
+        if body is not None and body in self.heading.iterancestors():
+            body = None
         for node in _FOLLOWING_TEXT(self.heading):
             parent = node.getparent()
             if parent is None or parent.tag in ("script", "style"):
                 continue
-            if self.body is not None and (
-                parent is self.body or self.body in parent.iterancestors()
-            ):
+            if body is not None and (parent is body or body in parent.iterancestors()):
                 break
             found.append(node)
             if find_datetime(fold_text(node)):

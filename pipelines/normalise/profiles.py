@@ -13,6 +13,7 @@ class ArticlePath:
 
     pattern: re.Pattern[str]
     first_page_suffix: str = ""  # "" when page 1 has no `_1`, "_1" when it always has
+    extension: str = ".shtml"  # what follows the id and page suffix
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ class SiteProfile:
     boilerplate_lines: tuple[re.Pattern[str], ...]
     # A body line that starts the trailing related-links block: it and all after it are dropped.
     stop_lines: tuple[str, ...]
+    # Elements whose whole text is `来源：<name>` (中国政协网's `span.info > em`).
+    source: tuple[str, ...] = ()
+    # Links in these elements that name a file are the article's attachments.
+    attachments: tuple[str, ...] = ()
+    # A content id that carries its creation time: group `ms`, milliseconds since 1970.
+    id_time: re.Pattern[str] | None = None
 
 
 RMZXB = SiteProfile(
@@ -87,7 +94,74 @@ RMZXB = SiteProfile(
     stop_lines=("相关新闻", "相关阅读"),
 )
 
-PROFILES: tuple[SiteProfile, ...] = (RMZXB,)
+_COMMON_BOILERPLATE = ("script", "style", "noscript")
+
+# 中国政协网: selectors used by four independent crawlers; no saved page, no breadcrumb known.
+CPPCC = SiteProfile(
+    name="cppcc",
+    hosts=("www.cppcc.gov.cn", "cppcc.gov.cn"),
+    article_paths=(
+        ArticlePath(
+            re.compile(r"/zxww/\d{4}/\d{2}/\d{2}/(?P<id>ARTI\d{16})(?:_(?P<page>\d+))?\.shtml")
+        ),
+    ),
+    title=("div.cnt_box > h3",),
+    title_suffixes=("_中国政协网", "-中国政协网", "——中国政协网", "_中国政协"),
+    breadcrumb=(),
+    home_crumbs=("首页",),
+    date_line=("span.info > i",),
+    date_metas=("publishdate", "pubdate"),
+    content_id_metas=(),
+    source_metas=("source",),
+    author_labels=("作者",),
+    source_labels=("来源",),
+    editor=(),
+    editor_labels=("责任编辑", "编辑"),
+    keywords=(),
+    keyword_labels=("关键词",),
+    body=("div.cnt_box > div.con",),
+    pager=(),
+    boilerplate=_COMMON_BOILERPLATE,
+    boilerplate_lines=(re.compile(r"\(?(?:责任)?编辑:.*"),),
+    stop_lines=("相关新闻", "相关阅读"),
+    source=("span.info > em",),
+    attachments=("div.cnt_box > div.con",),
+    id_time=re.compile(r"ARTI(?P<ms>\d{13})\d{3}"),
+)
+
+# 河南省政协: markup unknown, so every field comes from the generic fallbacks (<title>/<h1>,
+# the first date after the title, the densest paragraph container).
+HNZX = SiteProfile(
+    name="hnzx",
+    hosts=("www.hnzx.gov.cn", "hnzx.gov.cn"),
+    article_paths=(
+        ArticlePath(
+            re.compile(r"/\d{4}/\d{2}-\d{2}/(?P<id>\d{7})(?:_(?P<page>\d+))?\.html"),
+            extension=".html",
+        ),
+    ),
+    title=(),
+    title_suffixes=("_河南省政协", "-河南省政协", "——河南省政协", "_河南政协网", "-河南政协网"),
+    breadcrumb=(),
+    home_crumbs=("首页",),
+    date_line=(),
+    date_metas=("publishdate", "PubDate", "pubdate"),
+    content_id_metas=("contentid",),
+    source_metas=("source",),
+    author_labels=("作者",),
+    source_labels=("来源",),
+    editor=(),
+    editor_labels=("责任编辑", "编辑"),
+    keywords=(),
+    keyword_labels=("关键词",),
+    body=(),
+    pager=(),
+    boilerplate=_COMMON_BOILERPLATE,
+    boilerplate_lines=(re.compile(r"\(?(?:责任)?编辑:.*"),),
+    stop_lines=("相关新闻", "相关阅读", "相关文章"),
+)
+
+PROFILES: tuple[SiteProfile, ...] = (RMZXB, CPPCC, HNZX)
 
 
 def profile_for_url(url: str) -> SiteProfile:
@@ -100,7 +174,10 @@ def profile_for_url(url: str) -> SiteProfile:
 
 
 def profile_named(name: str) -> SiteProfile:
-    """The profile called `name`, or KeyError naming the known ones."""
+    """The profile of the site key `name` ("rmzxb", "cppcc", "hnzx"), or KeyError naming the known.
+
+    Crawls select the profile by their site key, never by host: replicas all run on 127.0.0.1.
+    """
     for profile in PROFILES:
         if profile.name == name:
             return profile

@@ -90,7 +90,7 @@ def page_url(url: str, page: int, profile: SiteProfile | None = None) -> str:
         raise NotAnArticleUrl(url, f"not an article URL of site {profile.name}")
     article_path, _, _, id_end = matched
     suffix = article_path.first_page_suffix if page == 1 else f"_{page}"
-    path = f"{parts.path[:id_end]}{suffix}.shtml"
+    path = f"{parts.path[:id_end]}{suffix}{article_path.extension}"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 

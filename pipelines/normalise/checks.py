@@ -1,0 +1,48 @@
+"""What a page says besides its fields: attachments, and doubts about its date."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+from pipelines.normalise.article import Article
+from pipelines.normalise.dates import SHANGHAI
+from pipelines.normalise.page import Page, selector
+from pipelines.normalise.profiles import SiteProfile
+
+DATE_DISAGREES_WITH_URL = "date-disagrees-with-url"
+_FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|et|zip|rar|7z|txt|csv)\Z", re.I)
+# A page is published after the CMS creates it, sometimes the next morning; more is a mistake.
+_DATE_TOLERANCE = timedelta(days=1)
+
+
+def attachment_urls(page: Page) -> tuple[str, ...]:
+    """Links to files inside the profile's attachment containers, absolute, each once."""
+    found: list[str] = []
+    for css in page.profile.attachments:
+        for container in selector(css)(page.root):
+            for link in container.iter("a"):
+                href = (link.get("href") or "").strip()
+                url = urljoin(page.url, href) if href else ""
+                if _FILE_SUFFIX.search(urlsplit(url).path) and url not in found:
+                    found.append(url)
+    return tuple(found)
+
+
+def id_time(content_id: str | None, profile: SiteProfile) -> datetime | None:
+    """The creation time a content id carries (中国政协网's ARTI + 13-digit milliseconds)."""
+    if profile.id_time is None or content_id is None:
+        return None
+    match = profile.id_time.fullmatch(content_id)
+    if match is None:
+        return None
+    return datetime.fromtimestamp(int(match["ms"]) / 1000, tz=SHANGHAI)
+
+
+def date_warnings(article: Article, profile: SiteProfile) -> tuple[str, ...]:
+    """`date-disagrees-with-url` when the page date and the id's time differ by over a day."""
+    created = id_time(article.content_id, profile)
+    if created is not None and abs(article.published_at - created) > _DATE_TOLERANCE:
+        return (DATE_DISAGREES_WITH_URL,)
+    return ()
