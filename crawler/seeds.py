@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from pipelines.errors import SeedsError
 
 # The sites a spider exists for: the seeds key picks the spider of the same name.
-KNOWN_SITES = frozenset({"rmzxb"})
+KNOWN_SITES = frozenset({"rmzxb", "cppcc", "hnzx"})
 SCHEDULE_TIMEZONE = "Asia/Shanghai"
 DEFAULT_SCHEDULE = "0 * * * *"
 SITE_KEYS = frozenset(

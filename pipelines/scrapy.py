@@ -15,7 +15,14 @@ from crawler.items import ArticlePagesItem, FetchedPage
 from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import save_article, save_rejection
-from pipelines.normalise import Article, NotNormalisable, merge_pages, normalise_page
+from pipelines.normalise import (
+    Article,
+    NotNormalisable,
+    SiteProfile,
+    merge_pages,
+    normalise_page,
+    profile_named,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,25 +75,34 @@ class NormalisePipeline:
         if not isinstance(item, ArticlePagesItem):
             return item
         first, *later = item.pages
+        # The crawl that fetched the page says which site it is, never the host: mirrors and
+        # replicas of several sites may share one.
+        profile = profile_named(item.site)
         try:
-            pages = [normalise_page(first.url, first.headers, first.body)]
+            pages = [normalise_page(first.url, first.headers, first.body, profile=profile)]
         except NotNormalisable as exc:
             item.rejection = (exc.reason, str(exc))
             return item
-        pages += self._later_pages(item, later)
+        pages += self._later_pages(item, later, profile)
         article = merge_pages(pages)
         # The spider knows the canonical URL (alias hosts folded); the page knows the rest.
         item.article = replace(article, url=item.url)
         for name in article.missing_fields:
             self.stats.inc_value(f"cppcc/fields_missing/{item.channel}/{name}")
+        # Kept, but flagged: e.g. a date that disagrees with the one in the URL.
+        for name in getattr(article, "warnings", ()):
+            self.stats.inc_value(f"cppcc/warnings/{name}")
+            logger.warning("article %s: %s", item.url, name)
         return item
 
-    def _later_pages(self, item: ArticlePagesItem, later: list[FetchedPage]) -> list[Article]:
+    def _later_pages(
+        self, item: ArticlePagesItem, later: list[FetchedPage], profile: SiteProfile
+    ) -> list[Article]:
         """The pages after the first that normalise; the others are counted and logged."""
         usable = []
         for page in later:
             try:
-                usable.append(normalise_page(page.url, page.headers, page.body))
+                usable.append(normalise_page(page.url, page.headers, page.body, profile=profile))
             except NotNormalisable as exc:
                 # Page 1 made it an article; a broken later page costs only its own text.
                 logger.warning("article %s is kept without an unusable page: %s", item.url, exc)

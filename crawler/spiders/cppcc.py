@@ -1,0 +1,150 @@
+"""中国政协网 (www.cppcc.gov.cn): list walking and link rules only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.seeds import Channel
+from crawler.spiders.base import ChannelSpider
+from pipelines.normalise import (
+    ArticleUrl,
+    canonical_article_url,
+    page_url,
+    parse_article_url,
+    profile_named,
+)
+
+# The list box of the current design's list pages (`/zxxw/<slug>/`), and its items' links.
+LIST_BOX = "#txtBox"
+LIST_ITEM_LINKS = "li a::attr(href)"
+# Items of the old design's list pages (`/zxww/newcppcc/<slug>/index.shtml`), written by a script:
+# item[1]=new title_array('http://www.cppcc.gov.cn/zxww/2019/03/18/ARTI….shtml','…','2019-03-18');
+TITLE_ARRAY_ITEM = re.compile(r"""new\s+title_array\(\s*(?P<q>['"])(?P<url>.*?)(?P=q)""")
+# Files linked from an article's body: archived with it, never parsed.
+ATTACHMENT_PATH = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z)$", re.IGNORECASE)
+
+
+class ProfileLinkRules(ChannelSpider):
+    """Article URLs and pages by the site profile's patterns, relative to the seeds' base_url."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # The profile of the seeds key this spider is named for (not of a host: replicas of
+        # several sites share 127.0.0.1).
+        self.profile = profile_named(self.name)
+
+    def located(self, url: str) -> ArticleUrl | None:
+        """Content id and page when `url` is an article page on this site, below its base_url."""
+        if not self.is_own_host(url):
+            return None
+        return parse_article_url(url, self.profile, base_url=self.site.base_url)
+
+    def article_url(self, url: str) -> str | None:
+        if self.located(url) is None:
+            return None
+        return canonical_article_url(
+            url, base_url=self.site.base_url, aliases=self.site.aliases, profile=self.profile
+        )
+
+    def article_pages(self, response: Response) -> dict[int, str]:
+        this = self.located(response.url)
+        if this is None:
+            return {}
+        pages: dict[int, str] = {}
+        for css in self.profile.pager:
+            for href in response.css(css).css("a::attr(href)").getall():
+                url = response.urljoin(href)
+                other = self.located(url)
+                if other and other.content_id == this.content_id and other.page > 1:
+                    pages.setdefault(other.page, page_url(url, other.page, self.profile))
+        return pages
+
+
+def list_item_links(response: Response) -> list[str] | None:
+    """Links of the items in `#txtBox` (current design); None without a `#txtBox`."""
+    box = response.css(LIST_BOX)
+    return box.css(LIST_ITEM_LINKS).getall() if box else None
+
+
+def title_array_links(response: Response) -> list[str] | None:
+    """URLs of the `title_array` items in the page's scripts (old design); None when no script
+    speaks of title_array."""
+    scripts = "\n".join(response.xpath("//script/text()").getall())
+    if "title_array" not in scripts:
+        return None
+    return [match["url"] for match in TITLE_ARRAY_ITEM.finditer(scripts)]
+
+
+def all_links(response: Response) -> list[str] | None:
+    """Every link on the page: the fallback when neither list markup is there."""
+    return response.css("a::attr(href)").getall()
+
+
+# Tried in order; the first whose markup is on the page gives the list, even an empty one:
+# navigation and top news around the list link articles of other channels, so the page's
+# other links count only when the list itself cannot be found.
+LIST_LINK_FINDERS: tuple[Callable[[Response], list[str] | None], ...] = (
+    list_item_links,
+    title_array_links,
+    all_links,
+)
+
+
+class CppccSpider(ProfileLinkRules):
+    """Crawl 中国政协网: `/zxxw/<slug>/` and `/zxww/newcppcc/<slug>/index.shtml` lists,
+    `/zxww/YYYY/MM/DD/ARTI<16 digits>.shtml` articles, and their pictures and attachments."""
+
+    name = "cppcc"
+
+    def _article_requests(self, response: Response, channel: Channel) -> Iterable[scrapy.Request]:
+        for finder in LIST_LINK_FINDERS:
+            hrefs = finder(response)
+            if hrefs is not None:
+                self.crawler.stats.inc_value(f"cppcc/list_links/{finder.__name__}")
+                break
+        urls = (self.article_url(response.urljoin(href)) for href in hrefs or ())
+        for url in dict.fromkeys(url for url in urls if url):
+            meta = {"cppcc_channel": channel.key, "cppcc_article": url}
+            yield scrapy.Request(url, callback=self.parse_article, meta=meta)
+
+    def parse_article(self, response: Response) -> Iterable[Any]:
+        yield from super().parse_article(response)
+        yield from self._attachments(response)
+
+    def parse_article_page(self, response: Response) -> Iterable[Any]:
+        yield from super().parse_article_page(response)
+        yield from self._attachments(response)
+
+    def attachment_urls(self, response: Response) -> list[str]:
+        """Files (PDF, Word, spreadsheets, archives) linked from the article's body."""
+        hrefs = (
+            href
+            for css in self.profile.attachments
+            for href in response.css(css).css("a::attr(href)").getall()
+        )
+        urls = (response.urljoin(href.strip()) for href in hrefs)
+        return list(
+            dict.fromkeys(
+                url
+                for url in urls
+                if url.startswith(("http://", "https://"))
+                and ATTACHMENT_PATH.search(urlsplit(url).path)
+            )
+        )
+
+    def _attachments(self, response: Response) -> Iterable[scrapy.Request]:
+        # Like pictures, attachments are part of the article and may sit on a file host.
+        for url in self.attachment_urls(response):
+            yield scrapy.Request(
+                url, callback=self.attachment_fetched, meta={"allow_offsite": True}, priority=-1
+            )
+
+    def attachment_fetched(self, response: Response) -> None:
+        """Count an attachment; the capture hook has already archived it."""
+        self.crawler.stats.inc_value("cppcc/attachments")
