@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_serve,
         _add_schedule,
         _add_demo,
+        _add_reextract,
+        _add_channels,
     ):
         add(commands, common)
     return parser
@@ -480,6 +482,84 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> int:
 
     # Without --home the demo makes a new temporary home rather than filling ./archive.
     return run_demo(config.home if args.home else None, config.database_url, sys.stdout, sys.stderr)
+
+
+# -- reextract, channels discover -------------------------------------------------------------
+
+
+def _add_reextract(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = _command(
+        commands,
+        common,
+        "reextract",
+        "re-normalise catalogued articles from their WARC records (no network), e.g. after "
+        "a site profile changed; exit 1 when some could not be re-read",
+        cmd_reextract,
+    )
+    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
+    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
+    sub.add_argument("--since", type=_date, metavar="DATE", help="published on or after DATE")
+    sub.add_argument("--until", type=_date, metavar="DATE", help="published on or before DATE")
+    sub.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_reextract(config: Config, args: argparse.Namespace) -> int:
+    """Re-normalise the matching articles from the WARC files; report what changed."""
+    from scheduler.reextract import print_report, reextract_articles
+
+    def progress(done: int, total: int) -> None:
+        print(f"reextract: {done}/{total} articles", file=sys.stderr, flush=True)
+
+    with _catalogue_session(config) as session:
+        report = reextract_articles(
+            session,
+            config.home / "warc",
+            site=args.site,
+            channel=args.channel,
+            since=args.since,
+            until=args.until,
+            on_progress=progress,
+        )
+    print_report(report, args.format, sys.stdout)
+    return EXIT_FAILED if report.failures else EXIT_OK
+
+
+def _add_channels(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = commands.add_parser(
+        "channels",
+        help="find channels the seeds do not have yet",
+        description="find channels the seeds do not have yet",
+    )
+    actions = sub.add_subparsers(
+        dest="channels_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
+    discover = _command(
+        actions,
+        common,
+        "discover",
+        "fetch a site's home page (network; robots.txt obeyed) and print the channel list "
+        "pages its navigation links that the seeds lack, as seeds entries to paste",
+        cmd_channels_discover,
+    )
+    discover.add_argument("site", metavar="SITE", help="seeds key of the site, e.g. rmzxb")
+    discover.add_argument(
+        "--page",
+        metavar="PATH",
+        help="page to read, relative to base_url (default /; if that answers 404, the first "
+        "seeded channel's list page, whose navigation bar links every channel)",
+    )
+    discover.add_argument("--format", choices=("toml", "json"), default="toml")
+
+
+def cmd_channels_discover(config: Config, args: argparse.Namespace) -> int:
+    """Print the channels a site's navigation links that the seeds do not list yet."""
+    from crawler.settings import USER_AGENT
+    from scheduler.discover import discover_site, print_discovered
+
+    site = config.seeds().site(args.site)
+    channels = discover_site(site, args.page, USER_AGENT, sys.stderr)
+    print_discovered(site.key, channels, args.format, sys.stdout, sys.stderr)
+    return EXIT_OK
 
 
 # -- shared helpers -------------------------------------------------------------------------
