@@ -90,7 +90,7 @@ class NormalisePipeline:
         for name in article.missing_fields:
             self.stats.inc_value(f"cppcc/fields_missing/{item.channel}/{name}")
         # Kept, but flagged: e.g. a date that disagrees with the one in the URL.
-        for name in getattr(article, "warnings", ()):
+        for name in article.warnings:
             self.stats.inc_value(f"cppcc/warnings/{name}")
             logger.warning("article %s: %s", item.url, name)
         return item
