@@ -348,7 +348,10 @@ def test_kill_9_of_the_service_stops_its_crawls_and_restart_recovers(
     crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
     service.process.kill()
     service.process.communicate()
-    gated.gate.set()  # the crawl could now go on, but its launcher is gone: it must stop
+    # Held at the gate, the crawl cannot finish on its own: give its watch (1 s ticks) time
+    # to see the launcher gone, then let the held request through so it can close.
+    time.sleep(3)
+    gated.gate.set()
     wait_for(lambda: not any(_alive(p) for p in crawl_pids), timeout=30, what="the crawl to stop")
     report = home / "logs" / f"run-{dead['id']}-rmzxb.report.jsonl"
     finished = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
