@@ -26,9 +26,9 @@ from pipelines.normalise import (
 from replicas.cppcc import articles as cppcc_articles
 from replicas.hnzx import articles as hnzx_articles
 from replicas.rmzxb.articles import ReplicaPage, replica_articles, unfold
+from tests.conftest import reference_file
 
-REFERENCE = Path(__file__).parents[2] / "shared" / "reference"
-SAVED_PAGE = REFERENCE / "pages" / "rmzxb_article_2023-02-27_3299508.html"
+SAVED_PAGE = reference_file("rmzxb_article_2023-02-27_3299508.html")
 EXPECTED = Path(__file__).parent / "fixtures" / "expected"
 SITE = "http://www.rmzxb.com.cn"
 # What the replica server declares: the GBK page says gb2312, as provincial sites do.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,14 +15,9 @@ from pipelines.normalise import (
     normalise_page,
     profile_named,
 )
+from tests.conftest import reference_file
 
-SAVED_PAGE = (
-    Path(__file__).parents[2]
-    / "shared"
-    / "reference"
-    / "pages"
-    / "rmzxb_article_2023-02-27_3299508.html"
-)
+SAVED_PAGE = reference_file("rmzxb_article_2023-02-27_3299508.html")
 URL = "http://127.0.0.1:8765/c/2022-05-06/42.shtml"
 IMAGE_DIR = "http://127.0.0.1:8765/c/2022-05-06/"
 UTF8 = {"Content-Type": "text/html; charset=utf-8"}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 
 from pipelines.normalise import Article, Image, normalise_page, render_text
 from pipelines.normalise.dates import SHANGHAI
 from replicas.rmzxb.articles import replica_articles
+from tests.conftest import reference_file
 
-SEED_TEXT = Path(__file__).parents[2] / "shared" / "reference" / "seed_article.txt"
+SEED_TEXT = reference_file("seed_article.txt")
 # Seed lines that are page chrome: nav bar, breadcrumb, share box, app download, related news.
 CHROME = re.compile(r"首 页 政协动态.*|首页>.*|分享到:?|人民政协报政协号客户端下载 >|相关新闻")
 
