@@ -1,0 +1,67 @@
+"""`cppcc-archive index`: bring the CDXJ indexes in HOME/indexes up to date with HOME/warc.
+
+Command line (wired in scheduler/cli.py):
+
+    cppcc-archive index [--format text|json]
+
+    --format text   (default) one summary line, then one line per `.open` file skipped and
+                    per WARC file that could not be indexed
+    --format json   the report as one JSON object (`IndexReport.as_json`)
+
+Exit status 0 when every closed WARC file has a current index, 1 otherwise (a file could not
+be indexed, or the WARC folder is missing). `.open` files are skipped and do not fail the run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from pipelines.errors import CppccArchiveError
+from pipelines.warc.cdxj import IndexReport, index_archive
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def cmd_index(home: Path, warc_dirs: list[Path] | None, fmt: str, out: TextIO, err: TextIO) -> int:
+    """Index the closed WARC files of `warc_dirs` (default HOME/warc) into HOME/indexes."""
+    index_dir = home / "indexes"
+    try:
+        report = index_archive(warc_dirs or [home / "warc"], index_dir)
+    except CppccArchiveError as error:
+        print(f"cppcc-archive: error: {error}", file=err)
+        return error.exit_code
+    if fmt == "json":
+        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        print_report(report, out)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def print_report(report: IndexReport, out: TextIO) -> None:
+    """One summary line, then what needs a person: `.open` files and failures."""
+    out.write(summary(report) + "\n")
+    for name in report.open_skipped:
+        out.write(
+            f"skipped {name}: still open (being written, or left by a crawl that stopped); "
+            "once no crawl is running, run `cppcc-archive verify --repair`, then index again\n"
+        )
+    for name, error in report.failed.items():
+        out.write(f"failed: {name}: {error}\n")
+
+
+def summary(report: IndexReport) -> str:
+    counts = (
+        _count(len(report.indexed), "WARC file", "indexed"),
+        f"{len(report.up_to_date)} up to date",
+        _count(len(report.open_skipped), "open file", "skipped"),
+        _count(len(report.stale_removed), "stale index", "removed", plural="stale indexes"),
+        f"{len(report.failed)} failed",
+    )
+    return f"index {report.index_dir}: " + ", ".join(counts)
+
+
+def _count(number: int, noun: str, verb: str, plural: str = "") -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'} {verb}"
