@@ -87,8 +87,13 @@ class NormalisePipeline:
         article = merge_pages(pages)
         # The spider knows the canonical URL (alias hosts folded); the page knows the rest.
         item.article = replace(article, url=item.url)
+        # Per channel field coverage: articles, fields not found, fields found only by a
+        # generic fallback (the profile's selectors missed them: the layout changed).
+        self.stats.inc_value(f"cppcc/articles_normalised/{item.channel}")
         for name in article.missing_fields:
             self.stats.inc_value(f"cppcc/fields_missing/{item.channel}/{name}")
+        for name in article.fallback_fields:
+            self.stats.inc_value(f"cppcc/fields_fallback/{item.channel}/{name}")
         # Kept, but flagged: e.g. a date that disagrees with the one in the URL.
         for name in article.warnings:
             self.stats.inc_value(f"cppcc/warnings/{name}")

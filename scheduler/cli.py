@@ -507,6 +507,18 @@ def cmd_reextract(config: Config, args: argparse.Namespace) -> int:
     """Re-normalise the matching articles from the WARC files; report what changed."""
     from scheduler.reextract import print_report, reextract_articles
 
+    # A misspelt site or channel would match no article and look like a clean "0 articles".
+    seeds = config.seeds()
+    if args.site is not None:
+        site = seeds.site(args.site)  # a SeedsError naming the seeds' sites
+        if args.channel is not None:
+            site.channel(args.channel)
+    elif args.channel is not None and args.channel not in {c.key for c in seeds.channels()}:
+        known = ", ".join(c.ref for c in seeds.channels())
+        raise UsageError(
+            f"{seeds.path}: no site has a channel {args.channel!r} (they have: {known})"
+        )
+
     def progress(done: int, total: int) -> None:
         print(f"reextract: {done}/{total} articles", file=sys.stderr, flush=True)
 

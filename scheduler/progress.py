@@ -67,7 +67,8 @@ class ProgressPrinter:
 def print_summary(
     view: dict[str, Any], result: RunResult, seconds: float, home: Path, out: TextIO
 ) -> None:
-    """The end-of-crawl summary: status, counts, pages that answered errors, where things are."""
+    """The end-of-crawl summary: status, counts, field coverage, warnings, pages that answered
+    errors or could not be catalogued, where things are."""
     channels = ", ".join(view.get("channels") or [])
     out.write(f"run {view['id']} {view['status']} in {seconds:.1f} s: {channels}\n")
     out.write(f"  {describe_counts(view.get('counts') or result.counts)}\n")
@@ -77,6 +78,7 @@ def print_summary(
         out.write("  pages that answered an HTTP error (archived, not catalogued):\n")
         for page in result.http_errors:
             out.write(f"    {page['status']} {page['url']}\n")
+    _print_coverage(view.get("coverage") or {}, out)
     for site, status in result.robots_txt.items():
         if status is not None and status != 200:
             out.write(
@@ -85,3 +87,27 @@ def print_summary(
     out.write(f"  WARC files: {home / 'warc'}\n")
     for log in result.log_paths:
         out.write(f"  log: {log}\n")
+
+
+def _print_coverage(coverage: dict[str, Any], out: TextIO) -> None:
+    """Per channel the fields not found or found by fallback; warnings; rejected pages."""
+    for ref, channel in (coverage.get("channels") or {}).items():
+        parts = [f"{channel['articles']} articles"]
+        if channel["missing"]:
+            parts.append(f"missing {_times(channel['missing'])}")
+        if channel["fallback"]:
+            parts.append(f"by fallback: {_times(channel['fallback'])}")
+        if len(parts) > 1:
+            out.write(f"  {ref}: {'; '.join(parts)}\n")
+    if coverage.get("warnings"):
+        out.write(f"  warnings: {_times(coverage['warnings'])}\n")
+    if coverage.get("rejected_pages"):
+        out.write("  pages that could not be catalogued as articles (archived):\n")
+        for page in coverage["rejected_pages"]:
+            out.write(f"    {page['reason']} {page['url']}\n")
+
+
+def _times(counts: dict[str, int]) -> str:
+    """`subtitle ×12, author ×3`: the most frequent first."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{name} ×{count}" for name, count in ordered)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.catalogue.queries import find_article, get_run, list_articles
 from pipelines.catalogue.views import article_summary, article_to_article, article_view, run_view
-from pipelines.catalogue.writes import finish_run, save_article, start_run
+from pipelines.catalogue.writes import finish_run, save_article, save_rejection, start_run
 from tests.db_fixtures import FETCHED, URL, location, make_article
 
 ARTICLE_KEYS = [
@@ -122,6 +122,62 @@ def test_run_view(session: Session) -> None:
             "http_errors": 0,
             "errors": 3,
         },
+        "coverage": {
+            "channels": {"rmzxb/yw": {"articles": 0, "missing": {}, "fallback": {}}},
+            "warnings": {},
+            "rejected": {},
+            "rejected_pages": [],
+        },
     }
     assert run_view(run, with_stats=True)["stats"] == {"log_count/ERROR": 3}
     assert datetime.fromisoformat(run_view(run)["started_at"]) == FETCHED.astimezone(UTC)
+
+
+def test_run_view_coverage_from_the_stats_of_each_site_and_the_rejections(
+    session: Session,
+) -> None:
+    run_id = start_run(
+        session, trigger="manual", channels=["cppcc/yw", "rmzxb/yw", "rmzxb/xw"], pid=7,
+        host="h", started_at=FETCHED,
+    )  # fmt: skip
+    for url, reason in (("http://x/1.shtml", "no-date"), ("http://x/2.shtml", "no-title")):
+        save_rejection(
+            session, url=url, site="cppcc", channel="yw", reason=reason, detail=None,
+            location=None, run_id=run_id,
+        )  # fmt: skip
+    stats = {
+        "cppcc": {
+            "cppcc/articles_normalised/yw": 3,
+            "cppcc/fields_missing/yw/subtitle": 3,
+            "cppcc/fields_fallback/yw/title": 1,
+            "cppcc/fields_fallback/yw/paragraphs": 1,
+            "cppcc/warnings/date-disagrees-with-url": 2,
+            "item_dropped_reasons_count/NoDate": 1,
+        },
+        "rmzxb": {"cppcc/articles_normalised/yw": 5, "cppcc/warnings/date-disagrees-with-url": 1},
+    }
+    finish_run(
+        session, run_id, status="finished", finished_at=FETCHED, exit_code=0,
+        finish_reason="finished", error=None, counts={}, stats=stats,
+    )  # fmt: skip
+    session.commit()
+    run = get_run(session, run_id)
+    assert run is not None
+    assert run_view(run)["coverage"] == {
+        "channels": {
+            "cppcc/yw": {
+                "articles": 3,
+                "missing": {"subtitle": 3},
+                "fallback": {"title": 1, "paragraphs": 1},
+            },
+            # Same channel key on two sites: kept apart. A channel that yielded nothing is there.
+            "rmzxb/xw": {"articles": 0, "missing": {}, "fallback": {}},
+            "rmzxb/yw": {"articles": 5, "missing": {}, "fallback": {}},
+        },
+        "warnings": {"date-disagrees-with-url": 3},
+        "rejected": {"no-date": 1, "no-title": 1},
+        "rejected_pages": [
+            {"url": "http://x/1.shtml", "channel": "cppcc/yw", "reason": "no-date"},
+            {"url": "http://x/2.shtml", "channel": "cppcc/yw", "reason": "no-title"},
+        ],
+    }

@@ -186,3 +186,18 @@ def test_date_mismatch_is_flagged_in_the_runs_stats(sites: Sites) -> None:
     flagged = {key: value for key, value in stats.items() if "date-disagrees-with-url" in key}
     assert list(flagged.values()) == [1], stats
     assert not any("date-disagrees-with-url" in key for key in sites.report("hnzx")["stats"])
+
+
+def test_field_coverage_and_warnings_are_in_runs_json_and_the_summary(sites: Sites) -> None:
+    runs = {run["channels"][0].split("/")[0]: run for run in sites.json("runs", "--format", "json")}
+    cppcc, hnzx = runs["cppcc"]["coverage"], runs["hnzx"]["coverage"]
+    assert cppcc["warnings"] == {"date-disagrees-with-url": 1} and hnzx["warnings"] == {}
+    assert sum(channel["articles"] for channel in cppcc["channels"].values()) == len(CPPCC)
+    # 中国政协网's profile finds the main fields on every page; 河南's has no selectors for them.
+    main = {"title", "published_at", "source", "paragraphs"}
+    assert not any(main & set(channel["fallback"]) for channel in cppcc["channels"].values())
+    for channel in hnzx["channels"].values():
+        assert channel["fallback"]["title"] == channel["articles"] > 0, hnzx
+    assert cppcc["rejected"] == {} and cppcc["rejected_pages"] == []
+    assert "  warnings: date-disagrees-with-url ×1\n" in sites.crawls["cppcc"].stdout
+    assert "by fallback: " in sites.crawls["hnzx"].stdout

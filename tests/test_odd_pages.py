@@ -289,7 +289,18 @@ def _cppcc(info: str, body: str = "<p>正文。</p>") -> bytes:
     ).encode()
 
 
+def _cppcc_renamed(body: str) -> bytes:
+    """A 中国政协网 page after a redesign: none of div.cnt_box > h3, span.info, div.con left."""
+    return (
+        '<html><head><meta charset="utf-8"><title>全国政协召开会议_中国政协网</title></head><body>'
+        '<div class="article"><h2>全国政协召开会议</h2>'
+        '<span class="meta">2024-03-04 15:23 <em>来源：新华社</em></span>'
+        f'<div class="text">{body}</div></div></body></html>'
+    ).encode()
+
+
 CPPCC_URL = "http://127.0.0.1:8765/zxww/2024/03/04/ARTI1709535609915118.shtml"
+_LONG = "全国政协召开专题协商会,围绕推进高质量发展建言资政。" * 6
 HNZX_URL = "http://127.0.0.1:8765/2024/05-06/1060143.html"
 
 
@@ -333,6 +344,37 @@ HNZX_URL = "http://127.0.0.1:8765/2024/05-06/1060143.html"
             ),
             Fields({"attachments": ("http://127.0.0.1:8765/a/b.PDF",)}),
             id="cppcc-attachment-among-links",
+        ),
+        pytest.param(
+            "cppcc",
+            CPPCC_URL,
+            _cppcc('<span class="info"><i>2024-03-04 15:23</i><em>来源：新华社</em></span>'),
+            Fields({"fallback_fields": ()}),
+            id="cppcc-every-field-by-its-profile",
+        ),
+        pytest.param(
+            "cppcc",
+            CPPCC_URL,
+            _cppcc_renamed(f"<p>{_LONG}</p><p>第二段。</p>"),
+            Fields(
+                {
+                    "title": "全国政协召开会议",
+                    "published_at": "2024-03-04T15:23:00+08:00",
+                    "source": "新华社",
+                    "paragraphs": (_LONG, "第二段。"),
+                    # Found, but not where the profile looks: the layout changed.
+                    "fallback_fields": ("title", "published_at", "source", "paragraphs"),
+                }
+            ),
+            id="cppcc-classes-renamed",
+        ),
+        pytest.param(
+            "cppcc",
+            CPPCC_URL,
+            # Title, date line and body make under 120 characters: the date line is not all of it.
+            _cppcc_renamed("<p>第一段正文,较长的一段文字。</p><p>第二段。</p>"),
+            Fields({"source": "新华社", "paragraphs": ("第一段正文,较长的一段文字。", "第二段。")}),
+            id="cppcc-classes-renamed-short-body",
         ),
         pytest.param(
             "hnzx",

@@ -47,3 +47,29 @@ def test_progress_in_a_log_file_ends_with_the_last_counts() -> None:
         "crawling rmzxb: pages 1, new 0, updated 0, rejected 0, HTTP errors 0, errors 0",
         f"crawling rmzxb: {describe_counts(COUNTS)}",
     ]
+
+
+def test_summary_shows_field_coverage_warnings_and_rejected_pages() -> None:
+    coverage = {
+        "channels": {
+            "cppcc/yw": {
+                "articles": 12,
+                "missing": {"author": 2, "subtitle": 12},
+                "fallback": {"title": 3},
+            },
+            "rmzxb/yw": {"articles": 4, "missing": {}, "fallback": {}},
+        },
+        "warnings": {"date-disagrees-with-url": 2},
+        "rejected": {"no-date": 1},
+        "rejected_pages": [{"url": "http://x/c.shtml", "channel": "cppcc/yw", "reason": "no-date"}],
+    }
+    out = io.StringIO()
+    result = RunResult(3, "finished", None, COUNTS)
+    print_summary({**VIEW, "coverage": coverage}, result, 2.0, Path("home"), out)
+    text = out.getvalue()
+    assert (
+        "  cppcc/yw: 12 articles; missing subtitle ×12, author ×2; by fallback: title ×3\n" in text
+    )
+    assert "  rmzxb/yw:" not in text  # every field found by the profile: nothing to say
+    assert "  warnings: date-disagrees-with-url ×2\n" in text
+    assert "catalogued as articles (archived):\n    no-date http://x/c.shtml\n" in text

@@ -150,16 +150,15 @@ def test_record_that_no_longer_normalises_names_url_and_reason(home: Home) -> No
 
 def test_article_of_a_site_without_profile_fails_with_the_reason(home: Home) -> None:
     home.sql("UPDATE articles SET site = 'other' WHERE content_id = '3064624'")
-    result = home.cli("reextract", "--site", "other")
+    result = home.cli("reextract")
     assert result.returncode == 1
-    assert result.stdout.startswith("re-extracted 1 article: 0 changed, 0 unchanged, 1 failed\n")
+    assert ", 1 failed\n" in result.stdout.splitlines(keepends=True)[0]
     assert "no site profile named 'other'" in result.stdout.splitlines()[1]
 
 
 def test_filters_choose_the_articles(home: Home) -> None:
     everything = home.reextract_json()["examined"]
     assert home.reextract_json("--site", "rmzxb")["examined"] == everything
-    assert home.reextract_json("--site", "nosuch")["examined"] == 0
     day = ARTICLES["seed"].published.isoformat()
     listed = json.loads(home.cli("articles", "--format", "json", "--since", day).stdout)
     assert 0 < home.reextract_json("--since", day)["examined"] == len(listed) < everything
@@ -167,6 +166,22 @@ def test_filters_choose_the_articles(home: Home) -> None:
     assert 0 < on_day <= len(listed)
     yw = home.sql("SELECT count(*) FROM articles WHERE channel = 'yw'")[0][0]
     assert 0 < home.reextract_json("--channel", "yw")["examined"] == yw < everything
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--site", "nosuch"], "no site 'nosuch' (it has: rmzxb)"),
+        (["--site", "rmzxb", "--channel", "nosuch"], "site 'rmzxb' has no channel 'nosuch'"),
+        (["--channel", "nosuch"], "no site has a channel 'nosuch' (they have: rmzxb/"),
+    ],
+)
+def test_a_site_or_channel_the_seeds_lack_is_a_usage_error(
+    home: Home, args: list[str], message: str
+) -> None:
+    result = home.cli("reextract", *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
 def test_progress_is_reported(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:

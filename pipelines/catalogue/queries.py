@@ -12,6 +12,7 @@ from pipelines.catalogue.models import (
     SHANGHAI,
     ArticleRecord,
     ChannelLock,
+    Rejection,
     Run,
     RunChannel,
     split_channel_key,
@@ -72,6 +73,12 @@ def list_runs(session: Session, limit: int | None = 50) -> list[Run]:
 def get_run(session: Session, run_id: int) -> Run | None:
     """One crawl run, or None when there is no such id."""
     return session.get(Run, run_id)
+
+
+def run_rejections(session: Session, run_id: int) -> list[Rejection]:
+    """The pages a run archived but could not catalogue as articles, in the order it met them."""
+    query = select(Rejection).where(Rejection.run_id == run_id).order_by(Rejection.id)
+    return list(session.scalars(query))
 
 
 def last_runs_by_channel(session: Session, channels: Iterable[str] | None = None) -> dict[str, Run]:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Capture, Run
+from sqlalchemy.orm import object_session
+
+from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Capture, Rejection, Run
+from pipelines.catalogue.queries import run_rejections
 from pipelines.normalise.article import Article, Image
 
 _IMAGE_FIELDS = frozenset(field.name for field in dataclasses.fields(Image))
@@ -84,7 +89,10 @@ def capture_view(capture: Capture) -> dict[str, Any]:
 
 
 def run_view(run: Run, *, with_stats: bool = False) -> dict[str, Any]:
-    """One crawl run; with its full Scrapy stats under "stats" when asked."""
+    """One crawl run, with its field coverage; with its full Scrapy stats under "stats" when asked.
+
+    The rejected pages are read through the run's session, when it has one.
+    """
     view: dict[str, Any] = {
         "id": run.id,
         "trigger": run.trigger,
@@ -99,9 +107,66 @@ def run_view(run: Run, *, with_stats: bool = False) -> dict[str, Any]:
         "error": run.error,
         "counts": {name: getattr(run, name) for name in RUN_COUNTS},
     }
+    session = object_session(run)
+    rejections = run_rejections(session, run.id) if session is not None else []
+    view["coverage"] = coverage_view(run.channels, run.stats or {}, rejections)
     if with_stats:
         view["stats"] = run.stats
     return view
+
+
+def coverage_view(
+    channels: list[str], stats: dict[str, Any], rejections: list[Rejection]
+) -> dict[str, Any]:
+    """What a run's pages yielded, from its stats and rejections.
+
+    `channels`: per "site/channel", `{"articles": n, "missing": {field: n}, "fallback": {field: n}}`
+    (fields no extractor found; fields only a generic fallback found, the profile's selectors
+    having missed them); `warnings`: `{name: n}`; `rejected`: `{reason: n}` and
+    `rejected_pages`: `[{"url", "channel", "reason"}]`, pages archived but not catalogued.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    if stats:  # a run still going has no stats yet: then nothing is known of its channels
+        found = {ref: _channel_coverage() for ref in channels}
+    warnings: Counter[str] = Counter()
+    for site, site_stats in _stats_by_site(stats):
+        for key, value in site_stats.items():
+            parts = key.split("/")
+            if parts[:2] == ["cppcc", "warnings"] and len(parts) == 3:
+                warnings[parts[2]] += value
+            elif parts[:2] == ["cppcc", "articles_normalised"] and len(parts) == 3:
+                _channel(found, site, parts[2])["articles"] += value
+            elif parts[0] == "cppcc" and len(parts) == 4 and parts[1] in _FIELD_STATS:
+                fields = _channel(found, site, parts[2])[_FIELD_STATS[parts[1]]]
+                fields[parts[3]] = fields.get(parts[3], 0) + value
+    return {
+        "channels": {ref: found[ref] for ref in sorted(found)},
+        "warnings": dict(sorted(warnings.items())),
+        "rejected": dict(sorted(Counter(row.reason for row in rejections).items())),
+        "rejected_pages": [
+            {"url": row.url, "channel": f"{row.site}/{row.channel}", "reason": row.reason}
+            for row in rejections
+        ],
+    }
+
+
+_FIELD_STATS = {"fields_missing": "missing", "fields_fallback": "fallback"}
+
+
+def _channel_coverage() -> dict[str, Any]:
+    return {"articles": 0, "missing": {}, "fallback": {}}
+
+
+def _channel(found: dict[str, dict[str, Any]], site: str | None, channel: str) -> dict[str, Any]:
+    return found.setdefault(f"{site}/{channel}" if site else channel, _channel_coverage())
+
+
+def _stats_by_site(stats: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """The launcher stores one Scrapy stats dict per site; a flat dict is of an unnamed site."""
+    if stats and all(isinstance(value, dict) for value in stats.values()):
+        yield from stats.items()
+    else:
+        yield None, stats
 
 
 def iso(moment: datetime | None) -> str | None:

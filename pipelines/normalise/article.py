@@ -41,6 +41,9 @@ class Article:
     page_count: int = 1
     # Fields the extractor had to leave empty or take from a fallback, for coverage stats.
     missing_fields: tuple[str, ...] = field(default=(), compare=False)
+    # Fields found only by a generic fallback, the profile's selectors having missed them: a
+    # layout change shows here even when the fallback found everything.
+    fallback_fields: tuple[str, ...] = field(default=(), compare=False)
     # Links to files (PDF, Word, spreadsheets...) in the body, absolute, in page order.
     attachments: tuple[str, ...] = field(default=(), compare=False)
     # Doubts about the page, e.g. "date-disagrees-with-url"; counted, never part of the content.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipelines.normalise.page import Page, first, text_of
+from pipelines.normalise.page import Page, first, generic, text_of
 from pipelines.normalise.text import split_keywords, strip_label
 
 _LABELLED_LINE_MAX = 80
@@ -29,6 +29,7 @@ def editor_from_editor_line(page: Page) -> str | None:
     return strip_label(text_of(element), page.profile.editor_labels) or text_of(element) or None
 
 
+@generic
 def editor_from_any_line(page: Page) -> str | None:
     """Any short paragraph reading 编辑:… or (责任编辑:…)."""
     return _labelled_paragraph(page, page.profile.editor_labels)
@@ -46,6 +47,7 @@ def keywords_from_keyword_line(page: Page) -> tuple[str, ...] | None:
     return split_keywords(line)
 
 
+@generic
 def keywords_from_any_line(page: Page) -> tuple[str, ...] | None:
     """Any short paragraph reading 关键词:…"""
     line = _labelled_paragraph(page, page.profile.keyword_labels)

@@ -5,15 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipelines.normalise.dates import find_datetime
-from pipelines.normalise.page import Page, first, text_of
+from pipelines.normalise.page import Page, first, generic, text_of
 from pipelines.normalise.text import fold_text, strip_label
 
 
+def _guessed_line(page: Page) -> str | None:
+    """The date line guessed from the text after the title, when the profile's is not there."""
+    return page.date_line if page.profile_date_line is None else None
+
+
 def date_from_date_line(page: Page) -> datetime | None:
-    """The date at the start of the line under the title."""
-    return find_datetime(page.date_line)
+    """The date at the start of the profile's line under the title."""
+    line = page.profile_date_line
+    return find_datetime(line) if line else None
 
 
+@generic
+def date_from_guessed_line(page: Page) -> datetime | None:
+    """The date in the line guessed to be under the title."""
+    line = _guessed_line(page)
+    return find_datetime(line) if line else None
+
+
+@generic
 def date_near_title(page: Page) -> datetime | None:
     """The first date written in the text that follows the title."""
     for node in page.text_after_heading:
@@ -29,17 +43,36 @@ def date_from_meta(page: Page) -> datetime | None:
     return find_datetime(content) if content else None
 
 
-DATE_EXTRACTORS = (date_from_date_line, date_near_title, date_from_meta)
+DATE_EXTRACTORS = (date_from_date_line, date_from_guessed_line, date_near_title, date_from_meta)
 
 
 def author_from_date_line(page: Page) -> str | None:
-    """The 作者 part of the date line."""
-    return page.labelled(page.date_line, page.profile.author_labels)
+    """The 作者 part of the profile's date line."""
+    line = page.profile_date_line
+    return page.labelled(line, page.profile.author_labels) if line else None
+
+
+@generic
+def author_from_guessed_line(page: Page) -> str | None:
+    """The 作者 part of the guessed date line."""
+    line = _guessed_line(page)
+    return page.labelled(line, page.profile.author_labels) if line else None
+
+
+AUTHOR_EXTRACTORS = (author_from_date_line, author_from_guessed_line)
 
 
 def source_from_date_line(page: Page) -> str | None:
-    """The 来源 part of the date line."""
-    return page.labelled(page.date_line, page.profile.source_labels)
+    """The 来源 part of the profile's date line."""
+    line = page.profile_date_line
+    return page.labelled(line, page.profile.source_labels) if line else None
+
+
+@generic
+def source_from_guessed_line(page: Page) -> str | None:
+    """The 来源 part of the guessed date line."""
+    line = _guessed_line(page)
+    return page.labelled(line, page.profile.source_labels) if line else None
 
 
 def source_from_source_element(page: Page) -> str | None:
@@ -55,4 +88,9 @@ def source_from_meta(page: Page) -> str | None:
     return page.meta(page.profile.source_metas)
 
 
-SOURCE_EXTRACTORS = (source_from_date_line, source_from_source_element, source_from_meta)
+SOURCE_EXTRACTORS = (
+    source_from_date_line,
+    source_from_guessed_line,
+    source_from_source_element,
+    source_from_meta,
+)

@@ -9,7 +9,7 @@ from pipelines.normalise.article import Article, Image
 from pipelines.normalise.body import body_items, positioned, split_subtitle
 from pipelines.normalise.checks import attachment_urls, date_warnings
 from pipelines.normalise.credits import EDITOR_EXTRACTORS, KEYWORD_EXTRACTORS
-from pipelines.normalise.dateline import DATE_EXTRACTORS, SOURCE_EXTRACTORS, author_from_date_line
+from pipelines.normalise.dateline import AUTHOR_EXTRACTORS, DATE_EXTRACTORS, SOURCE_EXTRACTORS
 from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NoTitle
 from pipelines.normalise.heading import (
     CONTENT_ID_EXTRACTORS,
@@ -17,7 +17,7 @@ from pipelines.normalise.heading import (
     section_from_breadcrumb,
     subtitle_after_title,
 )
-from pipelines.normalise.page import Headers, Page, cascade, parse_html
+from pipelines.normalise.page import Headers, Page, parse_html
 from pipelines.normalise.profiles import SiteProfile, profile_for_url
 from pipelines.normalise.urls import page_url, parse_article_url
 
@@ -27,6 +27,14 @@ def _missing(article: Article) -> tuple[str, ...]:
     optional = ("content_id", "section", "subtitle", "source", "author", "editor", "keywords")
     names = [name for name in optional if not getattr(article, name)]
     names += [name for name in ("paragraphs", "images") if not getattr(article, name)]
+    return tuple(names)
+
+
+def _fallbacks(page: Page, article: Article) -> tuple[str, ...]:
+    """The fields a generic fallback found, the body's when the profile's selector missed it."""
+    names = list(page.fallback_fields)
+    if page.profile_body is None and page.body is not None:
+        names += [name for name in ("paragraphs", "images") if getattr(article, name)]
     return tuple(names)
 
 
@@ -61,7 +69,9 @@ def normalise_page(
         subtitle, items = split_subtitle(items)
     paragraphs, images = positioned(items)
     article = replace(article, subtitle=subtitle, paragraphs=paragraphs, images=images)
-    return replace(article, missing_fields=_missing(article))
+    return replace(
+        article, missing_fields=_missing(article), fallback_fields=_fallbacks(page, article)
+    )
 
 
 def picture_urls(
@@ -75,23 +85,23 @@ def picture_urls(
 
 def _head_article(page: Page) -> Article:
     """The fields read around the body, before boilerplate is removed from the page."""
-    title = cascade(page, TITLE_EXTRACTORS)
+    title = page.find("title", TITLE_EXTRACTORS)
     if not title:
         raise NoTitle(page.url, "no title heading and no <title>: an error page or empty template")
-    published_at = cascade(page, DATE_EXTRACTORS)
+    published_at = page.find("published_at", DATE_EXTRACTORS)
     if published_at is None:
         raise NoDate(page.url, "no publication date under the title or in the meta tags")
     return Article(
         url=page_url(page.url, 1, page.profile),
         title=title,
         published_at=published_at,
-        content_id=cascade(page, CONTENT_ID_EXTRACTORS),
+        content_id=page.find("content_id", CONTENT_ID_EXTRACTORS),
         section=section_from_breadcrumb(page) or (),
         subtitle=subtitle_after_title(page),
-        source=cascade(page, SOURCE_EXTRACTORS),
-        author=author_from_date_line(page),
-        editor=cascade(page, EDITOR_EXTRACTORS),
-        keywords=cascade(page, KEYWORD_EXTRACTORS) or (),
+        source=page.find("source", SOURCE_EXTRACTORS),
+        author=page.find("author", AUTHOR_EXTRACTORS),
+        editor=page.find("editor", EDITOR_EXTRACTORS),
+        keywords=page.find("keywords", KEYWORD_EXTRACTORS) or (),
     )
 
 
@@ -107,6 +117,10 @@ def merge_pages(pages: Sequence[Article]) -> Article:
         paragraphs += page.paragraphs
     attachments = tuple(dict.fromkeys(url for page in pages for url in page.attachments))
     warnings = tuple(dict.fromkeys(warning for page in pages for warning in page.warnings))
+    # Page 1 gives the head fields; the body is by fallback if any page's was.
+    body = ("paragraphs", "images")
+    fallback = [name for name in pages[0].fallback_fields if name not in body]
+    fallback += [name for name in body if any(name in page.fallback_fields for page in pages)]
     merged = replace(
         pages[0],
         paragraphs=tuple(paragraphs),
@@ -114,5 +128,6 @@ def merge_pages(pages: Sequence[Article]) -> Article:
         page_count=len(pages),
         attachments=attachments,
         warnings=warnings,
+        fallback_fields=tuple(fallback),
     )
     return replace(merged, missing_fields=_missing(merged))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.normalise.page import Page, text_of
+from pipelines.normalise.page import Page, generic, text_of
 from pipelines.normalise.text import fold_text, starts_with_dashes, strip_leading_dashes
 from pipelines.normalise.urls import parse_article_url
 
@@ -14,11 +14,13 @@ def title_from_heading(page: Page) -> str | None:
     return text_of(page.title_heading) if page.title_heading is not None else None
 
 
+@generic
 def title_from_html_title(page: Page) -> str | None:
     """The <title> without the site name after it."""
     return page.html_title
 
 
+@generic
 def title_from_first_h1(page: Page) -> str | None:
     """The first <h1> that is not the breadcrumb."""
     return text_of(page.plain_h1s[0]) if page.plain_h1s else None

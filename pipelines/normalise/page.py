@@ -20,6 +20,7 @@ from pipelines.normalise.text import fold_text, strip_label
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., object])
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -107,13 +108,14 @@ def parse_html(url: str, headers: Headers, body: bytes) -> lxml.html.HtmlElement
         raise NoTitle(url, f"the page is empty ({error})") from error
 
 
-def cascade(page: Page, extractors: Sequence[Callable[[Page], T | None]]) -> T | None:
-    """The first non-empty value the extractors find, each a fallback for the one before."""
-    for extract in extractors:
-        value = extract(page)
-        if value:
-            return value
-    return None
+# Extractors that read no selector or meta name of the profile and work on any page.
+_GENERIC_EXTRACTORS: set[Callable[..., object]] = set()
+
+
+def generic(extract: F) -> F:
+    """Mark a field extractor as a generic fallback: what it finds, the profile did not."""
+    _GENERIC_EXTRACTORS.add(extract)
+    return extract
 
 
 class Page:
@@ -123,6 +125,19 @@ class Page:
         self.url = url
         self.root = root
         self.profile = profile
+        # Fields a generic fallback found because the profile's selectors found nothing.
+        self.fallback_fields: list[str] = []
+
+    def find(self, field: str, extractors: Sequence[Callable[[Page], T | None]]) -> T | None:
+        """A field's cascade: the first non-empty value the extractors find, each a fallback for
+        the one before; `field` is noted in fallback_fields when a generic one found it."""
+        for extract in extractors:
+            value = extract(self)
+            if value:
+                if extract in _GENERIC_EXTRACTORS:
+                    self.fallback_fields.append(field)
+                return value
+        return None
 
     @cached_property
     def breadcrumb(self) -> lxml.html.HtmlElement | None:
@@ -182,30 +197,50 @@ class Page:
         return found
 
     @cached_property
+    def profile_body(self) -> lxml.html.HtmlElement | None:
+        """The article body the profile's selector finds."""
+        return first(self.root, self.profile.body)
+
+    @cached_property
     def body(self) -> lxml.html.HtmlElement | None:
         """The article body: the profile's selector, else the densest paragraph parent."""
-        found = first(self.root, self.profile.body)
+        found = self.profile_body
         return found if found is not None else densest_paragraph_parent(self.root)
+
+    @cached_property
+    def profile_date_line(self) -> str | None:
+        """The folded text of the profile's date line element; None when the page has none."""
+        element = first(self.root, self.profile.date_line)
+        return text_of(element) if element is not None else None
 
     @cached_property
     def date_line(self) -> str:
         """The folded text of the line under the title: date | 作者:… | 来源:…
 
         Without the profile's element, the line is the element holding the first date after
-        the title (its parent when that is short: `<span>date</span><span>来源:…</span>`).
+        the title, or its parent (`<span>date</span><span>来源:…</span>`), whichever is larger
+        and still a line: short, holding neither the title nor the body.
         """
-        element = first(self.root, self.profile.date_line)
-        if element is not None:
-            return text_of(element)
+        if self.profile_date_line is not None:
+            return self.profile_date_line
         for node in self.text_after_heading:
             if find_datetime(fold_text(node)):
                 holder = node.getparent()
                 if holder is not None and not node.is_tail:
-                    parent = holder.getparent()
-                    if parent is not None and len(text_of(parent)) <= _DATE_LINE_MAX:
-                        return text_of(parent)
+                    for element in (holder.getparent(), holder):
+                        if element is not None and self._is_line(element):
+                            return text_of(element)
                 return fold_text(node)
         return ""
+
+    def _is_line(self, element: lxml.html.HtmlElement) -> bool:
+        """Whether an element can be the date line: short, and neither title nor body inside."""
+        inside = set(element.iter())
+        return (
+            len(text_of(element)) <= _DATE_LINE_MAX
+            and self.heading not in inside
+            and self.body not in inside
+        )
 
     @cached_property
     def text_after_heading(self) -> list[etree._ElementUnicodeResult]:
