@@ -14,6 +14,9 @@ from pipelines.warc.exchange import Headers, HttpExchange
 
 WARC_VERSION = "WARC/1.1"
 WARC_FIELDS_TYPE = "application/warc-fields"
+# WARC 1.1 section 6.7.2: the two revisit profiles this archive writes.
+IDENTICAL_PAYLOAD_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+SERVER_NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 HTTP_REQUEST_TYPE = "application/http; msgtype=request"
 HTTP_RESPONSE_TYPE = "application/http; msgtype=response"
 CRLF = b"\r\n"
@@ -36,9 +39,13 @@ class WarcRecord:
     target_uri: str | None = None
     fields: tuple[tuple[str, str], ...] = ()  # further WARC fields, after WARC-Target-URI
     digest_payload: bool = True
+    # A revisit stands for a payload it does not hold: its digest is the original's.
+    original_payload_digest: str | None = None
 
     @cached_property
     def payload_digest(self) -> str | None:
+        if self.original_payload_digest:
+            return self.original_payload_digest
         return sha1_digest(self.payload) if self.digest_payload else None
 
     def to_bytes(self) -> bytes:
@@ -99,6 +106,88 @@ def response_record(
     )
 
 
+@dataclass(frozen=True)
+class Original:
+    """The earlier capture a revisit record stands for."""
+
+    record_id: str  # WARC-Refers-To
+    url: str  # WARC-Refers-To-Target-URI
+    date: datetime  # WARC-Refers-To-Date
+    payload_digest: str  # the payload both captures share
+
+
+def revisit_record(
+    exchange: HttpExchange,
+    record_id: str,
+    original: Original,
+    fields: Iterable[tuple[str, str]],
+) -> WarcRecord:
+    """A `revisit` record: the exchange's response, its payload replaced by a reference.
+
+    A 304 is `server-not-modified`, anything else `identical-payload-digest`. The 200's status
+    line and headers stay in the record; a 304's go into a `metadata` record of their own
+    (`not_modified_record`), because replay tools (pywb, ReplayWeb.page) replay a revisit that
+    holds a 304 status line as an empty 304, while one without an HTTP head replays the
+    original's status, headers and payload.
+    """
+    not_modified = exchange.status == 304
+    profile = SERVER_NOT_MODIFIED_PROFILE if not_modified else IDENTICAL_PAYLOAD_PROFILE
+    status_line = f"{exchange.protocol} {exchange.status} {exchange.reason}"
+    extra = [("WARC-IP-Address", exchange.ip_address)] if exchange.ip_address else []
+    return WarcRecord(
+        record_type="revisit",
+        record_id=record_id,
+        date=exchange.fetched_at,
+        content_type=HTTP_RESPONSE_TYPE,
+        head=b"" if not_modified else http_head(status_line, exchange.response_headers),
+        payload=b"",
+        target_uri=exchange.url,
+        fields=(
+            *extra,
+            ("WARC-Profile", profile),
+            ("WARC-Refers-To", original.record_id),
+            ("WARC-Refers-To-Target-URI", original.url),
+            ("WARC-Refers-To-Date", warc_date(original.date)),
+            *fields,
+        ),
+        original_payload_digest=original.payload_digest,
+    )
+
+
+def not_modified_record(
+    exchange: HttpExchange, record_id: str, revisit_id: str, fields: Iterable[tuple[str, str]]
+) -> WarcRecord:
+    """The 304's status line and headers, as received, beside the revisit that stands for it."""
+    lines = [("http-status-line", f"{exchange.protocol} {exchange.status} {exchange.reason}")]
+    lines += [("http-header", f"{name}: {value}") for name, value in exchange.response_headers]
+    refers = [("WARC-Refers-To", revisit_id), *fields]
+    return metadata_record(exchange.url, record_id, exchange.fetched_at, lines, refers)
+
+
+def metadata_record(
+    target_uri: str,
+    record_id: str,
+    date: datetime,
+    info: Iterable[tuple[str, str]],
+    fields: Iterable[tuple[str, str]],
+) -> WarcRecord:
+    """A `metadata` record of `application/warc-fields` about the record it refers to.
+
+    warc-fields keep it out of replay indexes: cdxj-indexer and pywb skip such records, so a
+    replay of the page's URL never lands on its metadata.
+    """
+    return WarcRecord(
+        record_type="metadata",
+        record_id=record_id,
+        date=date,
+        content_type=WARC_FIELDS_TYPE,
+        payload=warc_fields(info),
+        target_uri=target_uri,
+        fields=tuple(fields),
+        digest_payload=False,
+    )
+
+
 def request_record(
     exchange: HttpExchange, record_id: str, fields: Iterable[tuple[str, str]]
 ) -> WarcRecord:
@@ -120,16 +209,20 @@ def warcinfo_record(
     record_id: str, date: datetime, filename: str, info: Iterable[tuple[str, str]]
 ) -> WarcRecord:
     """The `warcinfo` record that opens a file: who wrote it, with what, under which rules."""
-    body = "".join(f"{name}: {_one_line(value)}\r\n" for name, value in info if value)
     return WarcRecord(
         record_type="warcinfo",
         record_id=record_id,
         date=date,
         content_type=WARC_FIELDS_TYPE,
-        payload=body.encode("utf-8"),
+        payload=warc_fields((name, value) for name, value in info if value),
         fields=(("WARC-Filename", filename),),
         digest_payload=False,  # a warcinfo block has no HTTP payload (warcio agrees)
     )
+
+
+def warc_fields(info: Iterable[tuple[str, str]]) -> bytes:
+    """`name: value` lines (WARC 1.1 allows UTF-8 in values); a name may repeat."""
+    return "".join(f"{name}: {_one_line(value)}\r\n" for name, value in info).encode("utf-8")
 
 
 def http_head(start_line: str, headers: Headers) -> bytes:

@@ -18,9 +18,13 @@ from pipelines.warc.exchange import HttpExchange
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import OPEN_SUFFIX, software_name, warc_filename
 from pipelines.warc.records import (
+    Original,
     WarcRecord,
+    metadata_record,
+    not_modified_record,
     request_record,
     response_record,
+    revisit_record,
     warcinfo_record,
 )
 
@@ -74,8 +78,10 @@ class WarcWriter:
         hostname: str | None = None,
         pid: int | None = None,
         software: str | None = None,
+        on_close: Callable[[Path], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.on_close = on_close  # called with each file's path once it is closed and renamed
         self.prefix = prefix
         self.max_size = max_size
         self.compress_level = compress_level
@@ -91,6 +97,7 @@ class WarcWriter:
             **(warcinfo or {}),
         }
         self.files_opened = 0
+        self.records_written = 0  # warcinfo records included
         self.bytes_written = 0  # compressed bytes, warcinfo records included, over all files
         self._serial = 0
         self._file: BinaryIO | None = None
@@ -98,16 +105,31 @@ class WarcWriter:
         self._warcinfo_id = ""
         self._closed = False
 
-    def write_exchange(self, exchange: HttpExchange) -> RecordLocation:
-        """Write the response and request records of `exchange`; return where the response is."""
+    def write_exchange(
+        self, exchange: HttpExchange, original: Original | None = None
+    ) -> RecordLocation:
+        """Write the response and request records of `exchange`; return where the response is.
+
+        With `original`, the response is written as a `revisit` record standing for that
+        earlier capture (a 304, or a payload identical to it); a 304's own status line and
+        headers follow in a `metadata` record.
+        """
         file_fields = [("WARC-Warcinfo-ID", self._ensure_file())]
         response_id, request_id = self.new_record_id(), self.new_record_id()
-        response = response_record(exchange, response_id, file_fields)
+        if original is None:
+            response = response_record(exchange, response_id, file_fields)
+        else:
+            response = revisit_record(exchange, response_id, original, file_fields)
         request = request_record(
             exchange, request_id, [("WARC-Concurrent-To", response_id), *file_fields]
         )
+        records = [response, request]
+        if original is not None and exchange.status == 304:
+            records.append(
+                not_modified_record(exchange, self.new_record_id(), response_id, file_fields)
+            )
         # Response first, as warcio's write_request_response_pair and Heritrix do.
-        (offset, length), _ = self._append([response, request])
+        (offset, length), *_ = self._append(records)
         location = RecordLocation(
             filename=self._filename,
             offset=offset,
@@ -117,10 +139,39 @@ class WarcWriter:
             fetched_at=exchange.fetched_at,
             status=exchange.status,
             url=exchange.url,
+            record_type=response.record_type,
+            refers_to=original.record_id if original else None,
         )
+        self._rotate_if_full()
+        return location
+
+    def write_metadata(
+        self, target_uri: str, refers_to: str, info: Sequence[tuple[str, str]]
+    ) -> RecordLocation:
+        """Write a `metadata` record (warc-fields `info`) about the record `refers_to`."""
+        file_fields = [("WARC-Warcinfo-ID", self._ensure_file())]
+        record_id, date = self.new_record_id(), self.clock()
+        fields = [("WARC-Refers-To", refers_to), *file_fields]
+        record = metadata_record(target_uri, record_id, date, info, fields)
+        ((offset, length),) = self._append([record])
+        location = RecordLocation(
+            filename=self._filename,
+            offset=offset,
+            length=length,
+            record_id=record_id,
+            payload_digest="",
+            fetched_at=date,
+            status=0,
+            url=target_uri,
+            record_type="metadata",
+            refers_to=refers_to,
+        )
+        self._rotate_if_full()
+        return location
+
+    def _rotate_if_full(self) -> None:
         if self._size >= self.max_size:
             self._close_file()
-        return location
 
     def close(self) -> None:
         """Close and rename the current file; later calls do nothing."""
@@ -192,6 +243,7 @@ class WarcWriter:
                 "free disk space in CPPCC_WARC_DIR and restart the crawl"
             ) from error
         self.bytes_written += offset - start
+        self.records_written += len(records)
         return spans
 
     def _close_file(self) -> None:
@@ -210,3 +262,5 @@ class WarcWriter:
                 f"cannot close WARC file {path}: {error}; rename it without `{OPEN_SUFFIX}` "
                 "once you have checked it with `warcio check`"
             ) from error
+        if self.on_close is not None:
+            self.on_close(path.with_name(self._filename))
