@@ -15,9 +15,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, column, inspect, table, text
+from sqlalchemy.orm import Session
 
 from pipelines.catalogue.engine import make_engine
-from pipelines.catalogue.models import RUN_COUNTS, Base
+from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Base, Capture
 from pipelines.catalogue.schema import (
     alembic_config,
     current_revision,
@@ -29,7 +30,7 @@ from pipelines.errors import CatalogueError
 REPO = Path(__file__).resolve().parents[1]
 TABLES = {
     "sites", "channels", "articles", "captures", "rejections", "runs", "run_channels",
-    "channel_locks", "alembic_version",
+    "channel_locks", "records", "article_versions", "alembic_version",
 }  # fmt: skip
 
 
@@ -188,9 +189,51 @@ def test_0002_downgrades_and_upgrades_again(fresh_db_url: str) -> None:
         ensure_schema(engine)
         _migrate(engine, "downgrade", "0001")
         inspector = inspect(engine)
-        assert set(inspector.get_table_names()) == TABLES - {"run_channels", "channel_locks"}
+        assert set(inspector.get_table_names()) == TABLES - {
+            "run_channels", "channel_locks", "records", "article_versions"
+        }  # fmt: skip
         assert "heartbeat_at" not in {c["name"] for c in inspector.get_columns("runs")}
         ensure_schema(engine)
         assert _diff(engine, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_0002_makes_versions_and_records_of_what_is_catalogued(
+    fresh_db_url: str,
+) -> None:
+    engine = make_engine(fresh_db_url)
+    moment = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+    try:
+        _migrate(engine, "upgrade", "0002")
+        # Articles and captures are as they were at 0002, so the models can write them.
+        with Session(engine) as session, session.begin():
+            session.add(
+                ArticleRecord(
+                    id=7, url="http://x/c/1.shtml", site="rmzxb", channel="xs",
+                    first_seen_at=moment, last_seen_at=moment, updated_at=moment,
+                    content_hash="sha256:1", content_id="3064624", section=["协商"],
+                    title="标题", subtitle=None, published_at=moment, source="人民政协网",
+                    author=None, editor="张三", keywords=[], paragraphs=["一段。"], images=[],
+                    page_count=1,
+                )
+            )  # fmt: skip
+            session.add(
+                Capture(
+                    article_id=7, url="http://x/c/1.shtml", warc_filename="a.warc.gz",
+                    warc_offset=10, warc_length=99, record_id="<urn:uuid:1>",
+                    payload_digest="sha1:AAAA", fetched_at=moment, status=200, page_number=1,
+                )
+            )  # fmt: skip
+        ensure_schema(engine)
+        with engine.connect() as connection:
+            versions = connection.execute(
+                text("SELECT article_id, number, title, paragraphs FROM article_versions")
+            ).all()
+            records = connection.execute(
+                text("SELECT record_type, record_id, warc_offset, payload_digest FROM records")
+            ).all()
+        assert [(v[0], v[1], v[2]) for v in versions] == [(7, 1, "标题")]
+        assert [tuple(r) for r in records] == [("response", "<urn:uuid:1>", 10, "sha1:AAAA")]
     finally:
         engine.dispose()

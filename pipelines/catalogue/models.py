@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -143,6 +144,43 @@ class ArticleRecord(Base):
         order_by=lambda: [Capture.page_number, Capture.fetched_at, Capture.id],
         passive_deletes=True,
     )
+    versions: Mapped[list[ArticleVersion]] = relationship(
+        back_populates="article", order_by=lambda: ArticleVersion.number, passive_deletes=True
+    )
+
+
+class ArticleVersion(Base):
+    """One state of an article's normalised content; version 1 is what was first seen.
+
+    The article row always holds the newest version's content, for fast queries.
+    """
+
+    __tablename__ = "article_versions"
+    __table_args__ = (
+        UniqueConstraint("article_id", "number"),
+        Index("ix_article_versions_captured_at", "captured_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    captured_at: Mapped[datetime]  # fetch time of the capture that showed this content
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    content_hash: Mapped[str] = mapped_column(String(80))
+    content_id: Mapped[str | None] = mapped_column(String(128))
+    section: Mapped[list[Any]] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(Text)
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(AwareDateTime(SHANGHAI))
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    editor: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[Any]] = mapped_column(JSON)
+    paragraphs: Mapped[list[Any]] = mapped_column(JSON)
+    images: Mapped[list[Any]] = mapped_column(JSON)
+    page_count: Mapped[int] = mapped_column(Integer)
+
+    article: Mapped[ArticleRecord] = relationship(back_populates="versions")
 
 
 class Run(Base):
@@ -247,6 +285,37 @@ class Capture(Base):
     article: Mapped[ArticleRecord | None] = relationship(back_populates="captures")
 
 
+class ArchivedRecord(Base):
+    """A `response` or `revisit` record a crawl wrote: what the archive holds, by URL and digest.
+
+    Every fetched page has one, articles or not: conditional requests take their validators
+    from here, and a payload already archived is written as a revisit of the one found here.
+    """
+
+    __tablename__ = "records"
+    __table_args__ = (
+        Index("ix_records_url_fetched_at", "url", "fetched_at"),
+        Index("ix_records_payload_digest", "payload_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(128), unique=True)
+    record_type: Mapped[str] = mapped_column(String(16))  # "response" | "revisit"
+    url: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
+    status: Mapped[int] = mapped_column(Integer)
+    payload_digest: Mapped[str | None] = mapped_column(String(128))
+    warc_filename: Mapped[str] = mapped_column(Text)
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    refers_to: Mapped[str | None] = mapped_column(String(128))  # a revisit's original
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+
+
 class Rejection(Base):
     """A page archived in the WARC files but not catalogued as an article, and why."""
 
@@ -271,7 +340,9 @@ class Rejection(Base):
 __all__ = [
     "RUN_COUNTS",
     "SHANGHAI",
+    "ArchivedRecord",
     "ArticleRecord",
+    "ArticleVersion",
     "AwareDateTime",
     "Base",
     "Capture",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from pipelines.catalogue.models import (
     RUN_COUNTS,
     ArticleRecord,
+    ArticleVersion,
     Capture,
     Channel,
     Rejection,
@@ -94,6 +95,8 @@ def save_article(
             outcome = _update_article(record, article, seen_at)
     else:
         outcome = _update_article(record, article, seen_at)
+    if outcome is not ArticleOutcome.UNCHANGED:
+        _add_version(session, record, run_id)
     _add_captures(session, record.id, captures, run_id)
     return outcome
 
@@ -235,6 +238,43 @@ def _update_article(record: ArticleRecord, article: Article, seen_at: datetime) 
         return ArticleOutcome.UNCHANGED
     _copy_content(record, article, seen_at)
     return ArticleOutcome.UPDATED
+
+
+def _add_version(session: Session, record: ArticleRecord, run_id: int | None) -> None:
+    """The article's content as it is now, numbered after the versions before it."""
+    last = session.scalar(
+        select(ArticleVersion.number)
+        .where(ArticleVersion.article_id == record.id)
+        .order_by(ArticleVersion.number.desc())
+        .limit(1)
+    )
+    version = ArticleVersion(
+        article_id=record.id,
+        number=(last or 0) + 1,
+        captured_at=record.updated_at,
+        run_id=run_id,
+        **{name: getattr(record, name) for name in VERSIONED_FIELDS},
+    )
+    session.add(version)
+    session.flush()
+
+
+# What a version keeps of its article: every field of the normalised content.
+VERSIONED_FIELDS = (
+    "content_hash",
+    "content_id",
+    "section",
+    "title",
+    "subtitle",
+    "published_at",
+    "source",
+    "author",
+    "editor",
+    "keywords",
+    "paragraphs",
+    "images",
+    "page_count",
+)
 
 
 def _add_captures(

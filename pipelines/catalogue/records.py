@@ -1,0 +1,137 @@
+"""The archived records table: write what a crawl archived, find captures by URL and digest.
+
+Every function takes a Session and only flushes: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipelines.catalogue.models import ArchivedRecord
+from pipelines.warc.location import RecordLocation
+
+# Statuses whose captures can stand as the original of a later conditional request.
+REUSABLE_STATUSES = (200, 304)
+
+
+@dataclass(frozen=True)
+class ArchivedResponse:
+    """A record as written, with the validators its response carried (for conditional GETs)."""
+
+    location: RecordLocation
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionalState:
+    """What a conditional request for a URL needs: validators, and the capture they stand for."""
+
+    etag: str | None
+    last_modified: str | None
+    original: RecordLocation  # the full `response` record holding the payload
+
+
+def save_records(session: Session, records: Sequence[ArchivedResponse], run_id: int | None) -> None:
+    """Add the records not yet in the table (same record id: skipped)."""
+    ids = [record.location.record_id for record in records]
+    known = set(
+        session.scalars(select(ArchivedRecord.record_id).where(ArchivedRecord.record_id.in_(ids)))
+    )
+    for record in records:
+        if record.location.record_id in known:
+            continue
+        known.add(record.location.record_id)
+        session.add(_row(record, run_id))
+    session.flush()
+
+
+def original_with_digest(session: Session, payload_digest: str) -> RecordLocation | None:
+    """The latest full `response` record holding this payload, if any was archived."""
+    query = (
+        select(ArchivedRecord)
+        .where(
+            ArchivedRecord.payload_digest == payload_digest,
+            ArchivedRecord.record_type == "response",
+        )
+        .order_by(ArchivedRecord.fetched_at.desc(), ArchivedRecord.id.desc())
+        .limit(1)
+    )
+    row = session.scalars(query).first()
+    return location_of(row) if row else None
+
+
+def record_by_id(session: Session, record_id: str) -> RecordLocation | None:
+    """The record with this WARC-Record-ID, if the table has it."""
+    query = select(ArchivedRecord).where(ArchivedRecord.record_id == record_id)
+    row = session.scalars(query).one_or_none()
+    return location_of(row) if row else None
+
+
+def conditional_state(session: Session, url: str) -> ConditionalState | None:
+    """Validators of the URL's latest 200/304 capture and the full response it stands for.
+
+    None when the URL was never archived with a usable status, or its latest capture is a
+    revisit whose original the table lacks.
+    """
+    query = (
+        select(ArchivedRecord)
+        .where(ArchivedRecord.url == url, ArchivedRecord.status.in_(REUSABLE_STATUSES))
+        .order_by(ArchivedRecord.fetched_at.desc(), ArchivedRecord.id.desc())
+        .limit(1)
+    )
+    latest = session.scalars(query).first()
+    if latest is None:
+        return None
+    original = latest
+    if latest.record_type == "revisit":
+        found = session.scalars(
+            select(ArchivedRecord).where(ArchivedRecord.record_id == latest.refers_to)
+        ).one_or_none()
+        if found is None:
+            return None
+        original = found
+    return ConditionalState(
+        etag=latest.etag or original.etag,
+        last_modified=latest.last_modified or original.last_modified,
+        original=location_of(original),
+    )
+
+
+def location_of(row: ArchivedRecord) -> RecordLocation:
+    """Where the row's record is, as the WARC writer reported it."""
+    return RecordLocation(
+        filename=row.warc_filename,
+        offset=row.warc_offset,
+        length=row.warc_length,
+        record_id=row.record_id,
+        payload_digest=row.payload_digest or "",
+        fetched_at=row.fetched_at,
+        status=row.status,
+        url=row.url,
+        record_type=row.record_type,
+        refers_to=row.refers_to,
+    )
+
+
+def _row(record: ArchivedResponse, run_id: int | None) -> ArchivedRecord:
+    location = record.location
+    return ArchivedRecord(
+        record_id=location.record_id,
+        record_type=location.record_type,
+        url=location.url,
+        fetched_at=location.fetched_at,
+        status=location.status,
+        payload_digest=location.payload_digest or None,
+        warc_filename=location.filename,
+        warc_offset=location.offset,
+        warc_length=location.length,
+        refers_to=location.refers_to,
+        etag=record.etag,
+        last_modified=record.last_modified,
+        run_id=run_id,
+    )
