@@ -37,6 +37,9 @@ DOWNLOADER_MIDDLEWARES = {
     # first use and logs an ERROR where there is no internet; ours reads the bundled snapshot.
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "crawler.middlewares.OfflineCookiesMiddleware": 700,
+    # Closer to the downloader than HttpCompressionMiddleware (590): an archived page served
+    # for a 304 is decoded like a fresh one.
+    "crawler.conditional.ConditionalRequestMiddleware": 950,
 }
 
 EXTENSIONS = {
@@ -62,3 +65,10 @@ CPPCC_RUN_ID = 0  # the catalogue's run row this crawl belongs to (0: none)
 CPPCC_REPORT_FILE = ""  # JSON lines of progress and the final report, for the launcher
 CPPCC_REPORT_INTERVAL = 1.0  # seconds between progress lines
 CPPCC_LAUNCHER_PID = 0  # the crawl stops cleanly when this process is gone (0: no watch)
+# When known articles are checked again for edits, counted from when each was first seen.
+CPPCC_RECHECK_AFTER = os.environ.get("CPPCC_RECHECK_AFTER", "1h,1d,7d,30d")
+CPPCC_WALK_KNOWN_LIST_PAGES = 0  # list pages of only known articles walked past the first
+# The time a crawl takes as now when it decides which known articles are due a re-check
+# (tests, and replaying a schedule); empty: the clock.
+CPPCC_NOW = os.environ.get("CPPCC_NOW", "")
+CPPCC_CONDITIONAL_REQUESTS = True  # If-None-Match / If-Modified-Since for archived URLs

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
+from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.catalogue import catalogue_sessions
 from crawler.items import ArticlePagesItem, FetchedPage
-from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
-from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import save_article, save_rejection
 from pipelines.normalise import (
     Article,
@@ -118,31 +117,15 @@ class NormalisePipeline:
 class CataloguePipeline:
     """Write each article (or the reason it is not one) to the catalogue, one transaction each."""
 
-    def __init__(self, database_url: str, run_id: int | None, stats: StatsCollector):
-        self.database_url = database_url
+    def __init__(self, sessions: sessionmaker[Session], run_id: int | None, stats: StatsCollector):
+        self.sessions = sessions
         self.run_id = run_id
         self.stats = stats
-        self.engine: Any = None
-        self.sessions: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CataloguePipeline:
-        settings = crawler.settings
-        url = settings.get("CPPCC_DATABASE_URL") or default_sqlite_url(
-            Path(settings.get("CPPCC_HOME") or "archive")
-        )
-        if not url:
-            raise NotConfigured("no catalogue")
-        return cls(url, settings.getint("CPPCC_RUN_ID") or None, crawler.stats)
-
-    def open_spider(self) -> None:
-        self.engine = make_engine(self.database_url)
-        ensure_schema(self.engine)
-        self.sessions = make_session_factory(self.engine)
-
-    def close_spider(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
+        run_id = crawler.settings.getint("CPPCC_RUN_ID") or None
+        return cls(catalogue_sessions(crawler), run_id, crawler.stats)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePagesItem):

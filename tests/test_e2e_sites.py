@@ -55,16 +55,21 @@ class Sites:
         return list(self.json("articles", "--site", site, "--format", "json", "--limit", "1000"))
 
     def responses(self) -> dict[str, tuple[Any, bytes]]:
-        """Response records by target URI, with their payload as sent."""
-        found = {}
+        """Response records by target URI, with their payload as sent; a revisit (a picture
+        whose bytes another URL already had) comes with the payload of the record it names."""
+        found, payloads, revisits = {}, {}, []
         for path in sorted((self.home / "warc").glob("*.warc.gz")):
             with path.open("rb") as stream:
                 for record in ArchiveIterator(stream):
+                    uri = record.rec_headers["WARC-Target-URI"]
                     if record.rec_type == "response":
-                        found[record.rec_headers["WARC-Target-URI"]] = (
-                            record,
-                            record.raw_stream.read(),
-                        )
+                        payload = record.raw_stream.read()
+                        payloads[record.rec_headers["WARC-Record-ID"]] = payload
+                        found[uri] = (record, payload)
+                    elif record.rec_type == "revisit":
+                        revisits.append((uri, record, record.rec_headers["WARC-Refers-To"]))
+        for uri, record, original in revisits:
+            found.setdefault(uri, (record, payloads[original]))
         return found
 
     def report(self, site: str) -> dict[str, Any]:

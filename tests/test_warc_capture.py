@@ -26,6 +26,7 @@ from pipelines.warc.capture import WarcCaptureExtension, exchange_from
 REPO = Path(__file__).resolve().parents[1]
 GZIP_PAGE = gzip.compress("<html><body>全国政协</body></html>".encode(), mtime=0)
 PAGE = b"<html><body>new home</body></html>"
+COOKIE_PAGE = b"<html><body>cookies set</body></html>"
 
 
 class ReplicaHandler(BaseHTTPRequestHandler):
@@ -41,7 +42,11 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         elif self.path == "/new":
             self.reply(200, [], PAGE)
         elif self.path == "/cookies":
-            self.reply(200, [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; HttpOnly")], PAGE)
+            self.reply(
+                200, [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; HttpOnly")], COOKIE_PAGE
+            )
+        elif self.path == "/same-as-new":
+            self.reply(200, [], PAGE)
         else:
             self.reply(404, [], b"not here")
 
@@ -80,11 +85,18 @@ base, warc_dir, out = sys.argv[1:4]
 class ReplicaSpider(scrapy.Spider):
     name = "replica"
     start_urls = [base + path for path in ("/gzip", "/old", "/cookies", "/missing")]
-    custom_settings = {"HTTPERROR_ALLOWED_CODES": [404]}
 
     def parse(self, response):
         location = response.meta["cppcc_capture"]
         yield {"url": response.url, "record_id": location.record_id, "status": location.status}
+        if response.url.endswith("/new"):  # the same payload again, once /new is archived
+            yield scrapy.Request(base + "/same-as-new", callback=self.parse_same)
+
+    def parse_same(self, response):
+        location = response.meta["cppcc_capture"]
+        yield {"url": response.url, "record_id": location.record_id, "status": location.status}
+
+    custom_settings = {"HTTPERROR_ALLOWED_CODES": [404]}
 
 process = CrawlerProcess({
     "EXTENSIONS": {"pipelines.warc.capture.WarcCaptureExtension": 0},
@@ -191,7 +203,8 @@ def test_callbacks_get_the_capture_location(crawl: dict, server: str) -> None:
     responses = responses_by_path(read_records(crawl["warc_dir"]), server)
 
     seen = {item["url"].removeprefix(server): item for item in crawl["items"]}
-    assert set(seen) == {"/gzip", "/new", "/cookies", "/missing"}
+    assert set(seen) == {"/gzip", "/new", "/cookies", "/missing", "/same-as-new"}
+    del seen["/same-as-new"]  # a revisit, below
     for path, item in seen.items():
         assert item["record_id"] == responses[path].rec_headers["WARC-Record-ID"]
     assert seen["/missing"]["status"] == 404
@@ -200,11 +213,28 @@ def test_callbacks_get_the_capture_location(crawl: dict, server: str) -> None:
 def test_stats_count_records_bytes_and_files(crawl: dict) -> None:
     (path,) = crawl["warc_dir"].iterdir()
 
-    assert crawl["stats"]["cppcc/warc/records"] == 10  # five exchanges, redirect included
+    assert crawl["stats"]["cppcc/warc/records"] == 12  # six exchanges, redirect included
+    assert crawl["stats"]["cppcc/warc/revisits"] == 1
     assert crawl["stats"]["cppcc/warc/files"] == 1
     assert crawl["stats"]["cppcc/warc/bytes"] == path.stat().st_size
     assert "cppcc/warc/errors" not in crawl["stats"]
     assert crawl["stats"]["finish_reason"] == "finished"
+
+
+def test_a_payload_archived_before_is_a_revisit_of_it(crawl: dict, server: str) -> None:
+    records = read_records(crawl["warc_dir"])
+    original = responses_by_path(records, server)["/new"]
+    (revisit,) = [r for r in records if r.rec_type == "revisit"]
+    fields = revisit.rec_headers
+
+    assert fields["WARC-Target-URI"] == server + "/same-as-new"
+    assert fields["WARC-Profile"].endswith("/revisit/identical-payload-digest")
+    assert fields["WARC-Refers-To"] == original.rec_headers["WARC-Record-ID"]
+    assert fields["WARC-Refers-To-Target-URI"] == server + "/new"
+    assert fields["WARC-Refers-To-Date"] == original.rec_headers["WARC-Date"]
+    assert fields["WARC-Payload-Digest"] == original.rec_headers["WARC-Payload-Digest"]
+    assert revisit.http_headers.get_statuscode() == "200"  # the revisit's own status and headers
+    assert revisit.raw == b""  # the payload is the original's, not repeated
 
 
 def test_write_error_stops_the_crawl(server: str, tmp_path: Path) -> None:

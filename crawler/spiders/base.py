@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,8 +16,11 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawler.catalogue import catalogue_sessions
 from crawler.items import ArticlePagesItem, FetchedPage
+from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals
 from crawler.seeds import Channel, Site, load_seeds
+from pipelines.catalogue.recrawl import KnownPage, known_pages
 from pipelines.normalise import NotNormalisable, SiteProfile, picture_urls
 
 logger = logging.getLogger(__name__)
@@ -29,6 +34,11 @@ class ChannelSpider(scrapy.Spider):
     A site spider names its profile and link rules; everything else is here. Spider
     arguments: `channels` (comma-separated channel keys; all enabled channels when empty)
     and `max_list_pages` (list pages walked per channel; 0 for no limit).
+
+    Recrawls are incremental: an article already catalogued is fetched again only when its
+    re-check is due (CPPCC_RECHECK_AFTER, a decaying schedule; CPPCC_NOW stands in for the
+    clock), and a channel's walk stops at the first list page whose articles are all known
+    (CPPCC_WALK_KNOWN_LIST_PAGES more such pages are walked before stopping).
     """
 
     # The site's selector table (pager, body), set by each site's spider.
@@ -45,6 +55,10 @@ class ChannelSpider(scrapy.Spider):
         self.site: Site
         self.selected: tuple[Channel, ...] = ()
         self.own_hosts: frozenset[str] = frozenset()
+        self.recheck_after: tuple[timedelta, ...] = ()
+        self.walk_known_pages = 0
+        self.now: datetime | None = None  # None: the real clock
+        self._known_list_pages: Counter[str] = Counter()  # by channel key
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -63,6 +77,13 @@ class ChannelSpider(scrapy.Spider):
         refs = [f"{cls.name}/{key}" for key in spider.channel_keys] or [cls.name]
         spider.selected = seeds.select(refs)
         spider.own_hosts = _own_hosts(spider.site)
+        settings = crawler.settings
+        spider.recheck_after = parse_intervals(
+            settings.get("CPPCC_RECHECK_AFTER") or DEFAULT_INTERVALS
+        )
+        spider.walk_known_pages = settings.getint("CPPCC_WALK_KNOWN_LIST_PAGES", 0)
+        if settings.get("CPPCC_NOW"):
+            spider.now = datetime.fromisoformat(settings.get("CPPCC_NOW"))
         return spider
 
     # -- site rules, overridden by each site ---------------------------------------------
@@ -113,21 +134,53 @@ class ChannelSpider(scrapy.Spider):
             self.crawler.stats.inc_value("cppcc/list_pages/off_channel")
             return
         self.crawler.stats.inc_value(f"cppcc/list_pages/{channel.key}")
-        yield from self._article_requests(response, channel)
         number = response.meta["cppcc_list_number"]
+        urls = self._article_links(response)
+        known = self._known(urls)
+        yield from self._article_requests(urls, known, channel)
         if self.max_list_pages and number >= self.max_list_pages:
             return
+        if urls and all(url in known for url in urls):
+            self._known_list_pages[channel.key] += 1
+            if self._known_list_pages[channel.key] > self.walk_known_pages:
+                logger.info(
+                    "%s: list page %d holds only known articles; the walk stops here",
+                    channel.ref,
+                    number,
+                )
+                self.crawler.stats.inc_value("cppcc/list_pages/walk_stopped_at_known")
+                return
         next_url = self.next_list_page(response, channel)
         if next_url:
             yield self._list_request(next_url, channel, number + 1)
 
-    def _article_requests(self, response: Response, channel: Channel) -> Iterable[scrapy.Request]:
-        """A request for every article the list page links."""
-        for href in response.css("a::attr(href)").getall():
-            url = self.article_url(response.urljoin(href))
-            if url:
-                meta = {"cppcc_channel": channel.key, "cppcc_article": url}
-                yield scrapy.Request(url, callback=self.parse_article, meta=meta)
+    def _article_links(self, response: Response) -> list[str]:
+        """The canonical URLs of the articles a list page links, in page order, once each."""
+        urls = (
+            self.article_url(response.urljoin(href))
+            for href in response.css("a::attr(href)").getall()
+        )
+        return list(dict.fromkeys(url for url in urls if url))
+
+    def _known(self, urls: list[str]) -> dict[str, KnownPage]:
+        with catalogue_sessions(self.crawler)() as session:
+            return known_pages(session, urls)
+
+    def _article_requests(
+        self, urls: list[str], known: dict[str, KnownPage], channel: Channel
+    ) -> Iterable[scrapy.Request]:
+        """A request for every article not archived yet, and for the ones due a re-check."""
+        now = self.now or datetime.now(UTC)
+        stats = self.crawler.stats
+        for url in urls:
+            page = known.get(url)
+            if page is not None:
+                if not is_due(page.first_seen, page.last_checked, now, self.recheck_after):
+                    stats.inc_value("cppcc/articles/not_due")
+                    continue
+                stats.inc_value("cppcc/articles/rechecked")
+            meta = {"cppcc_channel": channel.key, "cppcc_article": url}
+            yield scrapy.Request(url, callback=self.parse_article, meta=meta)
 
     def next_list_page(self, response: Response, channel: Channel) -> str | None:
         """The channel's next list page: `index_N.shtml` after this one, or a 下一页 link.

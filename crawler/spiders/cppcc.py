@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 
-from crawler.seeds import Channel
 from crawler.spiders.base import ChannelSpider
 from pipelines.normalise import (
     ArticleUrl,
@@ -102,16 +101,14 @@ class CppccSpider(ProfileLinkRules):
 
     name = "cppcc"
 
-    def _article_requests(self, response: Response, channel: Channel) -> Iterable[scrapy.Request]:
+    def _article_links(self, response: Response) -> list[str]:
         for finder in LIST_LINK_FINDERS:
             hrefs = finder(response)
             if hrefs is not None:
                 self.crawler.stats.inc_value(f"cppcc/list_links/{finder.__name__}")
                 break
         urls = (self.article_url(response.urljoin(href)) for href in hrefs or ())
-        for url in dict.fromkeys(url for url in urls if url):
-            meta = {"cppcc_channel": channel.key, "cppcc_article": url}
-            yield scrapy.Request(url, callback=self.parse_article, meta=meta)
+        return list(dict.fromkeys(url for url in urls if url))
 
     def parse_article(self, response: Response) -> Iterable[Any]:
         yield from super().parse_article(response)

@@ -6,6 +6,7 @@ import http
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -13,7 +14,15 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.catalogue import catalogue_sessions
+from crawler.items import ArticlePagesItem
+from crawler.record_index import CrawlRecordIndex, original_of
+from pipelines.catalogue.records import ArchivedResponse
+from pipelines.metadata import article_fields, rejection_fields
+from pipelines.warc.cdxj import index_warc
 from pipelines.warc.exchange import Headers, HttpExchange
+from pipelines.warc.location import RecordLocation
+from pipelines.warc.records import Original, sha1_digest
 from pipelines.warc.writer import (
     DEFAULT_COMPRESS_LEVEL,
     DEFAULT_MAX_SIZE,
@@ -27,11 +36,15 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
 META_KEY = "cppcc_capture"  # request.meta / response.meta: the RecordLocation of the response
+# request.meta: the RecordLocation a conditional request's validators came from; a 304 to it is
+# archived as a revisit of that capture (set by crawler.conditional).
+NOT_MODIFIED_KEY = "cppcc_not_modified_original"
 CLOSE_REASON = "warc_write_error"
 
 
@@ -50,23 +63,37 @@ class WarcCaptureExtension:
     """
 
     def __init__(
-        self, writer: WarcWriter, stats: StatsCollector, close_spider: Callable[[str], Any]
+        self,
+        writer: WarcWriter,
+        stats: StatsCollector,
+        close_spider: Callable[[str], Any],
+        records: CrawlRecordIndex | None = None,
     ) -> None:
         self.writer = writer
         self.stats = stats
         self.close_spider = close_spider
+        self.records = records
         self._stopping = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        # The archive's WARC folder is <home>/warc unless a folder of its own is given.
-        home = settings.get("CPPCC_HOME")
-        directory = settings.get("CPPCC_WARC_DIR") or (f"{home}/warc" if home else "")
+        directory = warc_directory(settings)
         if not directory:
             raise NotConfigured("neither CPPCC_WARC_DIR nor CPPCC_HOME is set: no WARC is written")
+        index_dir = Path(directory).parent / "indexes"
+
+        def index_closed_file(path: Path) -> None:
+            # pywb and ReplayWeb.page find captures through CDXJ: index each file once closed.
+            try:
+                index_warc(path, index_dir)
+            except Exception:  # the WARC file is fine; `cppcc-archive index` can redo this
+                logger.error("Cannot index %s", path, exc_info=True)
+                stats.inc_value("cppcc/warc/index_errors")
+
         writer = WarcWriter(
             directory,
+            on_close=index_closed_file,
             prefix=settings.get("CPPCC_WARC_PREFIX") or DEFAULT_PREFIX,
             max_size=settings.getint("CPPCC_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
             compress_level=settings.getint("CPPCC_WARC_COMPRESS_LEVEL", DEFAULT_COMPRESS_LEVEL),
@@ -84,29 +111,95 @@ class WarcCaptureExtension:
             return deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
         assert crawler.stats is not None
-        extension = cls(writer, crawler.stats, close_spider)
+        stats = crawler.stats
+        records = CrawlRecordIndex(
+            catalogue_sessions(crawler),
+            settings.getint("CPPCC_RUN_ID") or None,
+            on_error=lambda: stats.inc_value("cppcc/errors/records_not_catalogued"),
+        )
+        extension = cls(writer, stats, close_spider, records)
         crawler.signals.connect(extension.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
     def response_downloaded(self, response: Response, request: Request) -> None:
-        files, size = self.writer.files_opened, self.writer.bytes_written
+        before = self._counters()
         try:
             exchange = exchange_from(request, response, datetime.now(UTC))
-            request.meta[META_KEY] = self.writer.write_exchange(exchange)
+            original = self._original_for(exchange, request)
+            location = self.writer.write_exchange(exchange, original)
+            request.meta[META_KEY] = location
         except Exception:  # any failure loses a page from the archive: count it, stop the crawl
             logger.error("Cannot archive %s; stopping the crawl", response.url, exc_info=True)
             self.stats.inc_value("cppcc/warc/errors")
             self._stop()
             return
-        self.stats.inc_value("cppcc/warc/records", 2)
-        self.stats.inc_value("cppcc/warc/bytes", self.writer.bytes_written - size)
-        if self.writer.files_opened > files:
-            self.stats.inc_value("cppcc/warc/files", self.writer.files_opened - files)
+        if self.records is not None:
+            self.records.add(_archived(location, exchange.response_headers))
+        self._count(location, before)
+
+    def _original_for(self, exchange: HttpExchange, request: Request) -> Original | None:
+        """The earlier capture this response repeats, when it is to be written as a revisit."""
+        if exchange.status == 304:
+            asked: RecordLocation | None = request.meta.get(NOT_MODIFIED_KEY)
+            return original_of(asked) if asked else None  # a 304 we did not ask for is kept
+        if not exchange.body or exchange.truncated or self.records is None:
+            return None
+        return self.records.original_for(sha1_digest(exchange.body))
+
+    def _counters(self) -> tuple[int, int, int]:
+        return self.writer.records_written, self.writer.bytes_written, self.writer.files_opened
+
+    def _count(self, location: RecordLocation | None, before: tuple[int, int, int]) -> None:
+        """Add what the writer wrote since `before` to the stats (warcinfo records excepted)."""
+        records, size, files = (
+            now - then for now, then in zip(self._counters(), before, strict=True)
+        )
+        self.stats.inc_value("cppcc/warc/records", records - files)
+        self.stats.inc_value("cppcc/warc/bytes", size)
+        if files:
+            self.stats.inc_value("cppcc/warc/files", files)
+        if location is not None and location.record_type == "revisit":
+            self.stats.inc_value("cppcc/warc/revisits")
+
+    def write_metadata(
+        self, target_uri: str, refers_to: str, info: list[tuple[str, str]]
+    ) -> RecordLocation | None:
+        """Write a metadata record beside the crawl's captures; None when that failed."""
+        before = self._counters()
+        try:
+            location = self.writer.write_metadata(target_uri, refers_to, info)
+        except Exception:  # the page itself is archived; only the normalised copy is lost
+            logger.error("Cannot archive the metadata of %s", target_uri, exc_info=True)
+            self.stats.inc_value("cppcc/warc/errors")
+            return None
+        self._count(None, before)
+        return location
+
+    def item_scraped(self, item: Any) -> None:
+        """Archive the normalised article beside its pages: the catalogue's copy in the WARC."""
+        if isinstance(item, ArticlePagesItem) and item.article is not None:
+            pages = _page_records(item)
+            if pages:
+                fields = article_fields(item.site, item.channel, pages, item.article)
+                self.write_metadata(item.url, pages[0][1], fields)
+
+    def item_dropped(self, item: Any, exception: BaseException) -> None:
+        """Archive why a page did not become an article, beside the page."""
+        if isinstance(item, ArticlePagesItem) and item.rejection is not None:
+            pages = _page_records(item)[:1]
+            if pages:
+                reason, detail = item.rejection
+                fields = rejection_fields(item.site, item.channel, pages, reason, detail)
+                self.write_metadata(item.pages[0].url, pages[0][1], fields)
 
     def spider_closed(self) -> None:
         self._close_writer()
+        if self.records is not None:
+            self.records.flush()
 
     def engine_stopped(self) -> None:
         # Reached even when the spider failed to open or close cleanly; closing is idempotent.
@@ -123,6 +216,12 @@ class WarcCaptureExtension:
         if not self._stopping:
             self._stopping = True
             self.close_spider(CLOSE_REASON)
+
+
+def warc_directory(settings: BaseSettings) -> str:
+    """The archive's WARC folder: CPPCC_WARC_DIR, else <CPPCC_HOME>/warc; "" when neither."""
+    home = settings.get("CPPCC_HOME")
+    return settings.get("CPPCC_WARC_DIR") or (f"{home}/warc" if home else "")
 
 
 def exchange_from(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:
@@ -148,6 +247,16 @@ def exchange_from(request: Request, response: Response, fetched_at: datetime) ->
         ip_address=str(response.ip_address) if response.ip_address else None,
         truncated=_truncation(response.flags),
     )
+
+
+def _page_records(item: ArticlePagesItem) -> list[tuple[int, str]]:
+    return [(page.page, page.capture.record_id) for page in item.pages if page.capture]
+
+
+def _archived(location: RecordLocation, headers: Headers) -> ArchivedResponse:
+    """The record with the validators its response gave, for the next conditional request."""
+    found = {name.lower(): value for name, value in headers}
+    return ArchivedResponse(location, found.get("etag"), found.get("last-modified"))
 
 
 def _request_headers(request: Request) -> Headers:
