@@ -274,6 +274,7 @@ def cmd_articles(config: Config, args: argparse.Namespace) -> int:
     from pipelines.catalogue.queries import list_articles
     from pipelines.catalogue.views import article_summary
 
+    _check_site_channel(config, args.site, args.channel)
     with _catalogue_session(config) as session:
         rows = list_articles(
             session,
@@ -328,6 +329,8 @@ def _article_keys(config: Config, given: str) -> list[str]:
         try:
             sites = config.seeds().sites
         except CppccArchiveError:
+            if config.seeds_path:  # a seeds file the user named must work
+                raise
             sites = ()
         for site in sites:
             keys.append(canonical_article_url(given, base_url=site.base_url, aliases=site.aliases))
@@ -507,17 +510,7 @@ def cmd_reextract(config: Config, args: argparse.Namespace) -> int:
     """Re-normalise the matching articles from the WARC files; report what changed."""
     from scheduler.reextract import print_report, reextract_articles
 
-    # A misspelt site or channel would match no article and look like a clean "0 articles".
-    seeds = config.seeds()
-    if args.site is not None:
-        site = seeds.site(args.site)  # a SeedsError naming the seeds' sites
-        if args.channel is not None:
-            site.channel(args.channel)
-    elif args.channel is not None and args.channel not in {c.key for c in seeds.channels()}:
-        known = ", ".join(c.ref for c in seeds.channels())
-        raise UsageError(
-            f"{seeds.path}: no site has a channel {args.channel!r} (they have: {known})"
-        )
+    _check_site_channel(config, args.site, args.channel)
 
     def progress(done: int, total: int) -> None:
         print(f"reextract: {done}/{total} articles", file=sys.stderr, flush=True)
@@ -592,6 +585,40 @@ def _catalogue_session(config: Config) -> Iterator[Any]:
             yield session
     finally:
         engine.dispose()
+
+
+def _check_site_channel(config: Config, site: str | None, channel: str | None) -> None:
+    """A UsageError for a --site/--channel that neither the seeds nor the catalogue know.
+
+    A misspelt site or channel would match no article and look like a clean "0 articles";
+    a channel since removed from the seeds still has its articles in the catalogue.
+    """
+    if site is None and channel is None:
+        return
+    seeds = config.seeds()
+    known = {(c.site, c.key) for c in seeds.channels()} | _catalogued_channels(config)
+    if site is not None and all(s != site for s, _ in known):
+        sites = ", ".join(sorted({s for s, _ in known}))
+        raise UsageError(f"no site {site!r} in {seeds.path} or the catalogue (sites: {sites})")
+    if channel is not None and all(
+        c != channel or (site is not None and s != site) for s, c in known
+    ):
+        channels = ", ".join(sorted(f"{s}/{c}" for s, c in known if site in (None, s)))
+        raise UsageError(
+            f"no channel {channel!r} in {seeds.path} or the catalogue (channels: {channels})"
+        )
+
+
+def _catalogued_channels(config: Config) -> set[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from pipelines.catalogue.models import Channel
+
+    try:
+        with _catalogue_session(config) as session:
+            return set(session.execute(select(Channel.site, Channel.key)).tuples())
+    except CatalogueError:  # no catalogue yet: the seeds alone say what exists
+        return set()
 
 
 def _require_existing_sqlite(url: str) -> None:

@@ -54,6 +54,13 @@ def one_line_error(result_stderr: str) -> str:
         (["--home", "{tmp}/empty", "articles", "--limit", "-3"], 2, "whole number"),
         (["--db", "postgresql://nobody@127.0.0.1:1/none", "articles"], 1, "127.0.0.1:1"),
         (["--db", "nonsense://", "runs"], 1, "nonsense"),
+        (["--home", "{tmp}/empty", "articles", "--site", "nosuch"], 2, "no site 'nosuch'"),
+        (["--home", "{tmp}/empty", "articles", "--channel", "nosuch"], 2, "no channel 'nosuch'"),
+        (
+            ["--seeds", "{tmp}/bad.toml", "show", "http://www.rmzxb.com.cn/c/2022-03-04/1.shtml"],
+            2,
+            "not valid TOML",
+        ),
     ],
 )
 def test_user_mistakes_get_one_line_and_non_zero_exit(
