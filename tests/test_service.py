@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -14,12 +15,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
-from crawler.seeds import load_seeds
-from pipelines.catalogue.engine import make_engine, make_session_factory
-from pipelines.catalogue.schema import ensure_schema
-from pipelines.catalogue.writes import finish_run, start_run
+from crawler.seeds import cron_trigger, load_seeds
+from pipelines.processes import pid_is_alive
 from scheduler.service import ServiceSettings, build_scheduler
+from scheduler.timing import next_slot
 from tests.conftest import (
     GatedReplica,
     SlowReplica,
@@ -48,6 +50,7 @@ schedule = "{xs}"
 enabled = {xs_enabled}
 """
 DAILY = "0 0 * * *"  # midnight in Shanghai: never reached during a test
+EVERY_2_S = "*/2 * * * * *"  # six fields: seconds first
 
 
 class Service:
@@ -63,7 +66,7 @@ class Service:
             "--home", str(home), "--seeds", str(seeds), "serve", "--grace", "2", *extra
         )
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 90) -> tuple[int, str]:
         """Send `sig`, wait for the exit, return (exit code, stderr)."""
         self.process.send_signal(sig)
         _, err = self.process.communicate(timeout=timeout)
@@ -87,7 +90,7 @@ def finished_runs(service: Service, channel: str, count: int) -> list[dict[str, 
     return found[-count:] if len(found) >= count else None
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -95,6 +98,18 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "") 
             return value
         time.sleep(0.2)
     pytest.fail(f"waited {timeout} s for {what or condition}")
+
+
+def crawl_log_says(home: Path, run_id: int, text: str) -> bool:
+    """Whether the Scrapy log of run `run_id` (of the replica site) holds `text` yet."""
+    log = home / "logs" / f"run-{run_id}-rmzxb.log"
+    return log.exists() and text in log.read_text(encoding="utf-8", errors="replace")
+
+
+def logged_at(err: str, text: str) -> datetime:
+    """When the service logged its first line holding `text` (its log times are local)."""
+    line = next(line for line in err.splitlines() if text in line)
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone()
 
 
 def write_seeds(path: Path, base_url: str, yw: str, xs: str | None = DAILY) -> Path:
@@ -130,28 +145,16 @@ def gated() -> Iterator[GatedReplica]:
 
 
 @pytest.fixture
+def gated_page_2() -> Iterator[GatedReplica]:
+    """A replica whose 要闻 list holds back its second page: the first and its articles come."""
+    with GatedReplica("/yw_n/index_2") as server:
+        yield server
+
+
+@pytest.fixture
 def slow_url() -> Iterator[str]:
     with SlowReplica(delay=0.8) as server:
         yield server.base_url
-
-
-def seed_run(home: Path, channel: str, started: datetime) -> None:
-    """A finished run of `channel` in the catalogue, as if made at `started`."""
-    engine = make_engine(f"sqlite:///{home / 'catalogue.sqlite3'}")
-    ensure_schema(engine)
-    with make_session_factory(engine).begin() as session:
-        run_id = start_run(
-            session, trigger="schedule", channels=[channel], pid=1, host="old", started_at=started
-        )
-        finish_run(
-            session,
-            run_id,
-            status="finished",
-            finished_at=started + timedelta(minutes=1),
-            exit_code=0,
-            finish_reason="finished",
-        )
-    engine.dispose()
 
 
 # -- the real service -------------------------------------------------------------------------
@@ -185,25 +188,37 @@ def test_runs_happen_on_time_one_at_a_time_and_sigterm_stops_cleanly(
     assert_clean_warc_files(home)
 
 
-def test_a_service_down_across_three_slots_runs_the_channel_once(
+def test_a_service_stopped_across_three_slots_runs_the_channel_once_when_it_comes_back(
     tmp_path: Path, replica_url: str
 ) -> None:
     home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", replica_url, yw=DAILY, xs=DAILY)
-    now = datetime.now(UTC)
-    seed_run(home, "rmzxb/yw", now - timedelta(days=3, hours=1))  # before three midnights
-    seed_run(home, "rmzxb/xs", now - timedelta(seconds=1))  # after the last midnight
-    service = Service(home, seeds)
-    wait_for(
-        lambda: [r for r in service.runs() if r["pid"] != 1 and r["status"] == "finished"],
-        what="the catch-up run",
-    )
-    time.sleep(3)  # time for a wrong second run to show up
-    code, err = service.stop()
+    seeds = write_seeds(tmp_path / "seeds.toml", replica_url, yw=EVERY_2_S, xs=None)
+    first = Service(home, seeds)
+    wait_for(lambda: finished_runs(first, "rmzxb/yw", 1), what="a scheduled run")
+    code, err = first.stop()
     assert code == 0, err
-    new = [r for r in runs(home) if r["pid"] != 1]
-    assert [r["channels"] for r in new] == [["rmzxb/yw"]]
-    assert new[0]["trigger"] == "schedule"
+    before = {r["id"] for r in runs(home)}
+    time.sleep(7)  # down across three slots
+    second = Service(home, seeds)
+
+    def since_restart() -> list[dict[str, Any]]:
+        return sorted((r for r in runs(home) if r["id"] not in before), key=lambda r: r["id"])
+
+    # The catch-up run, then the one of the slot after it: both, once the second has begun.
+    wait_for(lambda: len(since_restart()) >= 2, what="two runs after the restart")
+    code, err = second.stop()
+    assert code == 0, err
+    catch_up, following = since_restart()[:2]
+    assert catch_up["status"] == "finished" and catch_up["trigger"] == "schedule"
+    # One run at start, begun within moments of the service being up...
+    ready = logged_at(err, "serving 1 channel(s)")
+    started = datetime.fromisoformat(catch_up["started_at"])
+    assert -1.0 < (started - ready).total_seconds() < 1.5, (ready, started)
+    # ...and none for the other two missed slots: the next waits for a slot after it ended.
+    slot = next_slot(cron_trigger(EVERY_2_S), datetime.fromisoformat(catch_up["finished_at"]))
+    assert slot is not None
+    assert datetime.fromisoformat(following["started_at"]) >= slot
+    assert err.count(" started: rmzxb/yw (schedule)") == len(since_restart())
 
 
 def test_bad_seeds_or_catalogue_at_start_is_one_line(tmp_path: Path) -> None:
@@ -279,14 +294,6 @@ def _crawl_pids(home: Path) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path: Path, slow_url: str) -> None:
     home = tmp_path / "home"
     seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw=DAILY, xs=None)
@@ -338,21 +345,34 @@ def test_manual_crawl_of_a_channel_being_crawled_is_refused(
     assert_clean_warc_files(home)
 
 
+def reported_pages(home: Path, run_id: int) -> int:
+    """The pages run `run_id`'s crawl has said it fetched, in its report so far."""
+    report = home / "logs" / f"run-{run_id}-rmzxb.report.jsonl"
+    lines = report.read_text(encoding="utf-8").splitlines(keepends=True) if report.exists() else []
+    events = [json.loads(line) for line in lines if line.endswith("\n")]
+    return max((e["counts"]["pages_fetched"] for e in events if "counts" in e), default=0)
+
+
 def test_kill_9_of_the_service_stops_its_crawls_and_restart_recovers(
-    tmp_path: Path, gated: GatedReplica
+    tmp_path: Path, gated_page_2: GatedReplica
 ) -> None:
+    gated = gated_page_2
     home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw="*/2 * * * * *", xs=None)
+    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw=EVERY_2_S, xs=None)
     service = Service(home, seeds)
     dead = running_run(service)
     crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    pages = wait_for(lambda: reported_pages(home, dead["id"]), what="the crawl's progress")
     service.process.kill()
     service.process.communicate()
-    # Held at the gate, the crawl cannot finish on its own: give its watch (1 s ticks) time
-    # to see the launcher gone, then let the held request through so it can close.
-    time.sleep(3)
+    # Held at the gate, the crawl cannot finish on its own: once its watch has seen the
+    # launcher gone, let the held request through so that it can close.
+    wait_for(
+        lambda: crawl_log_says(home, dead["id"], "is gone: stopping the crawl cleanly"),
+        what="the crawl to see its launcher gone",
+    )
     gated.gate.set()
-    wait_for(lambda: not any(_alive(p) for p in crawl_pids), timeout=30, what="the crawl to stop")
+    wait_for(lambda: not any(pid_is_alive(p) for p in crawl_pids), what="the crawl to stop")
     report = home / "logs" / f"run-{dead['id']}-rmzxb.report.jsonl"
     finished = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
     assert finished[-1]["event"] == "finished"
@@ -367,32 +387,95 @@ def test_kill_9_of_the_service_stops_its_crawls_and_restart_recovers(
     assert code == 0, err
     first = next(r for r in runs(home) if r["id"] == dead["id"])
     assert first["status"] == "interrupted" and "gone" in first["error"]
+    # What the dead run's crawl reported is kept: its counts and how it ended.
+    assert first["counts"]["pages_fetched"] >= pages > 0
+    assert first["counts"] == {**first["counts"], **finished[-1]["counts"]}
+    assert first["finish_reason"] == "launcher_gone"
     assert f"run {dead['id']} was left running" in err
     assert recovered["channels"] == ["rmzxb/yw"]
     assert_clean_warc_files(home)
 
 
+def complete_records(path: Path) -> int:
+    """How many WARC records `path` (a file being written) holds whole, so far."""
+    count = 0
+    try:
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                record.content_stream().read()
+                count += 1
+    except (OSError, EOFError, ArchiveLoadFailed, zlib.error):
+        pass  # the record being written, or the file just renamed
+    return count
+
+
 def test_power_loss_leaves_open_warc_files_that_the_next_start_salvages(
-    tmp_path: Path, gated: GatedReplica
+    tmp_path: Path, gated_page_2: GatedReplica
 ) -> None:
+    gated = gated_page_2
     home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw="*/2 * * * * *", xs=None)
+    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw=EVERY_2_S, xs=None)
     service = Service(home, seeds)
-    running_run(service)
-    left_open = wait_for(lambda: list((home / "warc").glob("*.open")), what="a WARC being written")
+    held = running_run(service)
+    wait_for(lambda: reported_pages(home, held["id"]), what="the crawl's progress")
+    # Held at its second list page, the crawl has written what came before, and waits.
+    left_open = wait_for(
+        lambda: [p for p in (home / "warc").glob("*.open") if complete_records(p)],
+        what="a WARC file with a complete record, being written",
+    )
     crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
     # Power loss: the service and its crawl die at once, nothing closes anything.
     for pid in [service.process.pid, *crawl_pids]:
         os.kill(pid, signal.SIGKILL)
     service.process.communicate()
+    wait_for(lambda: not any(pid_is_alive(p) for p in crawl_pids), what="the crawl to die")
     assert all(path.exists() for path in left_open)
+    pages = reported_pages(home, held["id"])  # its last progress line: it never finished
     gated.gate.set()
     restarted = Service(home, seeds)
     wait_for(lambda: not any(path.exists() for path in left_open), what="salvage")
+    wait_for(
+        lambda: next(
+            (r for r in runs(home) if r["id"] == held["id"] and r["status"] != "running"), None
+        ),
+        what="the dead run recovered",
+    )
     code, err = restarted.stop()
     assert code == 0, err
-    assert "closed as" in err or "cut" in err
+    for path in left_open:
+        assert f"{path.name}: closed as" in err, err
+    dead = next(r for r in runs(home) if r["id"] == held["id"])
+    assert dead["status"] == "interrupted"
+    assert dead["counts"]["pages_fetched"] == pages and dead["finish_reason"] is None
     assert "running" not in {r["status"] for r in runs(home)}
+    assert_clean_warc_files(home)
+
+
+def test_a_crawl_still_running_after_the_grace_period_is_stopped_cleanly(
+    tmp_path: Path, gated: GatedReplica
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw=EVERY_2_S, xs=None)
+    service = Service(home, seeds, "--grace", "1")
+    held = running_run(service)
+    wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    began = time.monotonic()
+    service.process.send_signal(signal.SIGTERM)  # one signal only: a clean stop
+    # Held at the gate, the crawl cannot end within the grace period: the service must stop
+    # it (Scrapy then finishes the request in flight, which the gate lets through).
+    wait_for(
+        lambda: crawl_log_says(home, held["id"], "Received SIGINT, shutting down gracefully"),
+        what="the service to stop its crawl once the grace period is over",
+    )
+    gated.gate.set()
+    _, err = service.process.communicate(timeout=90)
+    assert service.process.returncode == 0, err
+    assert time.monotonic() - began < 60
+    assert "stopping the running crawls cleanly" in err
+    assert "second signal" not in err
+    run = next(r for r in runs(home) if r["id"] == held["id"])
+    assert run["status"] == "interrupted", run
+    assert run["finish_reason"] == "shutdown"
     assert_clean_warc_files(home)
 
 
@@ -413,7 +496,7 @@ def test_a_second_signal_stops_at_once_and_the_next_start_cleans_up(
     assert time.monotonic() - began < 10
     assert "second signal: stopping at once" in err
     gated.gate.set()  # the crawl, asked to stop and without its launcher, closes its files
-    wait_for(lambda: not any(_alive(p) for p in crawl_pids), timeout=30, what="the crawl to stop")
+    wait_for(lambda: not any(pid_is_alive(p) for p in crawl_pids), what="the crawl to stop")
     restarted = Service(home, seeds, "--grace", "1")
     wait_for(
         lambda: next(
