@@ -6,6 +6,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -86,6 +87,10 @@ class ReplicaServer:
 
             def do_GET(self) -> None:
                 reply = server.reply_for(self.path)
+                if not_modified(
+                    reply, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
+                ):
+                    reply = Reply(304, _validators(reply), b"")
                 self.send_response(reply.status)
                 for name, value in reply.headers:
                     self.send_header(name, value)
@@ -105,6 +110,29 @@ class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+def not_modified(reply: Reply, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    """Whether a conditional GET gets a 304, as RFC 9110 says: the ETag decides when sent."""
+    if reply.status != 200:
+        return False
+    validators = dict((name.lower(), value) for name, value in reply.headers)
+    if if_none_match is not None:
+        etag = validators.get("etag")
+        return etag is not None and etag in (tag.strip() for tag in if_none_match.split(","))
+    if if_modified_since is not None and "last-modified" in validators:
+        try:
+            return parsedate_to_datetime(if_modified_since) >= parsedate_to_datetime(
+                validators["last-modified"]
+            )
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _validators(reply: Reply) -> tuple[tuple[str, str], ...]:
+    keep = ("etag", "last-modified", "cache-control", "expires")
+    return tuple((name, value) for name, value in reply.headers if name.lower() in keep)
 
 
 def _plain_not_found(path: str) -> Reply:

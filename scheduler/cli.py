@@ -260,6 +260,12 @@ def _add_articles(commands: Any, common: argparse.ArgumentParser) -> None:
     sub.add_argument("--since", type=_date, metavar="DATE", help="published on or after DATE")
     sub.add_argument("--until", type=_date, metavar="DATE", help="published on or before DATE")
     sub.add_argument(
+        "--changed-since",
+        type=_date,
+        metavar="DATE",
+        help="only articles edited (a new version archived) on or after DATE",
+    )
+    sub.add_argument(
         "--limit",
         type=_non_negative_int,
         default=50,
@@ -282,6 +288,7 @@ def cmd_articles(config: Config, args: argparse.Namespace) -> int:
             channel=args.channel,
             since=args.since,
             until=args.until,
+            changed_since=args.changed_since,
             limit=args.limit,
         )
         records = [article_summary(row) for row in rows]
@@ -291,8 +298,13 @@ def cmd_articles(config: Config, args: argparse.Namespace) -> int:
 
 def _add_show(commands: Any, common: argparse.ArgumentParser) -> None:
     sub = _command(commands, common, "show", "show one article by catalogue id or URL", cmd_show)
-    sub.add_argument("article", metavar="URL_OR_ID")
+    sub.add_argument("article", metavar="URL_OR_ID", help="catalogue id, or the article's URL")
     sub.add_argument("--format", choices=("json", "text"), default="json")
+    sub.add_argument(
+        "--versions",
+        action="store_true",
+        help="the article's history: every version archived, with what changed in each",
+    )
 
 
 def cmd_show(config: Config, args: argparse.Namespace) -> int:
@@ -312,12 +324,27 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
                 f"no article {args.article!r} in the catalogue "
                 "(list them with `cppcc-archive articles`)"
             )
-        if args.format == "text":
+        if args.versions:
+            _print_versions(row, args.format)
+        elif args.format == "text":
             sys.stdout.write(render_text(article_to_article(row)).rstrip("\n") + "\n")
         else:
             json.dump(article_view(row), sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
     return EXIT_OK
+
+
+def _print_versions(row: Any, fmt: str) -> None:
+    from pipelines.catalogue.versions import print_versions, versions_view
+
+    views = versions_view(row.versions)
+    if fmt == "text":
+        sys.stdout.write(f"{row.url}\n")
+        print_versions(views, sys.stdout)
+    else:
+        json.dump({"id": row.id, "url": row.url, "versions": views}, sys.stdout,
+                  ensure_ascii=False, indent=2)  # fmt: skip
+        sys.stdout.write("\n")
 
 
 def _article_keys(config: Config, given: str) -> list[str]:

@@ -79,6 +79,12 @@ def print_summary(
         for page in result.http_errors:
             out.write(f"    {page['status']} {page['url']}\n")
     _print_coverage(view.get("coverage") or {}, out)
+    warc = view.get("warc") or {}
+    if warc.get("records"):
+        out.write(
+            f"  archived: {warc['records']} WARC records ({warc['revisits']} revisits), "
+            f"{warc['bytes']:,} bytes\n"
+        )
     for site, status in result.robots_txt.items():
         if status is not None and status != 200:
             out.write(

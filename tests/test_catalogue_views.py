@@ -95,7 +95,8 @@ def test_run_view(session: Session) -> None:
     finish_run(
         session, run_id, status="failed", finished_at=FETCHED + timedelta(seconds=90),
         exit_code=1, finish_reason="shutdown", error="spider raised", counts={"errors": 3},
-        stats={"log_count/ERROR": 3},
+        stats={"log_count/ERROR": 3, "cppcc/warc/records": 8, "cppcc/warc/revisits": 2,
+               "cppcc/warc/bytes": 5120, "cppcc/warc/files": 1},
     )  # fmt: skip
     session.commit()
     session.expunge_all()
@@ -128,8 +129,9 @@ def test_run_view(session: Session) -> None:
             "rejected": {},
             "rejected_pages": [],
         },
+        "warc": {"records": 8, "revisits": 2, "bytes": 5120, "files": 1},
     }
-    assert run_view(run, with_stats=True)["stats"] == {"log_count/ERROR": 3}
+    assert run_view(run, with_stats=True)["stats"]["log_count/ERROR"] == 3
     assert datetime.fromisoformat(run_view(run)["started_at"]) == FETCHED.astimezone(UTC)
 
 

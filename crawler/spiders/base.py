@@ -269,7 +269,15 @@ class ChannelSpider(scrapy.Spider):
         return item
 
     def _pictures(self, response: Response) -> Iterable[scrapy.Request]:
-        """A request for each picture the normaliser will catalogue from this page."""
+        """A request for each picture the normaliser will catalogue from this page.
+
+        A page archived as a revisit (unchanged since its last capture) has its pictures
+        archived already: they are not asked for again.
+        """
+        capture = response.meta.get("cppcc_capture")
+        if capture is not None and capture.record_type == "revisit":
+            self.crawler.stats.inc_value("cppcc/pictures/unchanged_page")
+            return
         try:
             urls = picture_urls(
                 response.url, _headers(response), response.body, profile=self.profile

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from pipelines.catalogue.models import (
     SHANGHAI,
     ArticleRecord,
+    ArticleVersion,
     ChannelLock,
     Rejection,
     Run,
@@ -26,9 +27,13 @@ def list_articles(
     channel: str | None = None,
     since: date | datetime | None = None,
     until: date | datetime | None = None,
+    changed_since: date | datetime | None = None,
     limit: int | None = 50,
 ) -> list[ArticleRecord]:
     """Articles newest first (by publication time, then id), filtered.
+
+    `changed_since`: only articles whose content changed (a version after the first) at or
+    after that time.
 
     `channel` is a channel key (`yw`), matched on every site unless `site` is given. Dates in
     `since` and `until` are inclusive days in Asia/Shanghai: `until=date(2022, 3, 4)` includes
@@ -46,6 +51,11 @@ def list_articles(
             query = query.where(ArticleRecord.published_at <= _aware(until))
         else:
             query = query.where(ArticleRecord.published_at < _start(until + timedelta(days=1)))
+    if changed_since is not None:
+        edited = select(ArticleVersion.article_id).where(
+            ArticleVersion.number > 1, ArticleVersion.captured_at >= _start(changed_since)
+        )
+        query = query.where(ArticleRecord.id.in_(edited))
     query = query.order_by(ArticleRecord.published_at.desc(), ArticleRecord.id.desc())
     if limit is not None:
         query = query.limit(limit)
@@ -54,7 +64,9 @@ def list_articles(
 
 def find_article(session: Session, url_or_id: str) -> ArticleRecord | None:
     """The article with this id (an all-digits string) or this canonical URL, with captures."""
-    query = select(ArticleRecord).options(selectinload(ArticleRecord.captures))
+    query = select(ArticleRecord).options(
+        selectinload(ArticleRecord.captures), selectinload(ArticleRecord.versions)
+    )
     if url_or_id.isascii() and url_or_id.isdigit():
         query = query.where(ArticleRecord.id == int(url_or_id))
     else:

@@ -110,6 +110,7 @@ def run_view(run: Run, *, with_stats: bool = False) -> dict[str, Any]:
     session = object_session(run)
     rejections = run_rejections(session, run.id) if session is not None else []
     view["coverage"] = coverage_view(run.channels, run.stats or {}, rejections)
+    view["warc"] = warc_view(run.stats or {})
     if with_stats:
         view["stats"] = run.stats
     return view
@@ -159,6 +160,24 @@ def _channel_coverage() -> dict[str, Any]:
 
 def _channel(found: dict[str, dict[str, Any]], site: str | None, channel: str) -> dict[str, Any]:
     return found.setdefault(f"{site}/{channel}" if site else channel, _channel_coverage())
+
+
+# What a run wrote to the WARC files, by the Scrapy stats key counting it.
+WARC_STATS = {
+    "records": "cppcc/warc/records",
+    "revisits": "cppcc/warc/revisits",
+    "bytes": "cppcc/warc/bytes",
+    "files": "cppcc/warc/files",
+}
+
+
+def warc_view(stats: dict[str, Any]) -> dict[str, int]:
+    """Records, revisits, compressed bytes and files the run wrote, over all its sites."""
+    totals = dict.fromkeys(WARC_STATS, 0)
+    for _, site_stats in _stats_by_site(stats):
+        for name, key in WARC_STATS.items():
+            totals[name] += int(site_stats.get(key, 0) or 0)
+    return totals
 
 
 def _stats_by_site(stats: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any]]]:
