@@ -163,7 +163,7 @@ def run_site_crawl(
     stopper = stopper or CrawlStopper()
     crawl.log_path.parent.mkdir(parents=True, exist_ok=True)
     crawl.report_path.unlink(missing_ok=True)
-    reader = _ReportReader(crawl.report_path, crawl.site, on_progress)
+    reader = ReportReader(crawl.report_path, crawl.site, on_progress)
     with crawl.log_path.open("ab") as log:
         exit_code = _follow(_start(crawl, log), reader, stopper, poll)
     reader.read()
@@ -192,7 +192,7 @@ def _start(crawl: SiteCrawl, log: IO[bytes]) -> subprocess.Popen[bytes]:
 
 
 def _follow(
-    process: subprocess.Popen[bytes], reader: _ReportReader, stopper: CrawlStopper, poll: float
+    process: subprocess.Popen[bytes], reader: ReportReader, stopper: CrawlStopper, poll: float
 ) -> int:
     stopper.attach(process)
     try:
@@ -209,7 +209,12 @@ def _follow(
             process.wait()
 
 
-class _ReportReader:
+def report_path(logs_dir: Path, run_id: int, site: str) -> Path:
+    """Where the crawl of `site` in run `run_id` writes its progress and final report."""
+    return logs_dir / f"run-{run_id}-{site}.report.jsonl"
+
+
+class ReportReader:
     """Follow the report file: pass progress on, keep the last counts and the `finished` event."""
 
     def __init__(self, path: Path, site: str, on_progress: ProgressCallback | None):
@@ -348,7 +353,7 @@ class _RunPlan:
             home=self.home,
             database_url=self.database_url,
             run_id=self.run_id,
-            report_path=logs / f"run-{self.run_id}-{site}.report.jsonl",
+            report_path=report_path(logs, self.run_id, site),
             log_path=logs / f"run-{self.run_id}-{site}.log",
             max_list_pages=self.max_list_pages,
             time_limit=self.time_limit,

@@ -18,7 +18,7 @@ from pipelines.processes import pid_is_alive
 from pipelines.warc.salvage import salvage_open_files
 
 # The launcher's own reader of the report files, so both read them the same way.
-from scheduler.launcher import STALE_AFTER, _ReportReader
+from scheduler.launcher import STALE_AFTER, ReportReader, report_path
 
 
 def recover_archive(
@@ -59,8 +59,7 @@ def record_last_report(
     stats: dict[str, Any] = {}
     finish_reason = None
     for site in dict.fromkeys(ref.partition("/")[0] for ref in run.channels):
-        # Named as the launcher names it: run-<id>-<site>.report.jsonl
-        reader = _ReportReader(logs_dir / f"run-{run_id}-{site}.report.jsonl", site, None)
+        reader = ReportReader(report_path(logs_dir, run_id, site), site, None)
         try:
             reader.read()  # a missing file reads as nothing
         except (OSError, ValueError, KeyError) as exc:  # a line garbled by the crash
