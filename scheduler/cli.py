@@ -145,7 +145,7 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
 Handler = Callable[[Config, argparse.Namespace], int]
 
 
-def _command(
+def add_command(
     commands: Any, common: argparse.ArgumentParser, name: str, helptext: str, handler: Handler
 ) -> argparse.ArgumentParser:
     sub = commands.add_parser(name, parents=[common], help=helptext, description=helptext)
@@ -157,7 +157,7 @@ def _command(
 
 
 def _add_crawl(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = _command(commands, common, "crawl", "crawl channels once, now", cmd_crawl)
+    sub = add_command(commands, common, "crawl", "crawl channels once, now", cmd_crawl)
     sub.add_argument(
         "channels",
         nargs="*",
@@ -166,14 +166,14 @@ def _add_crawl(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--max-list-pages",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="list pages to walk per channel (default 0: all)",
     )
     sub.add_argument(
         "--time-limit",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=os.environ.get("CPPCC_RUN_TIME_LIMIT", "0"),
         metavar="SECONDS",
         help="stop the crawl after SECONDS and record it failed "
@@ -239,7 +239,7 @@ def _run_view(config: Config, run_id: int) -> dict[str, Any]:
     from pipelines.catalogue.queries import get_run
     from pipelines.catalogue.views import run_view
 
-    with _catalogue_session(config) as session:
+    with catalogue_session(config) as session:
         run = get_run(session, run_id)
         if run is None:
             raise CatalogueError(
@@ -252,22 +252,22 @@ def _run_view(config: Config, run_id: int) -> dict[str, Any]:
 
 
 def _add_articles(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = _command(
+    sub = add_command(
         commands, common, "articles", "list catalogued articles, newest first", cmd_articles
     )
     sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
     sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
-    sub.add_argument("--since", type=_date, metavar="DATE", help="published on or after DATE")
-    sub.add_argument("--until", type=_date, metavar="DATE", help="published on or before DATE")
+    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
+    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
     sub.add_argument(
         "--changed-since",
-        type=_date,
+        type=date_arg,
         metavar="DATE",
         help="only articles edited (a new version archived) on or after DATE",
     )
     sub.add_argument(
         "--limit",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=50,
         metavar="N",
         help="at most N articles (default 50)",
@@ -280,8 +280,8 @@ def cmd_articles(config: Config, args: argparse.Namespace) -> int:
     from pipelines.catalogue.queries import list_articles
     from pipelines.catalogue.views import article_summary
 
-    _check_site_channel(config, args.site, args.channel)
-    with _catalogue_session(config) as session:
+    check_site_channel(config, args.site, args.channel)
+    with catalogue_session(config) as session:
         rows = list_articles(
             session,
             site=args.site,
@@ -297,7 +297,7 @@ def cmd_articles(config: Config, args: argparse.Namespace) -> int:
 
 
 def _add_show(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = _command(commands, common, "show", "show one article by catalogue id or URL", cmd_show)
+    sub = add_command(commands, common, "show", "show one article by catalogue id or URL", cmd_show)
     sub.add_argument("article", metavar="URL_OR_ID", help="catalogue id, or the article's URL")
     sub.add_argument("--format", choices=("json", "text"), default="json")
     sub.add_argument(
@@ -313,7 +313,7 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
     from pipelines.catalogue.views import article_to_article, article_view
     from pipelines.normalise import render_text
 
-    with _catalogue_session(config) as session:
+    with catalogue_session(config) as session:
         row = None
         for candidate in _article_keys(config, args.article):
             row = find_article(session, candidate)
@@ -365,8 +365,8 @@ def _article_keys(config: Config, given: str) -> list[str]:
 
 
 def _add_runs(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = _command(commands, common, "runs", "the crawl history, newest first", cmd_runs)
-    sub.add_argument("--limit", type=_non_negative_int, default=50, metavar="N")
+    sub = add_command(commands, common, "runs", "the crawl history, newest first", cmd_runs)
+    sub.add_argument("--limit", type=non_negative_int, default=50, metavar="N")
     sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
 
 
@@ -375,7 +375,7 @@ def cmd_runs(config: Config, args: argparse.Namespace) -> int:
     from pipelines.catalogue.queries import list_runs
     from pipelines.catalogue.views import run_view
 
-    with _catalogue_session(config) as session:
+    with catalogue_session(config) as session:
         views = [run_view(run) for run in list_runs(session, limit=args.limit)]
     if args.format in ("json", "jsonl"):
         print_records(views, RUN_COLUMNS, args.format, sys.stdout)
@@ -403,7 +403,7 @@ def _run_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     env = os.environ.get
-    sub = _command(
+    sub = add_command(
         commands,
         common,
         "serve",
@@ -419,7 +419,7 @@ def _add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--grace",
-        type=_non_negative_int,
+        type=non_negative_int,
         metavar="SECONDS",
         default=env("CPPCC_GRACE", "30"),
         help="on SIGTERM/SIGINT, how long running crawls may take to finish before "
@@ -427,7 +427,7 @@ def _add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--time-limit",
-        type=_non_negative_int,
+        type=non_negative_int,
         metavar="SECONDS",
         default=env("CPPCC_RUN_TIME_LIMIT", "3600"),
         help="a run still going after this long is stopped and failed "
@@ -454,7 +454,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def _add_schedule(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = _command(
+    sub = add_command(
         commands, common, "schedule", "each channel's schedule, last run and next run", cmd_schedule
     )
     sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
@@ -486,7 +486,7 @@ def _as_int(value: int | str) -> int:
 
 
 def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
+    value = non_negative_int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
     return value
@@ -496,7 +496,7 @@ def _positive_int(text: str) -> int:
 
 
 def _add_demo(commands: Any, common: argparse.ArgumentParser) -> None:
-    _command(
+    add_command(
         commands,
         common,
         "demo",
@@ -518,7 +518,7 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> int:
 
 
 def _add_reextract(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = _command(
+    sub = add_command(
         commands,
         common,
         "reextract",
@@ -528,8 +528,8 @@ def _add_reextract(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
     sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
-    sub.add_argument("--since", type=_date, metavar="DATE", help="published on or after DATE")
-    sub.add_argument("--until", type=_date, metavar="DATE", help="published on or before DATE")
+    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
+    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
     sub.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -537,12 +537,12 @@ def cmd_reextract(config: Config, args: argparse.Namespace) -> int:
     """Re-normalise the matching articles from the WARC files; report what changed."""
     from scheduler.reextract import print_report, reextract_articles
 
-    _check_site_channel(config, args.site, args.channel)
+    check_site_channel(config, args.site, args.channel)
 
     def progress(done: int, total: int) -> None:
         print(f"reextract: {done}/{total} articles", file=sys.stderr, flush=True)
 
-    with _catalogue_session(config) as session:
+    with catalogue_session(config) as session:
         report = reextract_articles(
             session,
             config.home / "warc",
@@ -565,7 +565,7 @@ def _add_channels(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = sub.add_subparsers(
         dest="channels_command", required=True, metavar="ACTION", parser_class=_Parser
     )
-    discover = _command(
+    discover = add_command(
         actions,
         common,
         "discover",
@@ -598,7 +598,7 @@ def cmd_channels_discover(config: Config, args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _catalogue_session(config: Config) -> Iterator[Any]:
+def catalogue_session(config: Config) -> Iterator[Any]:
     """A read session on an existing catalogue (migrated to the current schema first)."""
     from pipelines.catalogue.engine import make_engine, make_session_factory
     from pipelines.catalogue.schema import ensure_schema
@@ -614,7 +614,7 @@ def _catalogue_session(config: Config) -> Iterator[Any]:
         engine.dispose()
 
 
-def _check_site_channel(config: Config, site: str | None, channel: str | None) -> None:
+def check_site_channel(config: Config, site: str | None, channel: str | None) -> None:
     """A UsageError for a --site/--channel that neither the seeds nor the catalogue know.
 
     A misspelt site or channel would match no article and look like a clean "0 articles";
@@ -642,7 +642,7 @@ def _catalogued_channels(config: Config) -> set[tuple[str, str]]:
     from pipelines.catalogue.models import Channel
 
     try:
-        with _catalogue_session(config) as session:
+        with catalogue_session(config) as session:
             return set(session.execute(select(Channel.site, Channel.key)).tuples())
     except CatalogueError:  # no catalogue yet: the seeds alone say what exists
         return set()
@@ -659,14 +659,14 @@ def _require_existing_sqlite(url: str) -> None:
             )
 
 
-def _date(text: str) -> date:
+def date_arg(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-03-04") from None
 
 
-def _non_negative_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
