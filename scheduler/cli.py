@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_demo,
         _add_reextract,
         _add_channels,
+        _add_index,
     ):
         add(commands, common)
     return parser
@@ -592,6 +593,29 @@ def cmd_channels_discover(config: Config, args: argparse.Namespace) -> int:
     channels = discover_site(site, args.page, USER_AGENT, sys.stderr)
     print_discovered(site.key, channels, args.format, sys.stdout, sys.stderr)
     return EXIT_OK
+
+
+# -- index ---------------------------------------------------------------------------------
+
+
+def _add_index(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(
+        commands,
+        common,
+        "index",
+        "write the CDXJ index (for pywb, ReplayWeb.page) of every closed WARC file in "
+        "HOME/warc that lacks an up-to-date one, into HOME/indexes; crawls index each file "
+        "as they close it",
+        cmd_index,
+    )
+    sub.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_index(config: Config, args: argparse.Namespace) -> int:
+    """Index the archive's closed WARC files; exit 1 when one could not be read."""
+    from scheduler.index import cmd_index as index_command
+
+    return index_command(config.home, None, args.format, sys.stdout, sys.stderr)
 
 
 # -- shared helpers -------------------------------------------------------------------------

@@ -1,8 +1,7 @@
-"""Tests for pipelines.warc.cdxj (and the `index` command's report, scheduler.index)."""
+"""Tests for pipelines.warc.cdxj: CDXJ as cdxj-indexer writes it, kept up to date."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -13,7 +12,6 @@ import pytest
 import tldextract
 
 from pipelines.warc.cdxj import CdxjIndexError, index_archive, index_warc
-from scheduler.index import cmd_index
 from tests.test_warc_writer import make_exchange, make_writer
 
 CDXJ_INDEXER = Path(sys.executable).with_name("cdxj-indexer")
@@ -156,48 +154,3 @@ def test_index_archive_refuses_a_missing_warc_folder(tmp_path: Path) -> None:
         index_archive(tmp_path / "unmounted", index_dir)
 
     assert kept.exists()  # an absent folder is not a folder without WARC files
-
-
-def run_index(home: Path, fmt: str = "text") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = cmd_index(home, None, fmt, out, err)
-    return status, out.getvalue(), err.getvalue()
-
-
-def test_cmd_index_text_names_open_files_and_the_repair(tmp_path: Path) -> None:
-    warc = write_warc(tmp_path / "warc")
-    open_name = "CPPCC-20240501090000000-00000-7~crawler.test~0.warc.gz.open"
-    (tmp_path / "warc" / open_name).write_bytes(b"")
-
-    status, out, err = run_index(tmp_path)
-
-    assert (status, err) == (0, "")
-    summary, skipped = out.splitlines()
-    assert summary == (
-        f"index {tmp_path / 'indexes'}: 1 WARC file indexed, 0 up to date, "
-        "1 open file skipped, 0 stale indexes removed, 0 failed"
-    )
-    assert skipped.startswith(f"skipped {open_name}: ")
-    assert "`cppcc-archive verify --repair`" in skipped
-    assert (tmp_path / "indexes" / f"{warc.name}.cdxj").exists()
-
-
-def test_cmd_index_json_and_failure_exit(tmp_path: Path) -> None:
-    warc = write_warc(tmp_path / "warc")
-    (tmp_path / "warc" / "junk.warc.gz").write_bytes(b"not a WARC file\r\n\r\n")
-
-    status, out, _ = run_index(tmp_path, "json")
-
-    assert status == 1
-    report = json.loads(out)
-    assert report["indexed"] == [warc.name]
-    assert [failure["file"] for failure in report["failed"]] == ["junk.warc.gz"]
-    assert report["index_dir"] == str(tmp_path / "indexes")
-
-
-def test_cmd_index_without_warc_folder_is_one_line(tmp_path: Path) -> None:
-    status, out, err = run_index(tmp_path)
-
-    assert (status, out) == (1, "")
-    assert err.startswith("cppcc-archive: error: no WARC folder ")
-    assert err.count("\n") == 1
