@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_reextract,
         _add_channels,
         _add_index,
+        _add_reindex,
     ):
         add(commands, common)
     return parser
@@ -616,6 +617,53 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     from scheduler.index import cmd_index as index_command
 
     return index_command(config.home, None, args.format, sys.stdout, sys.stderr)
+
+
+def _add_reindex(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(
+        commands,
+        common,
+        "reindex",
+        "rebuild the catalogue from WARC files alone (records, articles and their versions, "
+        "rejected pages); safe to run on a catalogue that has them already",
+        cmd_reindex,
+    )
+    sub.add_argument(
+        "warc_dirs",
+        nargs="*",
+        type=Path,
+        metavar="WARC_DIR",
+        help="folders of WARC files to read (default: HOME/warc)",
+    )
+    sub.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_reindex(config: Config, args: argparse.Namespace) -> int:
+    """Catalogue what the WARC files hold; exit 1 when a file could not be read to its end."""
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.schema import ensure_schema
+    from pipelines.catalogue.writes import upsert_site_channels
+    from scheduler.launcher import seeds_rows
+    from scheduler.reindex import ReindexReport, print_report, reindex, warc_files
+
+    seeds = config.seeds()
+    folders = args.warc_dirs or [config.home / "warc"]
+    for folder in folders:
+        if not folder.is_dir():
+            raise UsageError(f"no WARC folder {folder}: name folders that hold .warc.gz files")
+    report = ReindexReport()
+    files = warc_files(folders, report)
+    engine = make_engine(config.catalogue_url())
+    try:
+        ensure_schema(engine)
+        sessions = make_session_factory(engine)
+        with sessions.begin() as session:
+            upsert_site_channels(session, seeds_rows(seeds))
+        reindex(sessions, files, seeds, report, lambda line: print(line, file=sys.stderr))
+    finally:
+        engine.dispose()
+    print_report(report, args.format, sys.stdout)
+    return EXIT_FAILED if report.unreadable else EXIT_OK
 
 
 # -- shared helpers -------------------------------------------------------------------------

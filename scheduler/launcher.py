@@ -412,7 +412,7 @@ def _start_run(
     """Record the run and take its channels' locks, in one transaction: both or neither."""
     now, host, refs = datetime.now(UTC), socket.gethostname(), [c.ref for c in channels]
     with sessions.begin() as session:
-        upsert_site_channels(session, _seeds_rows(seeds))
+        upsert_site_channels(session, seeds_rows(seeds))
         run_id = start_run(
             session, trigger=trigger, channels=refs, pid=os.getpid(), host=host, started_at=now
         )
@@ -514,7 +514,8 @@ def _crash_message(exc: Exception, home: Path) -> str:
     return f"the launcher failed: {type(exc).__name__}: {exc}"
 
 
-def _seeds_rows(seeds: Seeds) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+def seeds_rows(seeds: Seeds) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """The seeds' sites and channels as upsert_site_channels takes them."""
     return [
         (site.key, site.name, [(c.key, c.name, site.url(c.list_path)) for c in site.channels])
         for site in seeds.sites

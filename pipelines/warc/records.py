@@ -164,6 +164,20 @@ def not_modified_record(
     return metadata_record(exchange.url, record_id, exchange.fetched_at, lines, refers)
 
 
+def parse_not_modified(block: bytes) -> tuple[int, list[tuple[str, str]]] | None:
+    """The status and headers a `not_modified_record` block holds; None for another block."""
+    status, headers = None, []
+    for line in block.decode("utf-8", "replace").split("\r\n"):
+        name, _, value = line.partition(": ")
+        if name == "http-status-line":
+            code = value.split(" ")[1:2]
+            status = int(code[0]) if code and code[0].isdigit() else None
+        elif name == "http-header":
+            header, _, header_value = value.partition(": ")
+            headers.append((header, header_value))
+    return (status, headers) if status is not None else None
+
+
 def metadata_record(
     target_uri: str,
     record_id: str,

@@ -1,0 +1,260 @@
+"""Rebuild the catalogue from the WARC files alone: records, articles, versions, rejections.
+
+Each article's normalised fields are archived in a `metadata` record beside its pages (see
+pipelines/metadata.py); replaying those in WARC-Date order through the same writes a crawl
+uses gives back the same articles, versions and captures. An article page archived without
+one (the crawl died in between) is normalised again from its response, when its URL is one
+of a seeded site's article URLs. Runs and channel locks are operational history, not in the
+WARC files: rebuilt rows belong to no run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session, sessionmaker
+from warcio.exceptions import ArchiveLoadFailed
+
+from crawler.seeds import Seeds
+from pipelines.catalogue.records import ArchivedResponse, save_records
+from pipelines.catalogue.writes import ArticleOutcome, save_article, save_rejection
+from pipelines.metadata import ArchivedArticle, parse_fields
+from pipelines.normalise import NotNormalisable, normalise_page, profile_named
+from pipelines.normalise.urls import parse_article_url
+from pipelines.warc.location import RecordLocation
+from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX
+from pipelines.warc.records import parse_not_modified
+from pipelines.warc.scan import ScannedRecord, scan_warc
+
+logger = logging.getLogger(__name__)
+
+COMMIT_EVERY = 200  # rows per transaction
+DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+
+
+@dataclass
+class ReindexReport:
+    """What a rebuild read and wrote."""
+
+    files: int = 0
+    records: int = 0
+    articles: dict[str, int] = field(default_factory=dict)  # outcome -> count
+    rejections: int = 0
+    renormalised: int = 0  # article pages without a metadata record, normalised again
+    open_files: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "file: why"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "records": self.records,
+            "articles": self.articles,
+            "rejections": self.rejections,
+            "renormalised": self.renormalised,
+            "open_files": self.open_files,
+            "unreadable": self.unreadable,
+        }
+
+    def summary(self) -> str:
+        articles = sum(self.articles.values())
+        return (
+            f"reindexed {self.files} WARC file(s): {self.records} records, {articles} articles "
+            f"({self.articles.get('new', 0)} new), {self.rejections} rejected pages, "
+            f"{self.renormalised} normalised again"
+        )
+
+
+@dataclass
+class _Scan:
+    """Everything read from the files, before any of it is written."""
+
+    responses: dict[str, ArchivedResponse] = field(default_factory=dict)  # by record id
+    by_id: dict[str, RecordLocation] = field(default_factory=dict)
+    described: list[tuple[RecordLocation, ArchivedArticle]] = field(default_factory=list)
+    pages: dict[str, ScannedRecord] = field(default_factory=dict)  # 200 responses by record id
+
+
+def warc_files(folders: Iterable[Path], report: ReindexReport) -> list[Path]:
+    """The closed WARC files of `folders`, oldest name first; `.open` ones noted in the report."""
+    files = []
+    for folder in folders:
+        for path in sorted(folder.iterdir()):
+            if path.name.endswith(WARC_SUFFIX + OPEN_SUFFIX):
+                report.open_files.append(str(path))
+            elif path.name.endswith(WARC_SUFFIX):
+                files.append(path)
+    return sorted(files, key=lambda path: path.name)
+
+
+def reindex(
+    sessions: sessionmaker[Session],
+    files: Sequence[Path],
+    seeds: Seeds,
+    report: ReindexReport,
+    on_progress: Callable[[str], None] | None = None,
+) -> ReindexReport:
+    """Catalogue what `files` hold; safe to run again (records and captures are not doubled)."""
+    scan = _Scan()
+    for path in files:
+        _read_file(path, scan, report)
+        if on_progress:
+            on_progress(f"read {path.name}")
+    responses = list(scan.responses.values())
+    for start in range(0, len(responses), COMMIT_EVERY):
+        with sessions.begin() as session:
+            save_records(session, responses[start : start + COMMIT_EVERY], run_id=None)
+    described = {page for _, meta in scan.described for _, page in meta.pages}
+    for index, (location, meta) in enumerate(sorted(scan.described, key=_by_date)):
+        with sessions.begin() as session:
+            _replay(session, location, meta, scan, report)
+        if on_progress and (index + 1) % COMMIT_EVERY == 0:
+            on_progress(f"catalogued {index + 1} articles")
+    for record_id, page in scan.pages.items():
+        if record_id not in described:
+            with sessions.begin() as session:
+                _renormalise(session, page, seeds, report)
+    return report
+
+
+def _by_date(item: tuple[RecordLocation, ArchivedArticle]) -> Any:
+    return (item[0].fetched_at, item[0].filename, item[0].offset)
+
+
+def _read_file(path: Path, scan: _Scan, report: ReindexReport) -> None:
+    report.files += 1
+    try:
+        for record in scan_warc(path):
+            report.records += 1
+            _take(record, scan)
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        # The records before the damage are kept; `verify --repair` salvages the file.
+        report.unreadable.append(f"{path}: {exc}")
+
+
+def _take(record: ScannedRecord, scan: _Scan) -> None:
+    location = record.location
+    if record.record_type in ("response", "revisit"):
+        _add_response(scan, location, record.http_headers)
+        if record.record_type == "response" and record.http_status == 200:
+            scan.pages[location.record_id] = record
+    elif record.record_type == "metadata":
+        meta = parse_fields(record.block)
+        if meta is not None:
+            scan.described.append((location, meta))
+            return
+        not_modified = parse_not_modified(record.block)
+        revisit = scan.by_id.get(location.refers_to or "")
+        if not_modified is not None and revisit is not None:
+            # A 304's status and headers sit beside its revisit, which has no HTTP head.
+            status, headers = not_modified
+            _add_response(scan, replace(revisit, status=status), headers)
+
+
+def _add_response(
+    scan: _Scan, location: RecordLocation, http_headers: Sequence[tuple[str, str]]
+) -> None:
+    headers = {name.lower(): value for name, value in http_headers}
+    validators = (headers.get("etag"), headers.get("last-modified"))
+    scan.responses[location.record_id] = ArchivedResponse(location, *validators)
+    scan.by_id[location.record_id] = location
+
+
+def _replay(
+    session: Session, location: RecordLocation, meta: ArchivedArticle, scan: _Scan, report: Any
+) -> None:
+    captures = [(number, scan.by_id[rid]) for number, rid in meta.pages if rid in scan.by_id]
+    if meta.article is not None and captures:
+        outcome = save_article(
+            session,
+            article=meta.article,
+            site=meta.site,
+            channel=meta.channel,
+            captures=captures,
+            run_id=None,
+        )
+        report.articles[outcome.value] = report.articles.get(outcome.value, 0) + 1
+    elif meta.reason is not None:
+        first = captures[0][1] if captures else None
+        save_rejection(
+            session,
+            url=first.url if first else location.url,
+            site=meta.site,
+            channel=meta.channel,
+            reason=meta.reason,
+            detail=meta.detail,
+            location=first,
+            run_id=None,
+        )
+        report.rejections += 1
+
+
+def _renormalise(session: Session, page: ScannedRecord, seeds: Seeds, report: Any) -> None:
+    """An article page with no metadata record: normalised again, if a site claims its URL."""
+    url = page.location.url
+    site = _site_of(url, seeds)
+    if site is None:
+        return  # a list page, a picture, robots.txt: archived, never an article
+    headers = [(n, v) for n, v in page.http_headers if n.lower() not in DECODED_AWAY]
+    try:
+        body = _decoded(page)
+        article = normalise_page(url, headers, body, profile=profile_named(site))
+    except NotNormalisable as exc:
+        save_rejection(
+            session, url=url, site=site, channel="", reason=exc.reason, detail=str(exc),
+            location=page.location, run_id=None,
+        )  # fmt: skip
+        report.rejections += 1
+        return
+    outcome = save_article(
+        session, article=article, site=site, channel="", captures=[(1, page.location)],
+        run_id=None,
+    )  # fmt: skip
+    report.renormalised += 1
+    if outcome is ArticleOutcome.NEW:
+        report.articles["new"] = report.articles.get("new", 0) + 1
+
+
+def _site_of(url: str, seeds: Seeds) -> str | None:
+    """The seeded site whose base URL serves `url` as page 1 of one of its articles."""
+    host = urlsplit(url).netloc.lower()
+    for site in seeds.sites:
+        if urlsplit(site.base_url).netloc.lower() != host:
+            continue
+        try:
+            profile = profile_named(site.key)
+        except KeyError:
+            continue
+        parsed = parse_article_url(url, profile, base_url=site.base_url)
+        if parsed is not None and parsed.page == 1:
+            return site.key
+    return None
+
+
+def _decoded(page: ScannedRecord) -> bytes:
+    encoding = {n.lower(): v for n, v in page.http_headers}.get("content-encoding", "").lower()
+    if encoding in ("gzip", "x-gzip"):
+        return gzip.decompress(page.block)
+    if encoding == "deflate":
+        return zlib.decompress(page.block)
+    return page.block
+
+
+def print_report(report: ReindexReport, fmt: str, out: TextIO) -> None:
+    """The report as JSON, or a summary line and one line per file that needs a look."""
+    if fmt == "json":
+        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    out.write(report.summary() + "\n")
+    for name in report.open_files:
+        out.write(f"skipped {name}: still open; `cppcc-archive verify --repair` closes it\n")
+    for problem in report.unreadable:
+        out.write(f"unreadable from here on: {problem}\n")
