@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.catalogue.models import SHANGHAI, ArticleRecord, Capture
+from pipelines.catalogue.records import record_by_id
 from pipelines.catalogue.views import article_to_article
 from pipelines.catalogue.writes import ArticleOutcome, save_article
 from pipelines.normalise import Article, NotNormalisable, merge_pages, normalise_page, profile_named
@@ -185,26 +186,43 @@ def latest_captures(captures: Sequence[Capture]) -> list[Capture]:
 
 
 def _normalise_capture(capture: Capture, warc_dir: Path, profile: SiteProfile) -> Article:
-    url, headers, body = read_response(warc_dir, capture)
-    return normalise_page(url, headers, body, profile=profile)
+    _, headers, body = read_response(warc_dir, payload_location(capture))
+    return normalise_page(capture.url, headers, body, profile=profile)
 
 
-def read_response(warc_dir: Path, capture: Capture) -> tuple[str, list[tuple[str, str]], bytes]:
-    """(target URL, headers after content decoding, decoded body) of a capture's record."""
-    path = warc_dir / capture.warc_filename
+def payload_location(capture: Capture) -> RecordLocation:
+    """Where the capture's payload is: its own response, or the original a revisit stands for."""
+    session = object_session(capture)
+    record = record_by_id(session, capture.record_id) if session is not None else None
+    if record is None or record.record_type != "revisit":
+        return _location(capture)
+    original = record_by_id(session, record.refers_to or "") if session is not None else None
+    if original is None:
+        raise CannotReextract(
+            f"capture {capture.record_id} is a revisit of {record.refers_to}, which the "
+            "catalogue does not know; `cppcc-archive reindex` restores it from the WARC files"
+        )
+    return original
+
+
+def read_response(
+    warc_dir: Path, location: RecordLocation
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(target URL, headers after content decoding, decoded body) of a response record."""
+    path = warc_dir / location.filename
     try:
         with path.open("rb") as stream:
-            stream.seek(capture.warc_offset)
+            stream.seek(location.offset)
             record = next(iter(ArchiveIterator(stream)), None)
             if record is None:
-                raise CannotReextract(f"{path}: no record at offset {capture.warc_offset}")
-            _check_record(record, capture, path)
+                raise CannotReextract(f"{path}: no record at offset {location.offset}")
+            _check_record(record, location, path)
             body = record.content_stream().read()
     except FileNotFoundError:
         raise CannotReextract(f"WARC file {path} is missing (moved or deleted?)") from None
     except (OSError, ArchiveLoadFailed, EOFError) as exc:
         raise CannotReextract(
-            f"{path}: cannot read the record at {capture.warc_offset}: {exc}"
+            f"{path}: cannot read the record at {location.offset}: {exc}"
         ) from exc
     headers = [
         (name, value)
@@ -214,12 +232,12 @@ def read_response(warc_dir: Path, capture: Capture) -> tuple[str, list[tuple[str
     return record.rec_headers.get_header("WARC-Target-URI"), headers, body
 
 
-def _check_record(record: Any, capture: Capture, path: Path) -> None:
+def _check_record(record: Any, location: RecordLocation, path: Path) -> None:
     record_id = record.rec_headers.get_header("WARC-Record-ID")
-    if record.rec_type != "response" or record_id != capture.record_id:
+    if record.rec_type != "response" or record_id != location.record_id:
         raise CannotReextract(
-            f"{path}: the record at offset {capture.warc_offset} is {record.rec_type} "
-            f"{record_id}, not the response {capture.record_id} the catalogue names"
+            f"{path}: the record at offset {location.offset} is {record.rec_type} "
+            f"{record_id}, not the response {location.record_id} the catalogue names"
         )
     if record.http_headers is None:
         raise CannotReextract(f"{path}: record {record_id} holds no HTTP response")

@@ -200,3 +200,11 @@ def test_changed_since_lists_the_edited_articles_only(recrawl: Recrawl) -> None:
     assert [a["url"] for a in changed] == [recrawl.server.base_url + EDITED]
     unchanged = recrawl.cli("show", recrawl.server.base_url + UNCHANGED, "--versions")
     assert len(unchanged["versions"]) == 1
+
+
+def test_reextract_reads_revisits_through_their_originals(recrawl: Recrawl) -> None:
+    # After run 3 most articles' latest captures are revisits (304 or identical payload).
+    report = recrawl.cli("reextract", "--format", "json")
+    articles = recrawl.cli("articles", "--format", "json", "--limit", "100")
+    assert report["failures"] == [] and report["examined"] == len(articles)
+    assert report["changed"] == 0
