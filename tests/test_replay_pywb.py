@@ -19,17 +19,22 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from pipelines.warc.cdxj import index_warc
+from pipelines.warc.location import RecordLocation
+from pipelines.warc.records import Original
 from tests.test_warc_writer import FETCHED_AT, GZIP_BODY, make_exchange, make_writer
 
 WAYBACK = Path(sys.executable).with_name("wayback")
 COLLECTION = "cppcc"
 TIMESTAMP = FETCHED_AT.strftime("%Y%m%d%H%M%S")
+LATER = FETCHED_AT + timedelta(days=1)
+LATER_TIMESTAMP = LATER.strftime("%Y%m%d%H%M%S")
 PAGE_URL = "http://www.rmzxb.com.cn/c/2024-05-01/plain.shtml"
 GZIP_URL = "http://www.rmzxb.com.cn/c/2024-05-01/gzip.shtml"
 PICTURE_URL = "http://www.rmzxb.com.cn/images/2024-05/photo.jpg"
@@ -60,13 +65,27 @@ def exchange(url: str, content_type: str, body: bytes, *headers: tuple[str, str]
 
 
 def write_archive(warc_dir: Path) -> None:
+    """Three captures, and a day later a revisit of two of them: same bytes, and a 304."""
     with make_writer(warc_dir) as writer:
-        writer.write_exchange(exchange(PAGE_URL, "text/html; charset=utf-8", PAGE))
+        page = writer.write_exchange(exchange(PAGE_URL, "text/html; charset=utf-8", PAGE))
         gzip_page = exchange(
             GZIP_URL, "text/html; charset=utf-8", GZIP_BODY, ("Content-Encoding", "gzip")
         )
         writer.write_exchange(gzip_page)
-        writer.write_exchange(exchange(PICTURE_URL, "image/jpeg", PICTURE))
+        picture = writer.write_exchange(exchange(PICTURE_URL, "image/jpeg", PICTURE))
+        again = exchange(PAGE_URL, "text/html; charset=utf-8", PAGE)
+        writer.write_exchange(replace(again, fetched_at=LATER), _original(page))
+        not_modified = replace(
+            exchange(PICTURE_URL, "image/jpeg", b"", ("ETag", '"p1"')),
+            status=304,
+            reason="Not Modified",
+            fetched_at=LATER,
+        )
+        writer.write_exchange(not_modified, _original(picture))
+
+
+def _original(location: RecordLocation) -> Original:
+    return Original(location.record_id, location.url, location.fetched_at, location.payload_digest)
 
 
 def free_port() -> int:
@@ -134,8 +153,8 @@ def wayback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait()
 
 
-def replay(wayback: str, url: str, **headers: str) -> Reply:
-    return fetch(f"{wayback}/{TIMESTAMP}id_/{url}", **headers)
+def replay(wayback: str, url: str, timestamp: str = TIMESTAMP, **headers: str) -> Reply:
+    return fetch(f"{wayback}/{timestamp}id_/{url}", **headers)
 
 
 def test_html_page_is_replayed_byte_for_byte(wayback: str) -> None:
@@ -174,3 +193,19 @@ def test_an_unarchived_url_is_not_found(wayback: str) -> None:
     reply = replay(wayback, "http://www.rmzxb.com.cn/never-fetched.shtml")
 
     assert reply.status == 404
+
+
+def test_a_revisit_of_the_same_bytes_replays_the_original_payload(wayback: str) -> None:
+    reply = replay(wayback, PAGE_URL, LATER_TIMESTAMP)
+
+    assert reply.status == 200
+    assert reply.body == PAGE
+    assert reply.headers["Memento-Datetime"] == "Thu, 02 May 2024 08:00:00 GMT"
+
+
+def test_a_304_revisit_replays_the_page_it_stands_for(wayback: str) -> None:
+    reply = replay(wayback, PICTURE_URL, LATER_TIMESTAMP)
+
+    assert (reply.status, reply.headers["Content-Type"]) == (200, "image/jpeg")
+    assert reply.body == PICTURE
+    assert reply.headers["Memento-Datetime"] == "Thu, 02 May 2024 08:00:00 GMT"
