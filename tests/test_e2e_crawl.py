@@ -331,3 +331,19 @@ def _responses(archive: Archive) -> Iterator[Any]:
 
 def _lines(text: str) -> list[str]:
     return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def test_search_finds_the_seed_article_by_its_words(archive: Archive) -> None:
+    hits = archive.json("articles", "--search", "河南省政协 作风建设", "--format", "json")
+    seed = ARTICLES["seed"]
+    assert [hit["url"] for hit in hits] == [archive.url(seed.pages[0].path)]
+    assert hits[0]["title_match"] is False  # the words are in its subtitle and body
+    start, end = hits[0]["highlights"][0]
+    assert hits[0]["snippet"][start:end] in ("河南省政协", "作风建设")
+    table = archive.cli("articles", "--search", "作风建设", "--section", "政协动态")
+    assert table.returncode == 0, table.stderr
+    assert "【作风建设】" in table.stdout
+    none = archive.json(
+        "articles", "--search", "作风建设", "--source", "新华社", "--format", "json"
+    )
+    assert none == []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, String, cast, select
 from sqlalchemy.orm import Session, selectinload
 
 from pipelines.catalogue.models import (
@@ -28,29 +29,22 @@ def list_articles(
     since: date | datetime | None = None,
     until: date | datetime | None = None,
     changed_since: date | datetime | None = None,
+    section: str | None = None,
+    source: str | None = None,
+    editor: str | None = None,
     limit: int | None = 50,
 ) -> list[ArticleRecord]:
-    """Articles newest first (by publication time, then id), filtered.
+    """Articles newest first (by publication time, then id), filtered (see article_filters).
 
     `changed_since`: only articles whose content changed (a version after the first) at or
-    after that time.
-
-    `channel` is a channel key (`yw`), matched on every site unless `site` is given. Dates in
-    `since` and `until` are inclusive days in Asia/Shanghai: `until=date(2022, 3, 4)` includes
-    all of that day. Naive datetimes are read as Asia/Shanghai times. `limit=None`: no limit.
+    after that time. `limit=None`: no limit.
     """
-    query = select(ArticleRecord)
-    if site is not None:
-        query = query.where(ArticleRecord.site == site)
-    if channel is not None:
-        query = query.where(ArticleRecord.channel == channel)
-    if since is not None:
-        query = query.where(ArticleRecord.published_at >= _start(since))
-    if until is not None:
-        if isinstance(until, datetime):
-            query = query.where(ArticleRecord.published_at <= _aware(until))
-        else:
-            query = query.where(ArticleRecord.published_at < _start(until + timedelta(days=1)))
+    query = select(ArticleRecord).where(
+        *article_filters(
+            site=site, channel=channel, since=since, until=until,
+            section=section, source=source, editor=editor,
+        )
+    )  # fmt: skip
     if changed_since is not None:
         edited = select(ArticleVersion.article_id).where(
             ArticleVersion.number > 1, ArticleVersion.captured_at >= _start(changed_since)
@@ -60,6 +54,48 @@ def list_articles(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def article_filters(
+    *,
+    site: str | None = None,
+    channel: str | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    section: str | None = None,
+    source: str | None = None,
+    editor: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses on articles; None leaves a filter out.
+
+    `channel` is a channel key (`yw`), matched on every site unless `site` is given. Dates in
+    `since` and `until` are inclusive days in Asia/Shanghai: `until=date(2022, 3, 4)` includes
+    all of that day. Naive datetimes are read as Asia/Shanghai times. `section` is one name of
+    the article's breadcrumb (`政协动态`); `source` and `editor` are matched whole.
+    """
+    found: list[ColumnElement[bool]] = []
+    for column, value in (
+        (ArticleRecord.site, site),
+        (ArticleRecord.channel, channel),
+        (ArticleRecord.source, source),
+        (ArticleRecord.editor, editor),
+    ):
+        if value is not None:
+            found.append(column == value)
+    if section is not None:
+        # The JSON list as stored holds the name as json.dumps writes it (\u escapes and all,
+        # so the escape character of the LIKE pattern must not be a backslash).
+        quoted = json.dumps(section)
+        pattern = "%" + quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+        found.append(cast(ArticleRecord.section, String).like(pattern, escape="!"))
+    if since is not None:
+        found.append(ArticleRecord.published_at >= _start(since))
+    if until is not None:
+        if isinstance(until, datetime):
+            found.append(ArticleRecord.published_at <= _aware(until))
+        else:
+            found.append(ArticleRecord.published_at < _start(until + timedelta(days=1)))
+    return found
 
 
 def find_article(session: Session, url_or_id: str) -> ArticleRecord | None:

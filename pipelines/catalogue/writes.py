@@ -27,6 +27,7 @@ from pipelines.catalogue.models import (
     Site,
     split_channel_key,
 )
+from pipelines.catalogue.search import index_article
 from pipelines.errors import UsageError
 from pipelines.normalise.article import Article
 from pipelines.warc.location import RecordLocation
@@ -97,6 +98,7 @@ def save_article(
         outcome = _update_article(record, article, seen_at)
     if outcome is not ArticleOutcome.UNCHANGED:
         _add_version(session, record, run_id)
+        index_article(session, record)
     _add_captures(session, record.id, captures, run_id)
     return outcome
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from pipelines.catalogue.engine import make_engine
 from pipelines.catalogue.models import Base
+from pipelines.catalogue.search import outside_search
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,6 +25,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite's ALTER is limited
         compare_type=True,
+        include_object=outside_search,  # autogenerate must leave the search tables alone
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,49 @@
+"""Chinese text as search terms: overlapping character bigrams, as Lucene's CJK analyzer makes.
+
+A run of Han characters becomes its bigrams (河南省 → 河南 南省), so a word of any length
+from two characters on is a phrase of consecutive bigrams; a lone character stays a term of
+its own. Other runs of letters and digits are lower-cased words. Both SQLite FTS5 and
+PostgreSQL text search index these terms, so both answer the same queries the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# Han ideographs (with extension A and compatibility forms) are runs of their own; letters
+# and digits of other scripts are words; everything else (punctuation, spaces) separates.
+_RUN = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def terms(text: str) -> Iterator[str]:
+    """The index terms of `text`, in text order (a phrase is consecutive terms)."""
+    for match in _RUN.finditer(text):
+        run = match.group()
+        if not _HAN.match(run):
+            yield run.lower()
+        elif len(run) == 1:
+            yield run
+        else:
+            yield from (run[i : i + 2] for i in range(len(run) - 1))
+
+
+def query_phrases(query: str) -> list[list[str]]:
+    """The phrases a query asks for: one per space-separated part, each a list of terms.
+
+    `河南省政协 协商` → [[河南, 南省, 省政, 政协], [协商]]; parts without any term are dropped.
+    A part with punctuation inside (`政协,委员`) is one phrase: its runs' terms in order.
+    """
+    phrases = [list(terms(part)) for part in query.split()]
+    return [phrase for phrase in phrases if phrase]
+
+
+def needles(query: str) -> list[str]:
+    """The literal strings a query's parts look for, for highlighting: runs, lower-cased."""
+    found: list[str] = []
+    for part in query.split():
+        found.extend(match.group().lower() for match in _RUN.finditer(part))
+    return list(dict.fromkeys(found))

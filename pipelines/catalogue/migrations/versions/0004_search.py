@@ -1,0 +1,72 @@
+"""full-text search: a bigram index per back end (SQLite FTS5, PostgreSQL GIN tsvector)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01 00:00:00+00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.orm import Session
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BACKFILL_BATCH = 500
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    if connection.dialect.name == "postgresql":
+        op.execute(
+            "CREATE TABLE article_search (article_id INTEGER PRIMARY KEY "
+            "REFERENCES articles (id) ON DELETE CASCADE, document tsvector NOT NULL)"
+        )
+        op.execute("CREATE INDEX ix_article_search_document ON article_search USING gin (document)")
+    else:
+        # Terms are written space-separated; unicode61 splits there and keeps each bigram whole.
+        op.execute(
+            "CREATE VIRTUAL TABLE article_search USING fts5("
+            "title, subtitle, body, captions, tokenize = 'unicode61 remove_diacritics 0')"
+        )
+        # FTS5 rows are not tied to articles by a foreign key: a deleted article leaves none.
+        op.execute(
+            "CREATE TRIGGER article_search_delete AFTER DELETE ON articles BEGIN "
+            "DELETE FROM article_search WHERE rowid = old.id; END"
+        )
+    _backfill(connection)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS article_search_delete")
+    op.execute("DROP TABLE article_search")
+
+
+def _backfill(connection: sa.Connection) -> None:
+    """Index the articles catalogued before search existed, batch by batch."""
+    from pipelines.catalogue.models import ArticleRecord
+    from pipelines.catalogue.search import index_article
+
+    session = Session(bind=connection)
+    last_id = 0
+    while True:
+        batch = session.scalars(
+            sa.select(ArticleRecord)
+            .where(ArticleRecord.id > last_id)
+            .order_by(ArticleRecord.id)
+            .limit(BACKFILL_BATCH)
+        ).all()
+        if not batch:
+            return
+        for record in batch:
+            index_article(session, record)
+        session.flush()
+        session.expunge_all()
+        last_id = batch[-1].id
