@@ -1,0 +1,661 @@
+"""`cppcc-archive verify [--repair]`: check the WARC files and the catalogue against each other.
+
+Command line (add `add_verify` to the commands in scheduler/cli.py):
+
+    cppcc-archive verify [--repair] [--format text|json]
+
+Every closed WARC file in HOME/warc is read to its end, checking each record is whole and
+matches its digests; the catalogue's captures and records must name a record that is where
+they say; every archived response and article page must be in the catalogue; `.open` files
+are reported (unless a running crawl may be writing them). `--repair` closes the `.open`
+files of dead writers (pipelines/warc/salvage.py) and catalogues from the WARC files what the
+catalogue misses (scheduler/reindex.py); it never deletes anything.
+
+Exit status: 0 clean (or all that was found was repaired), 1 problems remain, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.limitreader import LimitReader
+from warcio.statusandheaders import StatusAndHeadersParserException
+
+from crawler.seeds import Seeds
+from pipelines.catalogue.engine import make_session_factory
+from pipelines.catalogue.locks import dead_reason
+from pipelines.catalogue.models import ArchivedRecord, Capture, ChannelLock, Rejection, Run
+from pipelines.errors import UsageError
+from pipelines.normalise import profile_named
+from pipelines.normalise.urls import parse_article_url
+from pipelines.processes import pid_is_alive
+from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
+from pipelines.warc.salvage import DAMAGED_SUFFIX, salvage_open_files
+from scheduler.cli import EXIT_FAILED, EXIT_OK, Config, add_command, catalogue_session
+
+CHUNK = 1 << 20  # bytes read at a time
+UNCATALOGUED = ("uncatalogued-article", "uncatalogued-record")
+READ_ERRORS = (
+    ArchiveLoadFailed,
+    StatusAndHeadersParserException,
+    OSError,
+    EOFError,
+    zlib.error,
+    ValueError,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong: `kind` is a slug, `file`/`offset` where (the catalogue's claim for
+    `missing-*` kinds), `detail` what and what to do."""
+
+    kind: str
+    file: str | None
+    offset: int | None
+    detail: str
+
+    def line(self) -> str:
+        if self.kind.startswith("missing-"):
+            return f"catalogue: {self.detail}"
+        where = self.file if self.offset is None else f"{self.file}:{self.offset}"
+        return f"{where}: {self.detail}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file": self.file, "offset": self.offset, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A `response` or `revisit` record of a file: what the catalogue must know of it."""
+
+    offset: int
+    record_id: str
+    record_type: str
+    status: int | None
+    url: str
+
+
+@dataclass
+class FileScan:
+    """What reading one closed WARC file to its end found."""
+
+    name: str
+    records: int = 0
+    ids: dict[int, str] = field(default_factory=dict)  # record offset -> WARC-Record-ID
+    entries: list[Entry] = field(default_factory=list)
+    end: int = 0  # end of the last whole record
+    broken_at: int | None = None  # where the file stops being readable
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Verification:
+    """One check of the archive: what was read, what is wrong, what was left alone and why."""
+
+    files: int = 0
+    records: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One thing `--repair` did."""
+
+    action: str  # "closed", "truncated", "damaged", "conflict" (salvage), "recatalogued"
+    file: str | None
+    detail: str
+
+
+@dataclass
+class Outcome:
+    """A verify run: what it found, what it repaired, and the check after repairing."""
+
+    found: Verification
+    repairs: list[Repair] = field(default_factory=list)
+    after: Verification | None = None
+
+    @property
+    def final(self) -> Verification:
+        return self.after or self.found
+
+    @property
+    def clean(self) -> bool:
+        return not self.final.problems
+
+    def problems(self) -> list[tuple[Problem, bool]]:
+        """Every problem found, first or after repairing, and whether it is gone now."""
+        remaining, first = set(self.final.problems), set(self.found.problems)
+        listed = [(problem, problem not in remaining) for problem in self.found.problems]
+        return listed + [(p, False) for p in self.final.problems if p not in first]
+
+
+# -- reading the WARC files -----------------------------------------------------------------------
+
+
+ScanCache = dict[str, tuple[tuple[int, int], FileScan]]  # name -> ((size, mtime), scan)
+
+
+def scan_file(path: Path) -> FileScan:
+    """Read every record of a closed WARC file, checking each is whole and its digests match."""
+    scan = FileScan(path.name)
+    with path.open("rb") as stream:
+        records = ArchiveIterator(stream, check_digests=True)
+        reader = records.reader  # warcio drops it when the walk ends
+        try:
+            for record in records:
+                if not _take_record(path, scan, record, records, reader):
+                    break
+        except READ_ERRORS as exc:
+            _broken(path, scan, _one_line(exc))
+            return scan
+    if scan.broken_at is None and scan.end < path.stat().st_size:
+        # warcio ends its walk quietly where a gzip member stops before its WARC headers do.
+        _broken(path, scan, "no WARC record can be read")
+    return scan
+
+
+def _broken(path: Path, scan: FileScan, why: str) -> None:
+    scan.broken_at = scan.end
+    kind = "truncated" if _member_is_cut(path, scan.end) else "unreadable"
+    cut = "a gzip member cut short" if kind == "truncated" else "bytes that are no WARC record"
+    text = f"{kind}: {cut} from here to the end ({why})"
+    scan.problems.append(Problem(kind, path.name, scan.end, text))
+
+
+def _take_record(path: Path, scan: FileScan, record: Any, records: Any, reader: Any) -> bool:
+    """Read one record; False when it is cut short (the file breaks at its start)."""
+    stream = record.raw_stream
+    while stream.read(CHUNK):
+        pass
+    offset, length = records.get_record_offset(), records.get_record_length()
+    content_cut = not isinstance(stream, LimitReader) or stream.limit > 0
+    member_cut = reader.decompressor is not None and not reader.decompressor.eof
+    if content_cut or member_cut:
+        scan.broken_at = offset
+        what = "its content" if content_cut else "its gzip member"
+        scan.problems.append(
+            Problem(
+                "truncated",
+                path.name,
+                offset,
+                f"truncated: the last record, {what} cut short at the end of the file",
+            )
+        )
+        return False
+    scan.records += 1
+    scan.end = offset + length
+    fields = record.rec_headers
+    record_id = fields.get_header("WARC-Record-ID") or ""
+    scan.ids[offset] = record_id
+    if record.digest_checker.problems:  # warcio checks no digest of a revisit: it has none
+        failed = "; ".join(record.digest_checker.problems)
+        text = f"digest mismatch: record {record_id} is not what was archived ({failed})"
+        scan.problems.append(Problem("digest-mismatch", path.name, offset, text))
+    if record.rec_type in ("response", "revisit"):
+        scan.entries.append(
+            Entry(offset, record_id, record.rec_type, _status(record), _uri(fields))
+        )
+    return True
+
+
+def _status(record: Any) -> int | None:
+    code = record.http_headers.get_statuscode() if record.http_headers else None
+    return int(code) if code and code.isdigit() else None
+
+
+def _uri(fields: Any) -> str:
+    return str(fields.get_header("WARC-Target-URI") or "")
+
+
+def _member_is_cut(path: Path, offset: int) -> bool:
+    """Whether the bytes from `offset` are the start of a gzip member that the file cuts off."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        while data := stream.read(CHUNK):
+            try:
+                decompressor.decompress(data)
+            except zlib.error:
+                return False
+            if decompressor.eof:
+                return False
+    return True
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+def scan_files(
+    warc_dir: Path, cache: ScanCache, on_progress: Callable[[str], None] | None = None
+) -> dict[str, FileScan]:
+    """Scans of the closed WARC files in `warc_dir`; files unchanged since `cache` saw them are
+    not read again."""
+    scans = {}
+    for path in sorted(warc_dir.glob(f"*{WARC_SUFFIX}")):
+        stat = path.stat()
+        key = (stat.st_size, stat.st_mtime_ns)
+        cached = cache.get(path.name)
+        if cached is None or cached[0] != key:
+            cache[path.name] = (key, scan_file(path))
+            if on_progress:
+                on_progress(f"verify: read {path.name}: {cache[path.name][1].records} records")
+        scans[path.name] = cache[path.name][1]
+    return scans
+
+
+# -- the catalogue against the files --------------------------------------------------------------
+
+
+def article_site(url: str, seeds: Seeds) -> str | None:
+    """The seeded site whose base URL serves `url` as page 1 of an article (as reindex reads it)."""
+    host = urlsplit(url).netloc.lower()
+    for site in seeds.sites:
+        if urlsplit(site.base_url).netloc.lower() != host:
+            continue
+        try:
+            profile = profile_named(site.key)
+        except KeyError:  # a seeded site without a profile has no article pattern
+            continue
+        parsed = parse_article_url(url, profile, base_url=site.base_url)
+        if parsed is not None and parsed.page == 1:
+            return site.key
+    return None
+
+
+def check_catalogue(
+    session: Session, scans: Mapping[str, FileScan], warc_dir: Path, open_names: set[str]
+) -> list[Problem]:
+    """Captures and records rows that name a missing file, or an offset where their record is not.
+
+    Rows naming a file still `.open` are left to the open-file check.
+    """
+    problems = []
+    captured = set()
+    query = select(
+        Capture.id, Capture.url, Capture.warc_filename, Capture.warc_offset, Capture.record_id
+    ).order_by(Capture.id)
+    for row_id, url, name, offset, record_id in session.execute(query):
+        captured.add(record_id)
+        if name in open_names:
+            continue
+        why = _not_there(scans, warc_dir, name, offset, record_id)
+        if why is not None:
+            kind, text = why
+            problems.append(Problem(kind, name, offset, f"capture {row_id} of {url} {text}"))
+    problems += _check_records(session, scans, warc_dir, open_names, captured)
+    return problems
+
+
+def _check_records(
+    session: Session,
+    scans: Mapping[str, FileScan],
+    warc_dir: Path,
+    open_names: set[str],
+    captured: set[str],
+) -> list[Problem]:
+    """Records rows not already checked as captures (list pages, pictures…): one problem per
+    file and kind, for they come by the hundred when a file is lost."""
+    found: dict[tuple[str, str], list[int]] = {}  # (kind, file) -> offsets
+    query = select(
+        ArchivedRecord.warc_filename, ArchivedRecord.warc_offset, ArchivedRecord.record_id
+    )
+    for name, offset, record_id in session.execute(query.order_by(ArchivedRecord.id)):
+        if record_id in captured or name in open_names:
+            continue
+        why = _not_there(scans, warc_dir, name, offset, record_id)
+        if why is not None:
+            found.setdefault((why[0], name), []).append(offset)
+    problems = []
+    for (kind, name), offsets in found.items():
+        rows = f"{len(offsets)} records row{'s' if len(offsets) != 1 else ''}"
+        if kind == "missing-file":
+            text = f"{rows} point to {_missing_file(warc_dir, name)}"
+            problems.append(Problem(kind, name, None, text))
+        else:
+            text = f"{rows} point to {name} where their record is not (offsets {_some(offsets)})"
+            problems.append(Problem(kind, name, min(offsets), text))
+    return problems
+
+
+def _some(offsets: list[int], shown: int = 5) -> str:
+    text = ", ".join(str(offset) for offset in offsets[:shown])
+    return text + (", …" if len(offsets) > shown else "")
+
+
+def _not_there(
+    scans: Mapping[str, FileScan], warc_dir: Path, name: str, offset: int, record_id: str
+) -> tuple[str, str] | None:
+    """(kind, why) when record `record_id` is not at `offset` of file `name`; None when it is."""
+    scan = scans.get(name)
+    if scan is None:
+        return "missing-file", f"points to {_missing_file(warc_dir, name)}"
+    found = scan.ids.get(offset)
+    if found == record_id:
+        return None
+    where = f"points to {name}:{offset}"
+    if found is not None:
+        return "missing-record", f"{where}, where record {found} is, not {record_id}"
+    if scan.broken_at is not None and offset >= scan.broken_at:
+        return "missing-record", f"{where}, past where the file breaks ({scan.broken_at})"
+    return "missing-record", f"{where}, where no record starts (record {record_id})"
+
+
+def _missing_file(warc_dir: Path, name: str) -> str:
+    damaged = warc_dir / (name + DAMAGED_SUFFIX)
+    if damaged.exists():
+        return f"{name}, which is missing (kept as {damaged.name}: no complete record)"
+    return f"{name}, which is missing from {warc_dir}: restore it from a backup"
+
+
+def check_uncatalogued(
+    session: Session, scans: Mapping[str, FileScan], seeds: Seeds
+) -> list[Problem]:
+    """Responses and revisits missing from the records table, and 200 responses of article
+    pages that neither a capture nor a rejection names."""
+    recorded = set(session.scalars(select(ArchivedRecord.record_id)))
+    named = set(session.scalars(select(Capture.record_id)))
+    named |= {rid for rid in session.scalars(select(Rejection.record_id)) if rid}
+    problems = []
+    for scan in scans.values():
+        for entry in scan.entries:
+            what = f"{entry.record_type} record {entry.record_id} of {entry.url}"
+            if entry.record_id not in recorded:
+                text = f"{what} is not in the catalogue's records"
+                problems.append(Problem("uncatalogued-record", scan.name, entry.offset, text))
+            if _is_article_page(entry, seeds) and entry.record_id not in named:
+                text = f"article page {entry.url} (record {entry.record_id}) is not catalogued"
+                problems.append(Problem("uncatalogued-article", scan.name, entry.offset, text))
+    return problems
+
+
+def _is_article_page(entry: Entry, seeds: Seeds) -> bool:
+    return (
+        entry.record_type == "response"
+        and entry.status == 200
+        and article_site(entry.url, seeds) is not None
+    )
+
+
+# -- open files and running crawls ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveCrawl:
+    """A channel lock held by a run whose process still lives."""
+
+    run_id: int
+    channel: str
+    host: str
+    pid: int
+
+
+def live_crawls(
+    session: Session, *, host: str, is_alive: Callable[[int], bool], now: datetime
+) -> list[LiveCrawl]:
+    """The crawls running now, by their channel locks (as `crawl` and the service see them)."""
+    from scheduler.launcher import STALE_AFTER
+
+    live = []
+    for lock in session.scalars(select(ChannelLock).order_by(ChannelLock.run_id)):
+        run = session.get(Run, lock.run_id)
+        if run is None or run.status != "running":
+            continue
+        reason = dead_reason(
+            run,
+            host=host,
+            is_alive=lambda _h, pid: is_alive(pid),
+            now=now,
+            stale_after=STALE_AFTER,
+        )
+        if reason is None:
+            live.append(LiveCrawl(lock.run_id, lock.key, lock.host, lock.pid))
+    return live
+
+
+def check_open_files(
+    warc_dir: Path, live: Iterable[LiveCrawl], *, host: str, is_alive: Callable[[int], bool]
+) -> tuple[list[Problem], list[str]]:
+    """`.open` files: a problem when their writer is gone, a note when it may be writing."""
+    live = list(live)
+    problems, notes = [], []
+    for path in sorted(warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}")):
+        writer = parse_warc_filename(path.name.removesuffix(OPEN_SUFFIX))
+        if writer is None:
+            text = "open file of unknown writer: check it with `warcio check`, close it by hand"
+            problems.append(Problem("open-file", path.name, None, text))
+        elif writer.hostname == host and is_alive(writer.pid):
+            notes.append(
+                f"{path.name}: being written by a running crawl (pid {writer.pid}): "
+                "not read, left alone"
+            )
+        elif writer.hostname != host and any(c.host == writer.hostname for c in live):
+            notes.append(
+                f"{path.name}: may be written by a crawl running on {writer.hostname}: "
+                "not read, left alone"
+            )
+        elif writer.hostname != host:
+            text = (
+                f"left open on host {writer.hostname} (writer pid {writer.pid}): run "
+                "`cppcc-archive verify --repair` there to close it"
+            )
+            problems.append(Problem("open-file", path.name, None, text))
+        else:
+            text = (
+                f"left open by a crawl that stopped (writer pid {writer.pid} is gone): "
+                "`cppcc-archive verify --repair` closes it"
+            )
+            problems.append(Problem("open-file", path.name, None, text))
+    for path in sorted(warc_dir.glob(f"*{DAMAGED_SUFFIX}")):
+        notes.append(f"{path.name}: kept by salvage, it holds no complete record; not read")
+    return problems, notes
+
+
+# -- the whole check, and repairs -----------------------------------------------------------------
+
+
+def verify_archive(
+    session: Session,
+    warc_dir: Path,
+    seeds: Seeds,
+    *,
+    cache: ScanCache | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    host: str | None = None,
+    is_alive: Callable[[int], bool] = pid_is_alive,
+) -> Verification:
+    """Check every closed WARC file in `warc_dir` and the catalogue in `session` (read only).
+
+    The files are read before the first query, so no transaction is open during the long
+    part; the caller ends the session's transaction.
+    """
+    host = host or socket.gethostname()
+    scans = scan_files(warc_dir, cache if cache is not None else {}, on_progress)
+    result = Verification(files=len(scans), records=sum(s.records for s in scans.values()))
+    for scan in scans.values():
+        result.problems += scan.problems
+    live = live_crawls(session, host=host, is_alive=is_alive, now=datetime.now(UTC))
+    result.notes += [
+        f"a crawl is running: run {c.run_id} ({c.channel}), pid {c.pid} on host {c.host}; "
+        "files it may be writing are left alone"
+        for c in live
+    ]
+    open_problems, notes = check_open_files(warc_dir, live, host=host, is_alive=is_alive)
+    # Rows naming a file still open: the open-file problem or note above stands for them.
+    open_names = {p.name.removesuffix(OPEN_SUFFIX) for p in warc_dir.glob(f"*{OPEN_SUFFIX}")}
+    result.problems += open_problems
+    result.notes += notes
+    result.problems += check_catalogue(session, scans, warc_dir, open_names)
+    result.problems += check_uncatalogued(session, scans, seeds)
+    return result
+
+
+def repair_archive(
+    sessions: sessionmaker[Session],
+    warc_dir: Path,
+    seeds: Seeds,
+    found: Verification,
+    *,
+    cache: ScanCache,
+    on_progress: Callable[[str], None] | None = None,
+) -> Outcome:
+    """Close `.open` files of dead writers, catalogue what the catalogue misses, check again."""
+    outcome = Outcome(found)
+    if any(problem.kind == "open-file" for problem in found.problems):
+        outcome.repairs += _salvage(warc_dir)
+    current = _verify_again(sessions, warc_dir, seeds, cache, on_progress)
+    if any(problem.kind in UNCATALOGUED for problem in current.problems):
+        outcome.repairs.append(_recatalogue(sessions, warc_dir, seeds, on_progress))
+        current = _verify_again(sessions, warc_dir, seeds, cache, on_progress)
+    outcome.after = current
+    return outcome
+
+
+def _salvage(warc_dir: Path) -> list[Repair]:
+    # Salvage itself leaves alone the files whose writer still runs, or ran on another host.
+    return [
+        Repair(report.status, report.original.name, report.message)
+        for report in salvage_open_files(warc_dir)
+        if not report.status.startswith("skipped")
+    ]
+
+
+def _recatalogue(
+    sessions: sessionmaker[Session],
+    warc_dir: Path,
+    seeds: Seeds,
+    on_progress: Callable[[str], None] | None,
+) -> Repair:
+    from pipelines.catalogue.writes import upsert_site_channels
+    from scheduler.launcher import seeds_rows
+    from scheduler.reindex import ReindexReport, reindex, warc_files
+
+    report = ReindexReport()
+    with sessions.begin() as session:
+        upsert_site_channels(session, seeds_rows(seeds))
+    reindex(sessions, warc_files([warc_dir], report), seeds, report, on_progress)
+    return Repair("recatalogued", None, f"catalogued from WARC: {report.summary()}")
+
+
+def _verify_again(
+    sessions: sessionmaker[Session],
+    warc_dir: Path,
+    seeds: Seeds,
+    cache: ScanCache,
+    on_progress: Callable[[str], None] | None,
+) -> Verification:
+    with sessions() as session:
+        return verify_archive(session, warc_dir, seeds, cache=cache, on_progress=on_progress)
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    final = outcome.final
+    return {
+        "clean": outcome.clean,
+        "files": final.files,
+        "records": final.records,
+        "problems": [
+            {**problem.as_json(), "repaired": repaired} for problem, repaired in outcome.problems()
+        ],
+        "repairs": [
+            {"action": r.action, "file": r.file, "detail": r.detail} for r in outcome.repairs
+        ],
+        "notes": final.notes,
+    }
+
+
+def print_outcome(outcome: Outcome, warc_dir: Path, fmt: str, out: TextIO) -> None:
+    """JSON, or a summary line, a line per problem, per repair, and per note."""
+    if fmt == "json":
+        json.dump(outcome_json(outcome), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    out.write(_summary(outcome, warc_dir) + "\n")
+    for problem, repaired in outcome.problems():
+        out.write(problem.line() + (" (repaired)" if repaired else "") + "\n")
+    for repair in outcome.repairs:
+        out.write(f"repair: {repair.detail}\n")
+    for note in outcome.final.notes:
+        out.write(f"note: {note}\n")
+
+
+def _summary(outcome: Outcome, warc_dir: Path) -> str:
+    final = outcome.final
+    head = f"verify {warc_dir}: {final.files} WARC files, {final.records} records"
+    found = len(outcome.problems())
+    if not found:
+        return f"{head}: clean"
+    text = f"{head}: {found} problem{'s' if found != 1 else ''}"
+    if outcome.after is None:
+        return text
+    remain = len(final.problems)
+    return f"{text}, {found - remain} repaired, {remain} remain{'s' if remain == 1 else ''}"
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def add_verify(commands: Any, common: argparse.ArgumentParser) -> None:
+    """The `verify` subcommand."""
+    sub = add_command(
+        commands,
+        common,
+        "verify",
+        "check every WARC file in HOME/warc and the catalogue against each other (damaged "
+        "records, digests, captures pointing nowhere, uncatalogued articles, `.open` files); "
+        "exit 0 when all is well, 1 when problems remain",
+        cmd_verify,
+    )
+    sub.add_argument(
+        "--repair",
+        action="store_true",
+        help="close `.open` files of crawls that stopped and catalogue from the WARC files what "
+        "the catalogue misses; nothing is deleted",
+    )
+    sub.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_verify(config: Config, args: argparse.Namespace) -> int:
+    """Check the archive, repair it if asked, print what was found and done."""
+    warc_dir = config.home / "warc"
+    if not warc_dir.is_dir():
+        raise UsageError(f"no WARC folder {warc_dir}: point --home at an archive")
+    seeds = config.seeds()
+    cache: ScanCache = {}
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    with catalogue_session(config) as session:
+        found = verify_archive(session, warc_dir, seeds, cache=cache, on_progress=progress)
+        bind = session.get_bind()
+        session.rollback()  # SQLite takes its write lock at BEGIN: let the repairs write
+        outcome = Outcome(found)
+        if args.repair and found.problems:
+            assert isinstance(bind, Engine)  # catalogue_session binds sessions to an engine
+            sessions = make_session_factory(bind)
+            outcome = repair_archive(
+                sessions, warc_dir, seeds, found, cache=cache, on_progress=progress
+            )
+    print_outcome(outcome, warc_dir, args.format, sys.stdout)
+    return EXIT_OK if outcome.clean else EXIT_FAILED
