@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from crawler.seeds import Seeds, load_seeds
 from pipelines.errors import CatalogueError, CppccArchiveError, UsageError
-from scheduler.export import add_export
 from scheduler.output import print_records, truncate
 
 if TYPE_CHECKING:
@@ -94,6 +93,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: global options and one subcommand per command."""
+    # Command modules of their own use this module's helpers: imported once it is loaded.
+    from scheduler.export import add_export
+    from scheduler.verify import add_verify
+
     common = _Parser(add_help=False)
     _add_global_options(common, default=argparse.SUPPRESS)
     parser = _Parser(
@@ -120,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_index,
         _add_reindex,
         add_export,
+        add_verify,
     ):
         add(commands, common)
     return parser
