@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,20 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, column, inspect, table, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    column,
+    inspect,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.engine import make_engine
@@ -26,6 +40,7 @@ from pipelines.catalogue.schema import (
     head_revision,
 )
 from pipelines.errors import CatalogueError
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = {
@@ -237,3 +252,151 @@ def test_upgrade_from_0002_makes_versions_and_records_of_what_is_catalogued(
         assert [tuple(r) for r in records] == [("response", "<urn:uuid:1>", 10, "sha1:AAAA")]
     finally:
         engine.dispose()
+
+
+# -- `cppcc-archive db upgrade` from every earlier revision -----------------------------------
+
+MOMENT = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+ARTICLE_URL = "http://x/c/2025-03-04/1.shtml"
+# Rows of every table, parents first. A database built at an earlier revision gets the rows of
+# the tables it has, with the columns it has; each must come through the upgrade unchanged.
+ROWS: dict[str, list[dict[str, Any]]] = {
+    "sites": [{"key": "rmzxb", "name": "人民政协网"}],
+    "channels": [{"site": "rmzxb", "key": "yw", "name": "要闻", "list_url": "http://x/yw_n/"}],
+    "runs": [
+        {"id": 3, "trigger": "manual", "status": "finished", "channels": ["rmzxb/yw"],
+         "started_at": MOMENT, "finished_at": MOMENT, "pid": 42, "host": "vm", "exit_code": 0,
+         "finish_reason": "finished", "error": None, "stats": {"downloader/request_count": 2},
+         "heartbeat_at": MOMENT, **dict.fromkeys(RUN_COUNTS, 1)},
+    ],
+    "run_channels": [{"run_id": 3, "site": "rmzxb", "channel": "yw"}],
+    "channel_locks": [
+        {"site": "rmzxb", "channel": "yw", "run_id": 3, "host": "vm", "pid": 42,
+         "started_at": MOMENT},
+    ],
+    "articles": [
+        {"id": 7, "url": ARTICLE_URL, "site": "rmzxb", "channel": "yw", "content_id": "1",
+         "section": ["要闻"], "title": "标题", "subtitle": "副题", "published_at": MOMENT,
+         "source": "人民政协网", "author": "记者 张三", "editor": "李四", "keywords": ["政协"],
+         "paragraphs": ["一段。"], "images": [], "content_hash": "sha256:1", "page_count": 1,
+         "first_seen_at": MOMENT, "last_seen_at": MOMENT, "updated_at": MOMENT},
+    ],
+    "captures": [
+        {"id": 11, "article_id": 7, "url": ARTICLE_URL, "warc_filename": "a.warc.gz",
+         "warc_offset": 10, "warc_length": 99, "record_id": "<urn:uuid:1>",
+         "payload_digest": "sha1:AAAA", "fetched_at": MOMENT, "status": 200, "page_number": 1,
+         "run_id": 3},
+    ],
+    "rejections": [
+        {"id": 13, "url": "http://x/c/2.shtml", "site": "rmzxb", "channel": "yw",
+         "reason": "no-date", "detail": None, "warc_filename": "a.warc.gz", "warc_offset": 200,
+         "warc_length": 50, "record_id": "<urn:uuid:2>", "run_id": 3, "seen_at": MOMENT},
+    ],
+    "records": [
+        {"id": 17, "record_id": "<urn:uuid:1>", "record_type": "response", "url": ARTICLE_URL,
+         "fetched_at": MOMENT, "status": 200, "payload_digest": "sha1:AAAA",
+         "warc_filename": "a.warc.gz", "warc_offset": 10, "warc_length": 99},
+    ],
+    "article_versions": [
+        {"id": 19, "article_id": 7, "number": 1, "captured_at": MOMENT,
+         "content_hash": "sha256:1", "section": ["要闻"], "title": "标题",
+         "published_at": MOMENT, "keywords": ["政协"], "paragraphs": ["一段。"], "images": [],
+         "page_count": 1},
+    ],
+}  # fmt: skip
+
+
+def _earlier_revisions() -> list[str]:
+    """Every revision before the head, oldest first, as the script directory lists them."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    return [
+        rev.revision for rev in reversed(list(scripts.walk_revisions())) if rev.revision != head
+    ]
+
+
+def _fill(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Insert the ROWS the database's tables can hold; returns what was inserted."""
+    inspector = inspect(engine)
+    present = {name: {c["name"] for c in inspector.get_columns(name)} for name in ROWS
+               if inspector.has_table(name)}  # fmt: skip
+    inserted = {
+        name: [{k: v for k, v in row.items() if k in present[name]} for row in ROWS[name]]
+        for name in ROWS
+        if name in present
+    }
+    with engine.begin() as connection:
+        for name, rows in inserted.items():
+            # The models' column types write times and JSON as the program does.
+            connection.execute(Base.metadata.tables[name].insert(), rows)
+    return inserted
+
+
+def _still_there(engine: Engine, inserted: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Rows inserted before the upgrade that are gone or changed after it."""
+    missing = []
+    with engine.connect() as connection:
+        for name, rows in inserted.items():
+            model = Base.metadata.tables[name]
+            for row in rows:
+                key = [model.c[c.name] == row[c.name] for c in model.primary_key.columns]
+                found = connection.execute(select(model).where(*key)).mappings().one_or_none()
+                if found is None or {k: found[k] for k in row} != row:
+                    missing.append(f"{name}: {row} became {found}")
+    return missing
+
+
+@pytest.mark.parametrize("revision", [None, *_earlier_revisions()])
+def test_db_upgrade_brings_every_earlier_revision_to_the_models(
+    fresh_db_url: str, revision: str | None
+) -> None:
+    engine = make_engine(fresh_db_url)
+    try:
+        inserted: dict[str, list[dict[str, Any]]] = {}
+        if revision is not None:
+            _migrate(engine, "upgrade", revision)
+            inserted = _fill(engine)
+            assert inserted["articles"], "no article at revision " + revision
+        result = run_cli("--db", fresh_db_url, "db", "upgrade", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert (report["from"], report["to"], report["upgraded"]) == (
+            revision,
+            head_revision(),
+            True,
+        )
+        assert _diff(engine, Base.metadata) == []
+        assert _still_there(engine, inserted) == []
+        again = run_cli("--db", fresh_db_url, "db", "upgrade")
+        assert again.returncode == 0, again.stderr
+        assert f"already at revision {head_revision()}" in again.stdout
+        current = run_cli("--db", fresh_db_url, "db", "current", "--format", "json")
+        assert json.loads(current.stdout)["from"] == head_revision(), current.stderr
+    finally:
+        engine.dispose()
+    if revision is not None:  # the program reads what the old one wrote
+        listed = run_cli("--db", fresh_db_url, "articles", "--format", "json")
+        assert listed.returncode == 0, listed.stderr
+        assert [a["title"] for a in json.loads(listed.stdout)] == ["标题"]
+
+
+def test_db_upgrade_refuses_a_catalogue_from_a_newer_program(fresh_db_url: str) -> None:
+    engine = make_engine(fresh_db_url)
+    try:
+        ensure_schema(engine)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    finally:
+        engine.dispose()
+    result = run_cli("--db", fresh_db_url, "db", "upgrade")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "newer cppcc-archive" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_current_on_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    result = run_cli("--home", str(tmp_path), "db", "current")
+    assert result.returncode == 1
+    assert "cppcc-archive db upgrade" in result.stderr
+    assert not (tmp_path / "catalogue.sqlite3").exists()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
+from pipelines.catalogue.engine import make_engine
 from tests.conftest import run_cli
 from tests.test_recrawl import Recrawl, recrawl  # noqa: F401 (the fixture: three crawls)
 
@@ -29,16 +32,35 @@ DUMPS = {
 }
 
 
-def dump(database: Path) -> dict[str, list[Any]]:
-    with sqlite3.connect(database) as connection:
-        return {name: connection.execute(query).fetchall() for name, query in DUMPS.items()}
+def dump(database: Path | str) -> dict[str, list[Any]]:
+    """Every table's DUMPS, alike on both back ends: a SQLite file, or any database's URL."""
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                name: sorted((tuple(map(_plain, row)) for row in connection.execute(text(query))),
+                             key=repr)  # ORDER BY would sort text by each server's collation
+                for name, query in DUMPS.items()
+            }  # fmt: skip
+    finally:
+        engine.dispose()
 
 
-def test_the_rebuilt_catalogue_equals_the_original(recrawl: Recrawl, tmp_path: Path) -> None:  # noqa: F811
-    rebuilt = tmp_path / "rebuilt.sqlite3"
+def _plain(value: Any) -> Any:
+    """A column as SQLite stores it: times as UTC text, JSON parsed from either."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        return json.loads(value)
+    return value
+
+
+def test_the_rebuilt_catalogue_equals_the_original(recrawl: Recrawl, fresh_db_url: str) -> None:  # noqa: F811
+    rebuilt = fresh_db_url  # the crawls' catalogue is SQLite; its rebuild, either back end
     result = run_cli(
         *("--home", str(recrawl.home), "--seeds", str(recrawl.seeds)),
-        *("--db", f"sqlite:///{rebuilt}", "reindex", "--format", "json"),
+        *("--db", rebuilt, "reindex", "--format", "json"),
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -70,6 +92,7 @@ def test_reindexing_again_changes_nothing(recrawl: Recrawl) -> None:  # noqa: F8
 def test_pages_archived_without_metadata_are_normalised_again(
     recrawl: Recrawl,  # noqa: F811
     tmp_path: Path,
+    fresh_db_url: str,
 ) -> None:
     # The first crawl's WARC file with its article metadata records left out, as if the crawl
     # had died between archiving the pages and the articles.
@@ -77,9 +100,9 @@ def test_pages_archived_without_metadata_are_normalised_again(
     (tmp_path / "warc").mkdir()
     stripped = tmp_path / "warc" / first.name
     stripped.write_bytes(b"".join(_members_without_article_metadata(first)))
-    rebuilt = tmp_path / "rebuilt.sqlite3"
+    rebuilt = fresh_db_url
     result = run_cli(
-        *("--home", str(tmp_path), "--seeds", str(recrawl.seeds), "--db", f"sqlite:///{rebuilt}"),
+        *("--home", str(tmp_path), "--seeds", str(recrawl.seeds), "--db", rebuilt),
         *("reindex", str(tmp_path / "warc"), "--format", "json"),
     )
     assert result.returncode == 0, result.stderr

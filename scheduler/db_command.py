@@ -1,0 +1,141 @@
+"""`cppcc-archive db upgrade|current`: migrate the catalogue's schema, or say where it is.
+
+Command line (registered in scheduler/cli.py with `add_db`):
+
+    cppcc-archive db upgrade [--format text|json]   migrate to the newest schema (creating an
+                                                    empty catalogue), saying from which to
+                                                    which revision
+    cppcc-archive db current [--format text|json]   the catalogue's revision and the newest
+
+Every other command migrates on first use too; `db upgrade` does it on purpose, before a
+deployment starts its service, say. A catalogue written by a newer cppcc-archive is refused
+with one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from pipelines.catalogue.engine import connection_error, make_engine, masked, sqlite_path
+from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
+from pipelines.errors import CatalogueError
+
+if TYPE_CHECKING:
+    from scheduler.cli import Config
+
+EXIT_OK = 0  # as scheduler/cli.py, which imports this module
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """A catalogue's schema revision before and after a command, and the program's newest."""
+
+    catalogue: str
+    before: str | None
+    after: str | None
+    head: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "catalogue": self.catalogue,
+            "from": self.before,
+            "to": self.after,
+            "head": self.head,
+            "upgraded": self.before != self.after,
+        }
+
+
+def add_db(commands: Any, common: argparse.ArgumentParser) -> None:
+    """The `db` command and its actions."""
+    from scheduler.cli import add_command  # cli registers us: import it late
+
+    helptext = "the catalogue database's schema: migrate it, or show its revision"
+    sub = commands.add_parser("db", help=helptext, description=helptext)
+    # `dest` must not be "db": that is the global --db option.
+    actions = sub.add_subparsers(
+        dest="db_action", required=True, metavar="ACTION", parser_class=type(sub)
+    )
+    upgrade = add_command(
+        actions,
+        common,
+        "upgrade",
+        "migrate the catalogue to the newest schema this program knows (an empty database "
+        "gets the whole schema) and print from which revision to which",
+        cmd_db,
+    )
+    current = add_command(
+        actions, common, "current", "print the catalogue's schema revision", cmd_db
+    )
+    for action in (upgrade, current):
+        action.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_db(config: Config, args: argparse.Namespace) -> int:
+    """Run `db upgrade` or `db current` on the configured catalogue."""
+    url = config.catalogue_url()
+    engine = make_engine(url)
+    try:
+        if args.db_action == "upgrade":
+            revisions = _upgrade(engine)
+        else:
+            _require_existing_sqlite(engine)
+            before = _revision(engine)
+            revisions = Revisions(masked(url), before, before, head_revision())
+    finally:
+        engine.dispose()
+    if args.format == "json":
+        json.dump(revisions.as_json(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(_describe(args.db_action, revisions))
+    return EXIT_OK
+
+
+def _upgrade(engine: Engine) -> Revisions:
+    before = _revision(engine)
+    ensure_schema(engine)  # raises CatalogueError for a revision from a newer program
+    return Revisions(masked(engine.url), before, _revision(engine), head_revision())
+
+
+def _revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return current_revision(connection)
+    except DBAPIError as exc:
+        raise connection_error(engine, exc) from None
+
+
+def _require_existing_sqlite(engine: Engine) -> None:
+    # Opening a SQLite file that is not there would create an empty one: `current` only reads.
+    path = sqlite_path(engine.url) if engine.dialect.name == "sqlite" else None
+    if path is not None and not path.exists():
+        raise CatalogueError(
+            f"no catalogue at {path}: run `cppcc-archive db upgrade` to create it, "
+            "or point --home/--db at an existing one"
+        )
+
+
+def _describe(action: str, revisions: Revisions) -> str:
+    where, before, after = revisions.catalogue, revisions.before, revisions.after
+    if action == "upgrade":
+        if before == after:
+            return f"catalogue {where}: already at revision {after}, the newest"
+        return f"catalogue {where}: upgraded from revision {before or 'none (empty)'} to {after}"
+    if before is None:
+        return (
+            f"catalogue {where}: no schema yet (empty database); "
+            f"`cppcc-archive db upgrade` creates revision {revisions.head}"
+        )
+    if before == revisions.head:
+        return f"catalogue {where}: revision {before}, the newest"
+    return (
+        f"catalogue {where}: revision {before}; the newest is {revisions.head}: "
+        "run `cppcc-archive db upgrade`"
+    )
