@@ -7,21 +7,32 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from crawler.seeds import Seeds, load_seeds
 from pipelines.errors import CatalogueError, CppccArchiveError, UsageError
+from scheduler.cli_support import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CliParser,
+    Config,
+    add_command,
+    catalogue_session,
+    check_site_channel,
+    date_arg,
+    non_negative_int,
+    positive_int,
+)
+from scheduler.export import add_export
 from scheduler.output import print_records, truncate
+from scheduler.verify import add_verify
 
 if TYPE_CHECKING:
     from scheduler.launcher import RunResult
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source", "title")
 SEARCH_COLUMNS = ("id", "published_at", "channel", "title", "snippet")
 RUN_COLUMNS = (
@@ -40,25 +51,6 @@ RUN_COLUMNS = (
 )
 RUN_TIME_COLUMNS = ("started_at", "finished_at")
 ERROR_WIDTH = 72  # a table shows the start of why a run failed; JSON and CSV show all of it
-
-
-@dataclass(frozen=True)
-class Config:
-    """Where the archive lives, from the global options and their environment variables."""
-
-    home: Path
-    database_url: str | None
-    seeds_path: str | None
-
-    def catalogue_url(self) -> str:
-        """The catalogue's SQLAlchemy URL: --db, or the SQLite file in the home folder."""
-        from pipelines.catalogue.engine import default_sqlite_url
-
-        return self.database_url or default_sqlite_url(self.home)
-
-    def seeds(self) -> Seeds:
-        """The seeds file given, or the packaged one, loaded and checked."""
-        return load_seeds(self.seeds_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,22 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: the problem, and where to read how it is done."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: global options and one subcommand per command."""
-    # Command modules of their own use this module's helpers: imported once it is loaded.
-    from scheduler.export import add_export
-    from scheduler.verify import add_verify
-
-    common = _Parser(add_help=False)
+    common = CliParser(add_help=False)
     _add_global_options(common, default=argparse.SUPPRESS)
-    parser = _Parser(
+    parser = CliParser(
         prog="cppcc-archive",
         description="Archive the CPPCC news channels: crawl them into WARC files and a "
         "catalogue, and query the catalogue.",
@@ -108,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser, default=None)
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+        dest="command", required=True, metavar="COMMAND", parser_class=CliParser
     )
     for add in (
         _add_crawl,
@@ -149,17 +130,6 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
         metavar="FILE",
         help="seeds file naming sites and channels (env CPPCC_SEEDS; default: the packaged one)",
     )
-
-
-Handler = Callable[[Config, argparse.Namespace], int]
-
-
-def add_command(
-    commands: Any, common: argparse.ArgumentParser, name: str, helptext: str, handler: Handler
-) -> argparse.ArgumentParser:
-    sub = commands.add_parser(name, parents=[common], help=helptext, description=helptext)
-    sub.set_defaults(handler=handler)
-    return sub
 
 
 # -- crawl ------------------------------------------------------------------------------
@@ -465,7 +435,7 @@ def _add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--max-concurrent",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         default=env("CPPCC_MAX_CONCURRENT", "2"),
         help="channels crawling at once (env CPPCC_MAX_CONCURRENT; default 2)",
@@ -536,13 +506,6 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
 def _as_int(value: int | str) -> int:
     # argparse applies `type` to string defaults too, but not to defaults already int.
     return int(value)
-
-
-def _positive_int(text: str) -> int:
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
-    return value
 
 
 # -- demo ---------------------------------------------------------------------------------
@@ -616,7 +579,7 @@ def _add_channels(commands: Any, common: argparse.ArgumentParser) -> None:
         description="find channels the seeds do not have yet",
     )
     actions = sub.add_subparsers(
-        dest="channels_command", required=True, metavar="ACTION", parser_class=_Parser
+        dest="channels_command", required=True, metavar="ACTION", parser_class=CliParser
     )
     discover = add_command(
         actions,
@@ -715,88 +678,6 @@ def cmd_reindex(config: Config, args: argparse.Namespace) -> int:
         engine.dispose()
     print_report(report, args.format, sys.stdout)
     return EXIT_FAILED if report.unreadable else EXIT_OK
-
-
-# -- shared helpers -------------------------------------------------------------------------
-
-
-@contextmanager
-def catalogue_session(config: Config) -> Iterator[Any]:
-    """A read session on an existing catalogue (migrated to the current schema first)."""
-    from pipelines.catalogue.engine import make_engine, make_session_factory
-    from pipelines.catalogue.schema import ensure_schema
-
-    url = config.catalogue_url()
-    _require_existing_sqlite(url)
-    engine = make_engine(url)
-    try:
-        ensure_schema(engine)
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def check_site_channel(config: Config, site: str | None, channel: str | None) -> None:
-    """A UsageError for a --site/--channel that neither the seeds nor the catalogue know.
-
-    A misspelt site or channel would match no article and look like a clean "0 articles";
-    a channel since removed from the seeds still has its articles in the catalogue.
-    """
-    if site is None and channel is None:
-        return
-    seeds = config.seeds()
-    known = {(c.site, c.key) for c in seeds.channels()} | _catalogued_channels(config)
-    if site is not None and all(s != site for s, _ in known):
-        sites = ", ".join(sorted({s for s, _ in known}))
-        raise UsageError(f"no site {site!r} in {seeds.path} or the catalogue (sites: {sites})")
-    if channel is not None and all(
-        c != channel or (site is not None and s != site) for s, c in known
-    ):
-        channels = ", ".join(sorted(f"{s}/{c}" for s, c in known if site in (None, s)))
-        raise UsageError(
-            f"no channel {channel!r} in {seeds.path} or the catalogue (channels: {channels})"
-        )
-
-
-def _catalogued_channels(config: Config) -> set[tuple[str, str]]:
-    from sqlalchemy import select
-
-    from pipelines.catalogue.models import Channel
-
-    try:
-        with catalogue_session(config) as session:
-            return set(session.execute(select(Channel.site, Channel.key)).tuples())
-    except CatalogueError:  # no catalogue yet: the seeds alone say what exists
-        return set()
-
-
-def _require_existing_sqlite(url: str) -> None:
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != "sqlite:///:memory:":
-        path = Path(url[len(prefix) :])
-        if not path.exists():
-            raise CatalogueError(
-                f"no catalogue at {path} yet: run `cppcc-archive crawl` (or `cppcc-archive demo`) "
-                "first, or point --home/--db at an existing one"
-            )
-
-
-def date_arg(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-03-04") from None
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
-    return value
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from pipelines.warc.wacz import Page, RecordSpan, WaczSummary, write_wacz
 if TYPE_CHECKING:
     import argparse
 
-    from scheduler.cli import Config
+    from scheduler.cli_support import Config
 
 FORMATS = ("wacz", "jsonl", "csv")
 PROGRESS_EVERY = 200  # articles between two progress lines
@@ -68,7 +68,7 @@ Progress = Callable[[str], None]
 
 def add_export(commands: Any, common: argparse.ArgumentParser) -> None:
     """Register `export FORMAT [filters] [--force] OUT` on the `cppcc-archive` parser."""
-    from scheduler.cli import add_command, date_arg  # cli registers us: import it late
+    from scheduler.cli_support import add_command, date_arg  # cli registers us: import it late
 
     sub = add_command(
         commands,
@@ -89,7 +89,7 @@ def add_export(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_export(config: Config, args: argparse.Namespace) -> int:
     """Export the matching articles to OUT in FORMAT; a summary line on stderr."""
-    from scheduler.cli import catalogue_session, check_site_channel
+    from scheduler.cli_support import catalogue_session, check_site_channel
 
     out = _check_out(args.out, args.format, args.force)
     check_site_channel(config, args.site, args.channel)

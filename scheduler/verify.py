@@ -45,7 +45,7 @@ from pipelines.normalise.urls import parse_article_url
 from pipelines.processes import pid_is_alive
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
 from pipelines.warc.salvage import DAMAGED_SUFFIX, salvage_open_files
-from scheduler.cli import EXIT_FAILED, EXIT_OK, Config, add_command, catalogue_session
+from scheduler.cli_support import EXIT_FAILED, EXIT_OK, Config, add_command, catalogue_session
 
 CHUNK = 1 << 20  # bytes read at a time
 UNCATALOGUED = ("uncatalogued-article", "uncatalogued-record")

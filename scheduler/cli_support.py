@@ -1,0 +1,139 @@
+"""What every `cppcc-archive` command shares: the archive's places, parsing, catalogue access."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+from crawler.seeds import Seeds, load_seeds
+from pipelines.errors import CatalogueError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the archive lives, from the global options and their environment variables."""
+
+    home: Path
+    database_url: str | None
+    seeds_path: str | None
+
+    def catalogue_url(self) -> str:
+        """The catalogue's SQLAlchemy URL: --db, or the SQLite file in the home folder."""
+        from pipelines.catalogue.engine import default_sqlite_url
+
+        return self.database_url or default_sqlite_url(self.home)
+
+    def seeds(self) -> Seeds:
+        """The seeds file given, or the packaged one, loaded and checked."""
+        return load_seeds(self.seeds_path)
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem, and where to read how it is done."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+Handler = Callable[[Config, argparse.Namespace], int]
+
+
+def add_command(
+    commands: Any, common: argparse.ArgumentParser, name: str, helptext: str, handler: Handler
+) -> argparse.ArgumentParser:
+    sub = commands.add_parser(name, parents=[common], help=helptext, description=helptext)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
+    return value
+
+
+@contextmanager
+def catalogue_session(config: Config) -> Iterator[Any]:
+    """A read session on an existing catalogue (migrated to the current schema first)."""
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.schema import ensure_schema
+
+    url = config.catalogue_url()
+    _require_existing_sqlite(url)
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def check_site_channel(config: Config, site: str | None, channel: str | None) -> None:
+    """A UsageError for a --site/--channel that neither the seeds nor the catalogue know.
+
+    A misspelt site or channel would match no article and look like a clean "0 articles";
+    a channel since removed from the seeds still has its articles in the catalogue.
+    """
+    if site is None and channel is None:
+        return
+    seeds = config.seeds()
+    known = {(c.site, c.key) for c in seeds.channels()} | _catalogued_channels(config)
+    if site is not None and all(s != site for s, _ in known):
+        sites = ", ".join(sorted({s for s, _ in known}))
+        raise UsageError(f"no site {site!r} in {seeds.path} or the catalogue (sites: {sites})")
+    if channel is not None and all(
+        c != channel or (site is not None and s != site) for s, c in known
+    ):
+        channels = ", ".join(sorted(f"{s}/{c}" for s, c in known if site in (None, s)))
+        raise UsageError(
+            f"no channel {channel!r} in {seeds.path} or the catalogue (channels: {channels})"
+        )
+
+
+def _catalogued_channels(config: Config) -> set[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from pipelines.catalogue.models import Channel
+
+    try:
+        with catalogue_session(config) as session:
+            return set(session.execute(select(Channel.site, Channel.key)).tuples())
+    except CatalogueError:  # no catalogue yet: the seeds alone say what exists
+        return set()
+
+
+def _require_existing_sqlite(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        path = Path(url[len(prefix) :])
+        if not path.exists():
+            raise CatalogueError(
+                f"no catalogue at {path} yet: run `cppcc-archive crawl` (or `cppcc-archive demo`) "
+                "first, or point --home/--db at an existing one"
+            )
+
+
+def date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-03-04") from None
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
+    return value
