@@ -26,6 +26,7 @@ from scheduler.cli_support import (
     non_negative_int,
     positive_int,
 )
+from scheduler.db_command import add_db
 from scheduler.export import add_export
 from scheduler.output import print_records, truncate
 from scheduler.verify import add_verify
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_reindex,
         add_export,
         add_verify,
+        add_db,
     ):
         add(commands, common)
     return parser

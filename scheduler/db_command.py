@@ -26,11 +26,10 @@ from sqlalchemy.exc import DBAPIError
 from pipelines.catalogue.engine import connection_error, make_engine, masked, sqlite_path
 from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
 from pipelines.errors import CatalogueError
+from scheduler.cli_support import EXIT_OK, add_command
 
 if TYPE_CHECKING:
-    from scheduler.cli import Config
-
-EXIT_OK = 0  # as scheduler/cli.py, which imports this module
+    from scheduler.cli_support import Config
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,6 @@ class Revisions:
 
 def add_db(commands: Any, common: argparse.ArgumentParser) -> None:
     """The `db` command and its actions."""
-    from scheduler.cli import add_command  # cli registers us: import it late
-
     helptext = "the catalogue database's schema: migrate it, or show its revision"
     sub = commands.add_parser("db", help=helptext, description=helptext)
     # `dest` must not be "db": that is the global --db option.
