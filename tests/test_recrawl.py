@@ -184,6 +184,12 @@ def test_an_edited_article_gets_a_new_version_with_its_diff(recrawl: Recrawl) ->
     assert NEW_TEXT in article["paragraphs"] and OLD_TEXT not in article["paragraphs"]
     history = recrawl.cli("show", url, "--versions")["versions"]
     assert [v["number"] for v in history] == [1, 2]
+    # Each version names the capture that showed it: the first and the latest of page 1.
+    captures = sorted(article["captures"], key=lambda capture: capture["fetched_at"])
+    assert [v["record_id"] for v in history] == [
+        captures[0]["record_id"],
+        captures[-1]["record_id"],
+    ]
     assert history[1]["changed_fields"] == ["paragraphs"]
     assert f"-{OLD_TEXT}" in history[1]["paragraph_diff"]
     assert f"+{NEW_TEXT}" in history[1]["paragraph_diff"]

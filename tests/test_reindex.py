@@ -19,7 +19,8 @@ DUMPS = {
     "articles": """SELECT url, site, channel, content_id, section, title, subtitle, published_at,
         source, author, editor, keywords, paragraphs, images, content_hash, page_count,
         first_seen_at, last_seen_at, updated_at FROM articles ORDER BY url""",
-    "versions": """SELECT a.url, v.number, v.captured_at, v.content_hash, v.title, v.paragraphs
+    "versions": """SELECT a.url, v.number, v.captured_at, v.record_id, v.content_hash, v.title,
+        v.paragraphs
         FROM article_versions v JOIN articles a ON a.id = v.article_id ORDER BY a.url, v.number""",
     "captures": """SELECT a.url, c.url, c.page_number, c.record_id, c.warc_filename,
         c.warc_offset, c.warc_length, c.payload_digest, c.fetched_at, c.status

@@ -165,6 +165,8 @@ class ArticleVersion(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     captured_at: Mapped[datetime]  # fetch time of the capture that showed this content
+    # WARC-Record-ID of that capture's page 1 (a response, or a revisit standing for one).
+    record_id: Mapped[str | None] = mapped_column(String(128))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     content_hash: Mapped[str] = mapped_column(String(80))
     content_id: Mapped[str | None] = mapped_column(String(128))

@@ -30,6 +30,7 @@ def versions_view(versions: Sequence[ArticleVersion]) -> list[dict[str, Any]]:
         view: dict[str, Any] = {
             "number": version.number,
             "captured_at": version.captured_at.isoformat(),
+            "record_id": version.record_id,
             "content_hash": version.content_hash,
             "title": version.title,
             "changed_fields": [],

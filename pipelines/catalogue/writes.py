@@ -97,7 +97,8 @@ def save_article(
     else:
         outcome = _update_article(record, article, seen_at)
     if outcome is not ArticleOutcome.UNCHANGED:
-        _add_version(session, record, run_id)
+        first_page = min(captures, key=lambda capture: capture[0], default=None)
+        _add_version(session, record, first_page[1].record_id if first_page else None, run_id)
         index_article(session, record)
     _add_captures(session, record.id, captures, run_id)
     return outcome
@@ -242,8 +243,13 @@ def _update_article(record: ArticleRecord, article: Article, seen_at: datetime) 
     return ArticleOutcome.UPDATED
 
 
-def _add_version(session: Session, record: ArticleRecord, run_id: int | None) -> None:
-    """The article's content as it is now, numbered after the versions before it."""
+def _add_version(
+    session: Session, record: ArticleRecord, record_id: str | None, run_id: int | None
+) -> None:
+    """The article's content as it is now, numbered after the versions before it.
+
+    `record_id` names the capture of page 1 that showed it.
+    """
     last = session.scalar(
         select(ArticleVersion.number)
         .where(ArticleVersion.article_id == record.id)
@@ -254,6 +260,7 @@ def _add_version(session: Session, record: ArticleRecord, run_id: int | None) ->
         article_id=record.id,
         number=(last or 0) + 1,
         captured_at=record.updated_at,
+        record_id=record_id,
         run_id=run_id,
         **{name: getattr(record, name) for name in VERSIONED_FIELDS},
     )

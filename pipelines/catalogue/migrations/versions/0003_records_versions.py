@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("captured_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("record_id", sa.String(128), nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=True),
         *(sa.Column(name, kind, nullable=nullable) for name, kind, nullable in CONTENT_COLUMNS),
         sa.ForeignKeyConstraint(
