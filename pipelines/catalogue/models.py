@@ -107,7 +107,25 @@ class Channel(Base):
     site_row: Mapped[Site] = relationship(back_populates="channels")
 
 
-class ArticleRecord(Base):
+class ArticleContent:
+    """The columns of an article's normalised content, shared by an article and its versions."""
+
+    content_id: Mapped[str | None] = mapped_column(String(128))
+    section: Mapped[list[Any]] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(Text)
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(AwareDateTime(SHANGHAI))
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    editor: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[Any]] = mapped_column(JSON)
+    paragraphs: Mapped[list[Any]] = mapped_column(JSON)
+    images: Mapped[list[Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(80))
+    page_count: Mapped[int] = mapped_column(Integer)
+
+
+class ArticleRecord(ArticleContent, Base):
     """One catalogued article, all of its pages merged; one row per canonical URL."""
 
     __tablename__ = "articles"
@@ -122,19 +140,6 @@ class ArticleRecord(Base):
     site: Mapped[str] = mapped_column(String(64))
     # The seeds channel that found the article first; later findings do not change it.
     channel: Mapped[str] = mapped_column(String(64))
-    content_id: Mapped[str | None] = mapped_column(String(128))
-    section: Mapped[list[Any]] = mapped_column(JSON)
-    title: Mapped[str] = mapped_column(Text)
-    subtitle: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[datetime] = mapped_column(AwareDateTime(SHANGHAI))
-    source: Mapped[str | None] = mapped_column(Text)
-    author: Mapped[str | None] = mapped_column(Text)
-    editor: Mapped[str | None] = mapped_column(Text)
-    keywords: Mapped[list[Any]] = mapped_column(JSON)
-    paragraphs: Mapped[list[Any]] = mapped_column(JSON)
-    images: Mapped[list[Any]] = mapped_column(JSON)
-    content_hash: Mapped[str] = mapped_column(String(80))
-    page_count: Mapped[int] = mapped_column(Integer)
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]  # when the content last changed (or was first seen)
@@ -149,7 +154,7 @@ class ArticleRecord(Base):
     )
 
 
-class ArticleVersion(Base):
+class ArticleVersion(ArticleContent, Base):
     """One state of an article's normalised content; version 1 is what was first seen.
 
     The article row always holds the newest version's content, for fast queries.
@@ -168,19 +173,6 @@ class ArticleVersion(Base):
     # WARC-Record-ID of that capture's page 1 (a response, or a revisit standing for one).
     record_id: Mapped[str | None] = mapped_column(String(128))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    content_hash: Mapped[str] = mapped_column(String(80))
-    content_id: Mapped[str | None] = mapped_column(String(128))
-    section: Mapped[list[Any]] = mapped_column(JSON)
-    title: Mapped[str] = mapped_column(Text)
-    subtitle: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[datetime] = mapped_column(AwareDateTime(SHANGHAI))
-    source: Mapped[str | None] = mapped_column(Text)
-    author: Mapped[str | None] = mapped_column(Text)
-    editor: Mapped[str | None] = mapped_column(Text)
-    keywords: Mapped[list[Any]] = mapped_column(JSON)
-    paragraphs: Mapped[list[Any]] = mapped_column(JSON)
-    images: Mapped[list[Any]] = mapped_column(JSON)
-    page_count: Mapped[int] = mapped_column(Integer)
 
     article: Mapped[ArticleRecord] = relationship(back_populates="versions")
 

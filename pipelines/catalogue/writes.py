@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import (
     RUN_COUNTS,
+    ArticleContent,
     ArticleRecord,
     ArticleVersion,
     Capture,
@@ -269,21 +270,7 @@ def _add_version(
 
 
 # What a version keeps of its article: every field of the normalised content.
-VERSIONED_FIELDS = (
-    "content_hash",
-    "content_id",
-    "section",
-    "title",
-    "subtitle",
-    "published_at",
-    "source",
-    "author",
-    "editor",
-    "keywords",
-    "paragraphs",
-    "images",
-    "page_count",
-)
+VERSIONED_FIELDS = tuple(ArticleContent.__annotations__)
 
 
 def _add_captures(
