@@ -338,9 +338,10 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
     from pipelines.catalogue.views import article_to_article, article_view
     from pipelines.normalise import render_text
 
+    candidates = _article_keys(config, args.article)  # a bad --seeds is said before all else
     with catalogue_session(config) as session:
         row = None
-        for candidate in _article_keys(config, args.article):
+        for candidate in candidates:
             row = find_article(session, candidate)
             if row is not None:
                 break

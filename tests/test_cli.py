@@ -57,7 +57,14 @@ def one_line_error(result_stderr: str) -> str:
         (["--home", "{tmp}/empty", "articles", "--site", "nosuch"], 2, "no site 'nosuch'"),
         (["--home", "{tmp}/empty", "articles", "--channel", "nosuch"], 2, "no channel 'nosuch'"),
         (
-            ["--seeds", "{tmp}/bad.toml", "show", "http://www.rmzxb.com.cn/c/2022-03-04/1.shtml"],
+            [
+                "--seeds",
+                "{tmp}/bad.toml",
+                "--home",
+                "{tmp}/empty",
+                "show",
+                "http://www.rmzxb.com.cn/c/2022-03-04/1.shtml",
+            ],
             2,
             "not valid TOML",
         ),
