@@ -301,6 +301,20 @@ def test_second_crawl_adds_no_duplicate(archive: Archive) -> None:
     assert runs[0]["started_at"] > runs[1]["started_at"]
 
 
+def test_a_crawl_soon_after_fetches_no_known_article(archive: Archive) -> None:
+    start = len(archive.server.requests)
+    result = archive.cli("crawl", "rmzxb/xs", "rmzxb/yw", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    asked = [path.split("?")[0] for path in archive.server.requests[start:]]
+    assert "/xs/index.shtml" in asked
+    # Neither an article nor the old URL that redirects to one: both are known. The pages
+    # that answered 404 and 500 are asked for again: they may work now.
+    assert LEGACY_PATH not in asked
+    articles = {path for path in asked if path.startswith("/c/")}
+    assert articles <= {NOT_FOUND_PATH, SERVER_ERROR_PATH}, articles
+    assert json.loads(result.stdout)["counts"]["articles_unchanged"] == 0
+
+
 def test_max_list_pages_walks_one_list_page_per_channel(
     replica: ReplicaServer, replica_seeds: Path, tmp_path: Path
 ) -> None:

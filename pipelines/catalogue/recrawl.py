@@ -9,9 +9,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipelines.catalogue.models import ArticleRecord, Rejection
+from pipelines.catalogue.models import ArchivedRecord, ArticleRecord, Rejection
 
 BATCH = 500  # URLs per IN (...) query
+# A URL that answered a redirect is known as well: an old article URL moved to its new one
+# (the article is catalogued under the new URL). Errors are not: the next crawl tries again.
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class KnownPage:
 
 
 def known_pages(session: Session, urls: Sequence[str]) -> dict[str, KnownPage]:
-    """The URLs among `urls` that are catalogued as articles or as rejected pages."""
+    """The URLs among `urls` catalogued as articles or rejected pages, or that redirected."""
     known: dict[str, KnownPage] = {}
     for start in range(0, len(urls), BATCH):
         batch = list(urls[start : start + BATCH])
@@ -35,6 +38,20 @@ def known_pages(session: Session, urls: Sequence[str]) -> dict[str, KnownPage]:
             .where(Rejection.url.in_(batch))
             .group_by(Rejection.url)
         )
-        for url, first, last in [*session.execute(rejected), *session.execute(articles)]:
-            known[url] = KnownPage(first, last)  # an article wins over an earlier rejection
+        redirected = (
+            select(
+                ArchivedRecord.url,
+                func.min(ArchivedRecord.fetched_at),
+                func.max(ArchivedRecord.fetched_at),
+            )
+            .where(ArchivedRecord.url.in_(batch), ArchivedRecord.status.in_(REDIRECTS))
+            .group_by(ArchivedRecord.url)
+        )
+        found = [
+            *session.execute(redirected),
+            *session.execute(rejected),
+            *session.execute(articles),
+        ]
+        for url, first, last in found:
+            known[url] = KnownPage(first, last)  # an article wins over the others
     return known
