@@ -1,0 +1,203 @@
+"""Benchmark 4: the catalogue at scale on SQLite and PostgreSQL: inserts, queries, size."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from benchmarks.pstats_top import profiled
+from benchmarks.results import Row, Section, percentile
+from benchmarks.search import bench_search
+from benchmarks.synthetic import (
+    CHANNELS,
+    SITE,
+    article_row,
+    capture_of,
+    capture_row,
+    channel_of,
+    published,
+    synthetic_article,
+    transient_record,
+    version_row,
+)
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.models import ArticleRecord, ArticleVersion, Capture
+from pipelines.catalogue.queries import list_articles
+from pipelines.catalogue.schema import ensure_schema
+from pipelines.catalogue.writes import save_article, upsert_site_channels
+
+TARGET_QUERY_MS = 10.0
+SAVE_BATCH = 500  # articles per transaction through save_article
+BULK_BATCH = 5_000  # rows per executemany on the bulk path
+QUERY_DAYS = 30
+
+Sizer = Callable[[Engine], int]
+
+
+def bench_catalogue(
+    label: str, url: str, articles: int, saved: int, queries: int, sizer: Sizer
+) -> Section:
+    """Fill a new catalogue at `url` with `articles` articles, then query and measure it."""
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        sessions = make_session_factory(engine)
+        saved = min(saved, articles)
+        save_rate = _save_articles(sessions, saved)
+        bulk_rate = _bulk_insert(sessions, saved, articles)
+        _analyze(engine)
+        query_ms = _query_times(sessions, articles, queries)
+        size = sizer(engine)
+        section = _rows(label, articles, saved, save_rate, bulk_rate, query_ms, size)
+        # Measured above; now one more batch under cProfile, to say what bounds the rate.
+        extra = lambda: _bulk_insert(sessions, articles, articles + BULK_BATCH)  # noqa: E731
+        section.notes.append(
+            f"Bulk insert {label}, one batch profiled: {profiled(extra, 'index_article')}."
+        )
+        search = bench_search(label, sessions, articles)
+        section.rows += search.rows
+        section.notes += search.notes
+        return section
+    finally:
+        engine.dispose()
+
+
+def _save_articles(sessions: sessionmaker[Session], count: int) -> float:
+    """The first `count` articles one by one through save_article; articles per second."""
+    started = time.perf_counter()
+    with sessions() as session:
+        upsert_site_channels(session, [(SITE, "人民政协网", [(c, c, "/") for c in CHANNELS])])
+        for index in range(count):
+            save_article(
+                session,
+                article=synthetic_article(index),
+                site=SITE,
+                channel=channel_of(index),
+                captures=[(1, capture_of(index))],
+                run_id=None,
+            )
+            if index % SAVE_BATCH == SAVE_BATCH - 1:
+                session.commit()
+        session.commit()
+    return count / (time.perf_counter() - started) if count else 0.0
+
+
+def _bulk_insert(sessions: sessionmaker[Session], start: int, stop: int) -> float:
+    """Articles `start`…`stop` as executemany batches of rows, versions, captures, search."""
+    from pipelines.catalogue.search import index_article
+
+    started = time.perf_counter()
+    for low in range(start, stop, BULK_BATCH):
+        indexes = range(low, min(stop, low + BULK_BATCH))
+        rows = [article_row(index, synthetic_article(index)) for index in indexes]
+        with sessions() as session:
+            session.execute(insert(ArticleRecord), rows)
+            session.execute(insert(ArticleVersion), [version_row(row) for row in rows])
+            session.execute(insert(Capture), [capture_row(index) for index in indexes])
+            for row in rows:
+                index_article(session, transient_record(row))
+            session.commit()
+    count = stop - start
+    return count / (time.perf_counter() - started) if count else 0.0
+
+
+def _analyze(engine: Engine) -> None:
+    # What a maintained database has: planner statistics (PostgreSQL's autovacuum takes them).
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+
+
+def _query_times(sessions: sessionmaker[Session], articles: int, count: int) -> list[float]:
+    """ms of each list_articles(channel, 30-day range) query, at random channels and days."""
+    chooser = random.Random(6)
+    times = []
+    with sessions() as session:
+        for _ in range(count):
+            since = published(chooser.randrange(articles)).date()
+            started = time.perf_counter()
+            list_articles(
+                session,
+                channel=chooser.choice(CHANNELS),
+                since=since,
+                until=since + timedelta(days=QUERY_DAYS),
+                limit=50,
+            )
+            times.append(1000 * (time.perf_counter() - started))
+    return times
+
+
+def _rows(
+    label: str,
+    articles: int,
+    saved: int,
+    save_rate: float,
+    bulk_rate: float,
+    query_ms: list[float],
+    size: int,
+) -> Section:
+    name = f"4 catalogue {label}"
+    p50 = percentile(query_ms, 0.5)
+    rows = [
+        Row(name, f"insert, save_article ({saved:,} articles)", f"{save_rate:,.0f} articles/s"),
+        Row(
+            name,
+            f"insert, bulk rows + versions + captures + search ({articles - saved:,})",
+            f"{bulk_rate:,.0f} articles/s",
+        ),
+        Row(
+            name,
+            f"list_articles channel + {QUERY_DAYS}-day range, p50 ({articles:,} articles)",
+            f"{p50:.2f} ms",
+            target=f"< {TARGET_QUERY_MS:.0f} ms",
+            met=p50 < TARGET_QUERY_MS,
+        ),
+        Row(name, "size on disk", f"{size / 2**20:,.0f} MiB ({size / articles:,.0f} B/article)"),
+    ]
+    note = (
+        f"Catalogue {label}: list_articles p95 {percentile(query_ms, 0.95):.2f} ms over "
+        f"{len(query_ms)} queries (limit 50); inserts commit every {SAVE_BATCH} articles "
+        f"(save_article) or {BULK_BATCH} (bulk); ANALYZE before querying."
+    )
+    return Section(rows, [note])
+
+
+def sqlite_size(path: Path) -> Sizer:
+    """The database file and its WAL, after a checkpoint."""
+
+    def size(engine: Engine) -> int:
+        # Outside a transaction (ours begin with BEGIN IMMEDIATE), or SQLite refuses.
+        connection = engine.raw_connection()
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+
+    return size
+
+
+def postgres_size(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_database_size(current_database())")).one()[0])
+
+
+@contextmanager
+def postgres_database(server: str, name: str) -> Iterator[str]:
+    """Create database `name` on `server` (a postgresql:// URL without a database), drop it."""
+    admin = make_engine(f"{server}/postgres").execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,138 @@
+"""Synthetic catalogue content: articles of about 2 KB of Chinese text, and their table rows."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from benchmarks.channel import corpus_paragraphs
+from pipelines.catalogue.models import ArticleRecord
+from pipelines.catalogue.writes import VERSIONED_FIELDS
+from pipelines.normalise import SHANGHAI, Article
+from pipelines.warc.location import RecordLocation
+
+SITE = "rmzxb"
+CHANNELS = ("yw", "yl", "xs", "tz", "dp", "wyjt", "ll", "rs", "sh", "fz", "sp", "wh")
+TEXT_CHARS = 700  # about 2 KB of UTF-8
+PARAGRAPHS = 4
+FIRST = datetime(2016, 1, 1, 8, 0, tzinfo=SHANGHAI)
+STEP = timedelta(minutes=7)  # 1,000,000 articles span about 13 years
+# Rare terms, absent from the corpus, put in 1 article of every RARE_EVERY (0.4 %).
+RARE_TWO, RARE_FOUR, RARE_EVERY = "锂矿", "量子通信", 250
+COMMON = "政协"  # in most articles' text
+
+
+@cache
+def _corpus() -> str:
+    text = "".join(corpus_paragraphs())
+    if RARE_TWO in text or RARE_FOUR in text:
+        raise RuntimeError("the rare search terms occur in the corpus: choose others")
+    return text
+
+
+def synthetic_article(index: int) -> Article:
+    """Article `index`: a window of the corpus as its body, rare terms in a few of them."""
+    corpus = _corpus()
+    start = (index * 7919) % (len(corpus) - TEXT_CHARS)
+    text = corpus[start : start + TEXT_CHARS]
+    if index % RARE_EVERY == 7:
+        text = f"{RARE_FOUR}实验网建成。" + text
+    if index % RARE_EVERY == 131:
+        text = f"{RARE_TWO}资源调查。" + text
+    size = len(text) // PARAGRAPHS + 1
+    return Article(
+        url=_url(index),
+        title=f"委员履职纪实第{index}期",
+        published_at=published(index),
+        content_id=str(5_000_000 + index),
+        section=("要闻",),
+        subtitle="与历史同向 与时代同行",
+        source="人民政协网",
+        author="王小明",
+        editor="王晓",
+        keywords=("政协", "履职"),
+        paragraphs=tuple(text[i : i + size] for i in range(0, len(text), size)),
+    )
+
+
+def published(index: int) -> datetime:
+    return FIRST + STEP * index
+
+
+def channel_of(index: int) -> str:
+    return CHANNELS[index % len(CHANNELS)]
+
+
+def capture_of(index: int) -> RecordLocation:
+    """A made-up WARC location for the article's one page."""
+    fetched = published(index).astimezone(UTC) + timedelta(hours=1)
+    return RecordLocation(
+        filename=f"CPPCC-bench-{index // 100_000:05d}.warc.gz",
+        offset=index * 9_000,
+        length=9_000,
+        record_id=f"<urn:uuid:00000000-0000-4000-8000-{index:012d}>",
+        payload_digest=f"sha1:{index:032d}",
+        fetched_at=fetched,
+        status=200,
+        url=_url(index),
+    )
+
+
+def _url(index: int) -> str:
+    return f"http://www.rmzxb.com.cn/c/{published(index):%Y-%m-%d}/{5_000_000 + index}.shtml"
+
+
+def article_row(index: int, article: Article) -> dict[str, Any]:
+    """The `articles` row save_article would write, with an explicit id (index + 1)."""
+    seen = capture_of(index).fetched_at
+    return {
+        "id": index + 1,
+        "url": article.url,
+        "site": SITE,
+        "channel": channel_of(index),
+        "content_id": article.content_id,
+        "section": list(article.section),
+        "title": article.title,
+        "subtitle": article.subtitle,
+        "published_at": article.published_at,
+        "source": article.source,
+        "author": article.author,
+        "editor": article.editor,
+        "keywords": list(article.keywords),
+        "paragraphs": list(article.paragraphs),
+        "images": [dataclasses.asdict(image) for image in article.images],
+        "content_hash": article.content_hash,
+        "page_count": article.page_count,
+        "first_seen_at": seen,
+        "last_seen_at": seen,
+        "updated_at": seen,
+    }
+
+
+def version_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 of an article row."""
+    fields = {name: row[name] for name in VERSIONED_FIELDS}
+    return {"article_id": row["id"], "number": 1, "captured_at": row["updated_at"], **fields}
+
+
+def capture_row(index: int) -> dict[str, Any]:
+    location = capture_of(index)
+    return {
+        "article_id": index + 1,
+        "url": location.url,
+        "warc_filename": location.filename,
+        "warc_offset": location.offset,
+        "warc_length": location.length,
+        "record_id": location.record_id,
+        "payload_digest": location.payload_digest,
+        "fetched_at": location.fetched_at,
+        "status": location.status,
+        "page_number": 1,
+    }
+
+
+def transient_record(row: dict[str, Any]) -> ArticleRecord:
+    """An ArticleRecord not in any session, for the search indexer."""
+    return ArticleRecord(**row)
