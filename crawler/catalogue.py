@@ -30,7 +30,11 @@ def catalogue_sessions(crawler: Crawler) -> sessionmaker[Session]:
     """
     if crawler not in _ENGINES:
         engine = make_engine(catalogue_url(crawler))
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         _ENGINES[crawler] = (engine, make_session_factory(engine))
         crawler.signals.connect(
             lambda: _dispose(crawler), signal=signals.engine_stopped, weak=False

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 UNCONDITIONAL_KEY = "cppcc_unconditional"  # request.meta: ask without validators
 NOT_MODIFIED_FLAG = "not-modified"  # Response.flags of an archived page served for a 304
+VALIDATOR_HEADERS = ("if-none-match", "if-modified-since")
 
 
 class ConditionalRequestMiddleware:
@@ -57,6 +58,9 @@ class ConditionalRequestMiddleware:
         return cls(catalogue_sessions(crawler), Path(directory), crawler.stats)
 
     def process_request(self, request: Request) -> None:
+        # A redirected request inherits the headers and meta of the one before it: those
+        # validators are another URL's.
+        _drop_validators(request)
         if request.method != "GET" or request.meta.get(UNCONDITIONAL_KEY):
             return
         with self.sessions() as session:
@@ -96,11 +100,18 @@ class ConditionalRequestMiddleware:
         )
 
 
+def _drop_validators(request: Request) -> None:
+    for name in VALIDATOR_HEADERS:
+        if name in request.headers:
+            del request.headers[name]
+    request.meta.pop(NOT_MODIFIED_KEY, None)
+
+
 def _unconditional(request: Request) -> Request:
     headers = {
         name: value
         for name, value in request.headers.items()
-        if name.lower() not in (b"if-none-match", b"if-modified-since")
+        if name.decode("latin-1").lower() not in VALIDATOR_HEADERS
     }
     meta: dict[str, Any] = {**request.meta, UNCONDITIONAL_KEY: True}
     meta.pop(NOT_MODIFIED_KEY, None)

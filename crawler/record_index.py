@@ -47,6 +47,7 @@ class CrawlRecordIndex:
         self.on_error = on_error
         self.flush_every = flush_every
         self._pending: list[ArchivedResponse] = []
+        self._flush_at = flush_every  # pending records that trigger the next flush
         self._originals: dict[str, Original] = {}  # payload digest -> this crawl's response
 
     def original_for(self, payload_digest: str) -> Original | None:
@@ -63,7 +64,7 @@ class CrawlRecordIndex:
         if location.record_type == "response" and location.payload_digest:
             self._originals.setdefault(location.payload_digest, original_of(location))
         self._pending.append(record)
-        if len(self._pending) >= self.flush_every:
+        if len(self._pending) >= self._flush_at:
             self.flush()
 
     def flush(self) -> None:
@@ -76,5 +77,8 @@ class CrawlRecordIndex:
         except Exception:  # the WARC files hold them; reindex restores what is lost here
             logger.error("cannot catalogue %d WARC records", len(self._pending), exc_info=True)
             self.on_error()
+            # Kept, and tried again a batch later, not on every response from now on.
+            self._flush_at = len(self._pending) + self.flush_every
             return
         self._pending.clear()
+        self._flush_at = self.flush_every

@@ -168,3 +168,16 @@ def test_bigrams_and_phrases() -> None:
         ["政协"],
     )
     assert snippet.startswith("…") and snippet[marks[0][0] : marks[0][1]] == "政协"
+
+
+def test_overlapping_words_are_marked_once(session: Session, catalogued: dict[str, str]) -> None:
+    hits = search_articles(session, "政协 河南省政协")
+    for hit in hits:
+        ends = [end for _, end in hit.highlights]
+        starts = [start for start, _ in hit.highlights]
+        assert all(start > end for start, end in zip(starts[1:], ends, strict=False))
+
+
+def test_a_single_chinese_character_is_refused_with_the_reason(session: Session) -> None:
+    with pytest.raises(UsageError, match="two characters or more"):
+        search_articles(session, "政 协商")

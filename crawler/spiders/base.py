@@ -20,6 +20,7 @@ from crawler.catalogue import catalogue_sessions
 from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals
 from crawler.seeds import Channel, Site, load_seeds
+from pipelines.catalogue.models import SHANGHAI
 from pipelines.catalogue.recrawl import KnownPage, known_pages
 from pipelines.normalise import NotNormalisable, SiteProfile, picture_urls
 
@@ -83,7 +84,9 @@ class ChannelSpider(scrapy.Spider):
         )
         spider.walk_known_pages = settings.getint("CPPCC_WALK_KNOWN_LIST_PAGES", 0)
         if settings.get("CPPCC_NOW"):
-            spider.now = datetime.fromisoformat(settings.get("CPPCC_NOW"))
+            now = datetime.fromisoformat(settings.get("CPPCC_NOW"))
+            # A time without an offset is read as Beijing time, as on the command line.
+            spider.now = now if now.tzinfo else now.replace(tzinfo=SHANGHAI)
         return spider
 
     # -- site rules, overridden by each site ---------------------------------------------
@@ -140,7 +143,9 @@ class ChannelSpider(scrapy.Spider):
         yield from self._article_requests(urls, known, channel)
         if self.max_list_pages and number >= self.max_list_pages:
             return
-        if urls and all(url in known for url in urls):
+        if any(url not in known for url in urls):
+            self._known_list_pages[channel.key] = 0  # counted in a row, from here
+        elif urls:
             self._known_list_pages[channel.key] += 1
             if self._known_list_pages[channel.key] > self.walk_known_pages:
                 logger.info(

@@ -47,3 +47,9 @@ def needles(query: str) -> list[str]:
     for part in query.split():
         found.extend(match.group().lower() for match in _RUN.finditer(part))
     return list(dict.fromkeys(found))
+
+
+def is_lone_han(part: str) -> bool:
+    """Whether a query part is a single Han character (and nothing else to search for)."""
+    runs = [match.group() for match in _RUN.finditer(part)]
+    return len(runs) == 1 and len(runs[0]) == 1 and bool(_HAN.match(runs[0]))

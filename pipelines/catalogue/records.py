@@ -8,14 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import ArchivedRecord
 from pipelines.warc.location import RecordLocation
-
-# Statuses whose captures can stand as the original of a later conditional request.
-REUSABLE_STATUSES = (200, 304)
 
 
 @dataclass(frozen=True)
@@ -73,14 +70,19 @@ def record_by_id(session: Session, record_id: str) -> RecordLocation | None:
 
 
 def conditional_state(session: Session, url: str) -> ConditionalState | None:
-    """Validators of the URL's latest 200/304 capture and the full response it stands for.
+    """Validators of the URL's latest capture and the full 200 response it stands for.
 
-    None when the URL was never archived with a usable status, or its latest capture is a
-    revisit whose original the table lacks.
+    The latest capture is a 200 `response` or a `revisit` (a 304, or a payload seen before);
+    a revisit's validators are its own, else its original's when that is the same URL. None
+    when the URL was never archived so, or its revisit's original is not in the table.
     """
+    usable = or_(
+        and_(ArchivedRecord.record_type == "response", ArchivedRecord.status == 200),
+        ArchivedRecord.record_type == "revisit",
+    )
     query = (
         select(ArchivedRecord)
-        .where(ArchivedRecord.url == url, ArchivedRecord.status.in_(REUSABLE_STATUSES))
+        .where(ArchivedRecord.url == url, usable)
         .order_by(ArchivedRecord.fetched_at.desc(), ArchivedRecord.id.desc())
         .limit(1)
     )
@@ -92,12 +94,14 @@ def conditional_state(session: Session, url: str) -> ConditionalState | None:
         found = session.scalars(
             select(ArchivedRecord).where(ArchivedRecord.record_id == latest.refers_to)
         ).one_or_none()
-        if found is None:
+        if found is None or found.status != 200:
             return None
         original = found
+    # Another URL's validators (a revisit of a payload archived under it) mean nothing here.
+    inherited = original.url == url
     return ConditionalState(
-        etag=latest.etag or original.etag,
-        last_modified=latest.last_modified or original.last_modified,
+        etag=latest.etag or (original.etag if inherited else None),
+        last_modified=latest.last_modified or (original.last_modified if inherited else None),
         original=location_of(original),
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import literal_column, select, text
 from sqlalchemy.orm import Session
 
-from pipelines.catalogue.bigrams import needles, query_phrases, terms
+from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, terms
 from pipelines.catalogue.models import ArticleRecord
 from pipelines.catalogue.queries import article_filters
 from pipelines.errors import UsageError
@@ -111,6 +111,10 @@ def search_articles(
     phrases = query_phrases(query)
     if not phrases:
         raise UsageError(f"search {query!r} has no word to look for: give Chinese or words")
+    lone = [part for part in query.split() if is_lone_han(part)]
+    if lone:
+        # Indexed as bigrams, a single character is found only where it stands alone.
+        raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
     ranked = _ranked_ids(session, phrases)
     filters = article_filters(
         site=site, channel=channel, section=section, source=source, editor=editor,
@@ -200,13 +204,20 @@ def make_snippet(
 
 
 def _highlights(snippet: str, words: Sequence[str]) -> tuple[tuple[int, int], ...]:
-    spans = set()
+    """The spans of every word in the snippet, overlapping ones merged (政协 in 河南省政协)."""
+    spans = []
     for word in words:
         start = snippet.find(word)
         while start != -1:
-            spans.add((start, start + len(word)))
+            spans.append((start, start + len(word)))
             start = snippet.find(word, start + 1)
-    return tuple(sorted(spans))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
 
 
 def _quoted(term: str) -> str:

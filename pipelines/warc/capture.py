@@ -148,7 +148,12 @@ class WarcCaptureExtension:
             return original_of(asked) if asked else None  # a 304 we did not ask for is kept
         if not exchange.body or exchange.truncated or self.records is None:
             return None
-        return self.records.original_for(sha1_digest(exchange.body))
+        try:
+            return self.records.original_for(sha1_digest(exchange.body))
+        except Exception:  # a catalogue that cannot answer must not cost the page: keep it whole
+            logger.error("Cannot look up %s in the catalogue", exchange.url, exc_info=True)
+            self.stats.inc_value("cppcc/errors/digest_lookup")
+            return None
 
     def _counters(self) -> tuple[int, int, int]:
         return self.writer.records_written, self.writer.bytes_written, self.writer.files_opened

@@ -10,6 +10,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.errors import CppccArchiveError
 from pipelines.warc.location import RecordLocation
+from pipelines.warc.naming import OPEN_SUFFIX
 
 
 class RecordUnreadable(CppccArchiveError):
@@ -29,6 +30,8 @@ class StoredResponse:
 def read_stored_response(warc_dir: Path, location: RecordLocation) -> StoredResponse:
     """The `response` record at `location` in `warc_dir`; RecordUnreadable when it is not there."""
     path = warc_dir / location.filename
+    if not path.exists() and (warc_dir / (location.filename + OPEN_SUFFIX)).exists():
+        path = warc_dir / (location.filename + OPEN_SUFFIX)  # still being written by a crawl
     try:
         with path.open("rb") as stream:
             stream.seek(location.offset)

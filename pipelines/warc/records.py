@@ -151,6 +151,7 @@ def revisit_record(
             *fields,
         ),
         original_payload_digest=original.payload_digest,
+        digest_payload=bool(original.payload_digest),  # never the digest of the empty block
     )
 
 
