@@ -67,6 +67,7 @@ CPPCC_REPORT_INTERVAL = 1.0  # seconds between progress lines
 CPPCC_LAUNCHER_PID = 0  # the crawl stops cleanly when this process is gone (0: no watch)
 # When known articles are checked again for edits, counted from when each was first seen.
 CPPCC_RECHECK_AFTER = os.environ.get("CPPCC_RECHECK_AFTER", "1h,1d,7d,30d")
+CPPCC_RECHECK_PER_RUN = 500  # due articles re-checked per channel and crawl, off the list walk
 CPPCC_WALK_KNOWN_LIST_PAGES = 0  # list pages of only known articles walked past the first
 # The time a crawl takes as now when it decides which known articles are due a re-check
 # (tests, and replaying a schedule); empty: the clock.

@@ -121,6 +121,7 @@ def recrawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recrawl]:
         archive.crawl()  # 2: at once, nothing changed
         edit_site(server)
         archive.crawl(datetime.now(UTC) + timedelta(hours=2))  # 3: past the first re-check
+        archive.crawl(datetime.now(UTC) + timedelta(days=2))  # 4: past the second, unchanged
         yield archive
 
 
@@ -153,7 +154,7 @@ def test_an_unchanged_crawl_writes_revisits_only(recrawl: Recrawl) -> None:
 def test_the_run_summary_reports_the_bytes_written(recrawl: Recrawl) -> None:
     first, second = (run["warc"]["bytes"] for run in recrawl.runs[:2])
     on_disk = sum(path.stat().st_size for path in (recrawl.home / "warc").glob("*.warc.gz"))
-    assert first + second + recrawl.runs[2]["warc"]["bytes"] == on_disk
+    assert sum(run["warc"]["bytes"] for run in recrawl.runs) == on_disk
     assert second <= first * 0.05, (first, second)
 
 
@@ -178,18 +179,27 @@ def test_a_later_crawl_rechecks_due_articles_conditionally(recrawl: Recrawl) -> 
     assert {NEW, EDITED, LIST_1} <= responses
 
 
+def test_articles_off_the_walked_list_pages_are_rechecked_when_due(recrawl: Recrawl) -> None:
+    # Run 4: list page 1 is unchanged, so the walk stops there; the articles of page 2 are
+    # due their one-day re-check all the same.
+    asked = recrawl.requests[3]
+    assert LIST_1 in asked and LIST_2 not in asked
+    page_2 = ["/c/2023-02-27/3299508.shtml", "/c/2022-09-01/3180233.shtml"]
+    assert set(page_2) <= set(asked)
+    assert recrawl.runs[3]["counts"]["articles_new"] == 0
+    assert recrawl.runs[3]["counts"]["articles_updated"] == 0
+
+
 def test_an_edited_article_gets_a_new_version_with_its_diff(recrawl: Recrawl) -> None:
     url = recrawl.server.base_url + EDITED
     article = recrawl.cli("show", url)
     assert NEW_TEXT in article["paragraphs"] and OLD_TEXT not in article["paragraphs"]
     history = recrawl.cli("show", url, "--versions")["versions"]
     assert [v["number"] for v in history] == [1, 2]
-    # Each version names the capture that showed it: the first and the latest of page 1.
-    captures = sorted(article["captures"], key=lambda capture: capture["fetched_at"])
-    assert [v["record_id"] for v in history] == [
-        captures[0]["record_id"],
-        captures[-1]["record_id"],
-    ]
+    # Each version names the capture of page 1 that showed it, fetched when it was captured.
+    fetched = {c["record_id"]: c["fetched_at"] for c in article["captures"] if c["page"] == 1}
+    assert [fetched[v["record_id"]] for v in history] == [v["captured_at"] for v in history]
+    assert min(fetched.values()) == history[0]["captured_at"]
     assert history[1]["changed_fields"] == ["paragraphs"]
     assert f"-{OLD_TEXT}" in history[1]["paragraph_diff"]
     assert f"+{NEW_TEXT}" in history[1]["paragraph_diff"]

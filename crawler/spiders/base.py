@@ -21,7 +21,7 @@ from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals
 from crawler.seeds import Channel, Site, load_seeds
 from pipelines.catalogue.models import SHANGHAI
-from pipelines.catalogue.recrawl import KnownPage, known_pages
+from pipelines.catalogue.recrawl import KnownPage, known_pages, stale_articles
 from pipelines.normalise import NotNormalisable, SiteProfile, picture_urls
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class ChannelSpider(scrapy.Spider):
         self.own_hosts: frozenset[str] = frozenset()
         self.recheck_after: tuple[timedelta, ...] = ()
         self.walk_known_pages = 0
+        self.recheck_limit = 500  # articles re-checked per channel and run, off the list walk
         self.now: datetime | None = None  # None: the real clock
         self._known_list_pages: Counter[str] = Counter()  # by channel key
 
@@ -83,6 +84,7 @@ class ChannelSpider(scrapy.Spider):
             settings.get("CPPCC_RECHECK_AFTER") or DEFAULT_INTERVALS
         )
         spider.walk_known_pages = settings.getint("CPPCC_WALK_KNOWN_LIST_PAGES", 0)
+        spider.recheck_limit = settings.getint("CPPCC_RECHECK_PER_RUN", 500)
         if settings.get("CPPCC_NOW"):
             now = datetime.fromisoformat(settings.get("CPPCC_NOW"))
             # A time without an offset is read as Beijing time, as on the command line.
@@ -116,9 +118,35 @@ class ChannelSpider(scrapy.Spider):
     # -- list pages ---------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        """The first list page of each selected channel."""
+        """The first list page of each selected channel, then its articles due a re-check."""
         for channel in self.selected:
             yield self._list_request(self.site.url(channel.list_path), channel, number=1)
+        for channel in self.selected:
+            for request in self._due_rechecks(channel):
+                yield request
+
+    def _due_rechecks(self, channel: Channel) -> list[scrapy.Request]:
+        """Requests for the channel's catalogued articles whose re-check is due.
+
+        The list walk stops at the first page of known articles, so an article that has left
+        the first pages would never be checked again otherwise. At most CPPCC_RECHECK_PER_RUN
+        of them, least recently checked first; one met on a list page is asked for once.
+        """
+        now = self.now or datetime.now(UTC)
+        with catalogue_sessions(self.crawler)() as session:
+            stale = stale_articles(
+                session, self.site.key, channel.key, now - self.recheck_after[0], self.recheck_limit
+            )
+        due = [url for url, page in stale if is_due(page.first_seen, page.last_checked, now,
+                                                    self.recheck_after)]  # fmt: skip
+        self.crawler.stats.inc_value("cppcc/articles/due_off_list", len(due))
+        meta = {"cppcc_channel": channel.key}
+        # Below list pages and the articles they link: new articles come first.
+        return [
+            scrapy.Request(url, callback=self.parse_article, meta={**meta, "cppcc_article": url},
+                           priority=-2)
+            for url in due
+        ]  # fmt: skip
 
     def _list_request(self, url: str, channel: Channel, number: int) -> scrapy.Request:
         meta = {"cppcc_channel": channel.key, "cppcc_list_number": number}

@@ -55,3 +55,24 @@ def known_pages(session: Session, urls: Sequence[str]) -> dict[str, KnownPage]:
         for url, first, last in found:
             known[url] = KnownPage(first, last)  # an article wins over the others
     return known
+
+
+def stale_articles(
+    session: Session, site: str, channel: str, checked_before: datetime, limit: int
+) -> list[tuple[str, KnownPage]]:
+    """A channel's articles last checked before `checked_before`, least recently checked first.
+
+    The candidates for a re-check that the walk of the list pages will not meet: a crawl
+    filters them by its re-check schedule.
+    """
+    query = (
+        select(ArticleRecord.url, ArticleRecord.first_seen_at, ArticleRecord.last_seen_at)
+        .where(
+            ArticleRecord.site == site,
+            ArticleRecord.channel == channel,
+            ArticleRecord.last_seen_at < checked_before,
+        )
+        .order_by(ArticleRecord.last_seen_at, ArticleRecord.id)
+        .limit(limit)
+    )
+    return [(url, KnownPage(first, last)) for url, first, last in session.execute(query)]
