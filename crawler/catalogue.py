@@ -10,10 +10,16 @@ from scrapy.crawler import Crawler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
+from pipelines.catalogue.engine import (
+    default_sqlite_url,
+    make_engine,
+    make_read_session_factory,
+    make_session_factory,
+)
 from pipelines.catalogue.schema import ensure_schema
 
-_ENGINES: WeakKeyDictionary[Crawler, tuple[Engine, sessionmaker[Session]]] = WeakKeyDictionary()
+_Factories = tuple[Engine, sessionmaker[Session], sessionmaker[Session]]
+_ENGINES: WeakKeyDictionary[Crawler, _Factories] = WeakKeyDictionary()
 
 
 def catalogue_url(crawler: Crawler) -> str:
@@ -35,14 +41,24 @@ def catalogue_sessions(crawler: Crawler) -> sessionmaker[Session]:
         except BaseException:
             engine.dispose()
             raise
-        _ENGINES[crawler] = (engine, make_session_factory(engine))
+        _ENGINES[crawler] = (
+            engine,
+            make_session_factory(engine),
+            make_read_session_factory(engine),
+        )
         crawler.signals.connect(
             lambda: _dispose(crawler), signal=signals.engine_stopped, weak=False
         )
     return _ENGINES[crawler][1]
 
 
+def catalogue_reader(crawler: Crawler) -> sessionmaker[Session]:
+    """Sessions on the crawl's catalogue for look-ups only (no write lock on SQLite)."""
+    catalogue_sessions(crawler)
+    return _ENGINES[crawler][2]
+
+
 def _dispose(crawler: Crawler) -> None:
-    engine, _ = _ENGINES.pop(crawler, (None, None))
+    engine = _ENGINES.pop(crawler, (None, None, None))[0]
     if engine is not None:
         engine.dispose()

@@ -12,7 +12,7 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.catalogue import catalogue_sessions
+from crawler.catalogue import catalogue_reader
 from pipelines.catalogue.records import conditional_state
 from pipelines.warc.capture import NOT_MODIFIED_KEY, warc_directory
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
@@ -55,7 +55,7 @@ class ConditionalRequestMiddleware:
         if not settings.getbool("CPPCC_CONDITIONAL_REQUESTS", True) or not directory:
             raise NotConfigured("conditional requests are off")
         assert crawler.stats is not None
-        return cls(catalogue_sessions(crawler), Path(directory), crawler.stats)
+        return cls(catalogue_reader(crawler), Path(directory), crawler.stats)
 
     def process_request(self, request: Request) -> None:
         # A redirected request inherits the headers and meta of the one before it: those

@@ -38,11 +38,13 @@ class CrawlRecordIndex:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        readers: sessionmaker[Session],
         run_id: int | None,
         on_error: Callable[[], None],
         flush_every: int = FLUSH_EVERY,
     ) -> None:
-        self.sessions = sessions
+        self.sessions = sessions  # for writing batches
+        self.readers = readers  # for look-ups: no write lock taken
         self.run_id = run_id
         self.on_error = on_error
         self.flush_every = flush_every
@@ -54,7 +56,7 @@ class CrawlRecordIndex:
         """An earlier full response with this payload: this crawl's, else the catalogue's."""
         if payload_digest in self._originals:
             return self._originals[payload_digest]
-        with self.sessions() as session:
+        with self.readers() as session:
             found = original_with_digest(session, payload_digest)
         return original_of(found) if found else None
 

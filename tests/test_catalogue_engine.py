@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
+from pipelines.catalogue.engine import (
+    default_sqlite_url,
+    make_engine,
+    make_read_session_factory,
+    make_session_factory,
+)
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.errors import CatalogueError
 
@@ -93,5 +99,28 @@ def test_unopenable_sqlite_file_is_catalogue_error(tmp_path: Path) -> None:
     try:
         with pytest.raises(CatalogueError, match="cannot open the catalogue database sqlite"):
             ensure_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_read_only_session_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        writer = make_session_factory(engine)()
+        writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock from here
+        answers: list[int] = []
+
+        def read() -> None:
+            with make_read_session_factory(engine)() as session:
+                answers.append(session.execute(text("SELECT count(*) FROM t")).scalar_one())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=10)  # a write-locking reader would wait the 30 s busy timeout
+        assert answers == [0]  # it read at once, the writer's row not yet committed
+        writer.commit()
+        writer.close()
     finally:
         engine.dispose()

@@ -16,7 +16,7 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.catalogue import catalogue_sessions
+from crawler.catalogue import catalogue_reader
 from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals
 from crawler.seeds import Channel, Site, load_seeds
@@ -133,7 +133,7 @@ class ChannelSpider(scrapy.Spider):
         of them, least recently checked first; one met on a list page is asked for once.
         """
         now = self.now or datetime.now(UTC)
-        with catalogue_sessions(self.crawler)() as session:
+        with catalogue_reader(self.crawler)() as session:
             stale = stale_articles(
                 session, self.site.key, channel.key, now - self.recheck_after[0], self.recheck_limit
             )
@@ -196,7 +196,7 @@ class ChannelSpider(scrapy.Spider):
         return list(dict.fromkeys(url for url in urls if url))
 
     def _known(self, urls: list[str]) -> dict[str, KnownPage]:
-        with catalogue_sessions(self.crawler)() as session:
+        with catalogue_reader(self.crawler)() as session:
             return known_pages(session, urls)
 
     def _article_requests(

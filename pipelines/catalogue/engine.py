@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipelines.errors import CatalogueError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "cppcc_read_only"  # execution option of sessions that only read
 POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
@@ -76,6 +77,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for look-ups that never write: on SQLite they take no write lock.
+
+    A crawl asks the catalogue something for most responses; with the write lock each of
+    those would queue behind (and hold up) every other crawl writing the same file.
+    """
+    return sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
 def connection_error(engine: Engine, exc: BaseException) -> CatalogueError:
     """The one-line error for a catalogue that cannot be reached or opened."""
     return CatalogueError(
@@ -125,7 +135,11 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         # IMMEDIATE: take the write lock up front, waiting up to the busy timeout. A deferred
         # transaction that reads, then writes after another process committed fails at once
         # with "database is locked" (SQLITE_BUSY_SNAPSHOT): the busy timeout cannot help it.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sessions that only read (READ_ONLY) take no write lock: in WAL they never wait.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _switch_to_wal(cursor: Any) -> None:

@@ -14,7 +14,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.catalogue import catalogue_sessions
+from crawler.catalogue import catalogue_reader, catalogue_sessions
 from crawler.items import ArticlePagesItem
 from crawler.record_index import CrawlRecordIndex, original_of
 from pipelines.catalogue.records import ArchivedResponse
@@ -114,6 +114,7 @@ class WarcCaptureExtension:
         stats = crawler.stats
         records = CrawlRecordIndex(
             catalogue_sessions(crawler),
+            catalogue_reader(crawler),
             settings.getint("CPPCC_RUN_ID") or None,
             on_error=lambda: stats.inc_value("cppcc/errors/records_not_catalogued"),
         )
