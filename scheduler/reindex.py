@@ -31,6 +31,7 @@ from pipelines.normalise import NotNormalisable, normalise_page, profile_named
 from pipelines.normalise.urls import parse_article_url
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX
+from pipelines.warc.reader import RecordUnreadable, read_stored_response
 from pipelines.warc.records import parse_not_modified
 from pipelines.warc.scan import ScannedRecord, scan_warc
 
@@ -79,7 +80,9 @@ class _Scan:
     responses: dict[str, ArchivedResponse] = field(default_factory=dict)  # by record id
     by_id: dict[str, RecordLocation] = field(default_factory=dict)
     described: list[tuple[RecordLocation, ArchivedArticle]] = field(default_factory=list)
-    pages: dict[str, ScannedRecord] = field(default_factory=dict)  # 200 responses by record id
+    # 200 responses of article URLs by record id: (their folder, where, the site claiming them);
+    # their blocks are read again only for the few without a metadata record.
+    pages: dict[str, tuple[Path, RecordLocation, str]] = field(default_factory=dict)
 
 
 def warc_files(folders: Iterable[Path], report: ReindexReport) -> list[Path]:
@@ -104,7 +107,7 @@ def reindex(
     """Catalogue what `files` hold; safe to run again (records and captures are not doubled)."""
     scan = _Scan()
     for path in files:
-        _read_file(path, scan, report)
+        _read_file(path, scan, seeds, report)
         if on_progress:
             on_progress(f"read {path.name}")
     responses = list(scan.responses.values())
@@ -117,10 +120,10 @@ def reindex(
             _replay(session, location, meta, scan, report)
         if on_progress and (index + 1) % COMMIT_EVERY == 0:
             on_progress(f"catalogued {index + 1} articles")
-    for record_id, page in scan.pages.items():
+    for record_id, (folder, location, site) in scan.pages.items():
         if record_id not in described:
             with sessions.begin() as session:
-                _renormalise(session, page, seeds, report)
+                _renormalise(session, folder, location, site, report)
     return report
 
 
@@ -128,25 +131,34 @@ def _by_date(item: tuple[RecordLocation, ArchivedArticle]) -> Any:
     return (item[0].fetched_at, item[0].filename, item[0].offset)
 
 
-def _read_file(path: Path, scan: _Scan, report: ReindexReport) -> None:
+def _read_file(path: Path, scan: _Scan, seeds: Seeds, report: ReindexReport) -> None:
     report.files += 1
     try:
         for record in scan_warc(path):
             report.records += 1
-            _take(record, scan)
+            _take(record, scan, seeds, path.parent, report)
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         # The records before the damage are kept; `verify --repair` salvages the file.
         report.unreadable.append(f"{path}: {exc}")
 
 
-def _take(record: ScannedRecord, scan: _Scan) -> None:
+def _take(
+    record: ScannedRecord, scan: _Scan, seeds: Seeds, folder: Path, report: ReindexReport
+) -> None:
     location = record.location
     if record.record_type in ("response", "revisit"):
         _add_response(scan, location, record.http_headers)
         if record.record_type == "response" and record.http_status == 200:
-            scan.pages[location.record_id] = record
+            site = _site_of(location.url, seeds)
+            if site is not None:  # list pages, pictures, robots.txt are never articles
+                scan.pages[location.record_id] = (folder, location, site)
     elif record.record_type == "metadata":
-        meta = parse_fields(record.block)
+        try:
+            meta = parse_fields(record.block)
+        except (ValueError, KeyError, TypeError) as exc:
+            # One garbled record costs its article, not the rest of the file.
+            report.unreadable.append(f"{folder / location.filename}:{location.offset}: {exc}")
+            return
         if meta is not None:
             scan.described.append((location, meta))
             return
@@ -196,25 +208,29 @@ def _replay(
         report.rejections += 1
 
 
-def _renormalise(session: Session, page: ScannedRecord, seeds: Seeds, report: Any) -> None:
-    """An article page with no metadata record: normalised again, if a site claims its URL."""
-    url = page.location.url
-    site = _site_of(url, seeds)
-    if site is None:
-        return  # a list page, a picture, robots.txt: archived, never an article
-    headers = [(n, v) for n, v in page.http_headers if n.lower() not in DECODED_AWAY]
+def _renormalise(
+    session: Session, folder: Path, location: RecordLocation, site: str, report: Any
+) -> None:
+    """An article page with no metadata record, normalised again from its response."""
+    url = location.url
     try:
-        body = _decoded(page)
+        stored = read_stored_response(folder, location)
+    except RecordUnreadable as exc:
+        report.unreadable.append(str(exc))
+        return
+    headers = [(n, v) for n, v in stored.headers if n.lower() not in DECODED_AWAY]
+    try:
+        body = _decoded(stored.headers, stored.body)
         article = normalise_page(url, headers, body, profile=profile_named(site))
     except NotNormalisable as exc:
         save_rejection(
             session, url=url, site=site, channel="", reason=exc.reason, detail=str(exc),
-            location=page.location, run_id=None,
+            location=location, run_id=None,
         )  # fmt: skip
         report.rejections += 1
         return
     outcome = save_article(
-        session, article=article, site=site, channel="", captures=[(1, page.location)],
+        session, article=article, site=site, channel="", captures=[(1, location)],
         run_id=None,
     )  # fmt: skip
     report.renormalised += 1
@@ -238,13 +254,13 @@ def _site_of(url: str, seeds: Seeds) -> str | None:
     return None
 
 
-def _decoded(page: ScannedRecord) -> bytes:
-    encoding = {n.lower(): v for n, v in page.http_headers}.get("content-encoding", "").lower()
+def _decoded(headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
+    encoding = {n.lower(): v for n, v in headers}.get("content-encoding", "").lower()
     if encoding in ("gzip", "x-gzip"):
-        return gzip.decompress(page.block)
+        return gzip.decompress(body)
     if encoding == "deflate":
-        return zlib.decompress(page.block)
-    return page.block
+        return zlib.decompress(body)
+    return body
 
 
 def print_report(report: ReindexReport, fmt: str, out: TextIO) -> None:
