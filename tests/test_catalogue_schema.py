@@ -382,6 +382,10 @@ def test_db_upgrade_brings_every_earlier_revision_to_the_models(
         listed = run_cli("--db", fresh_db_url, "articles", "--format", "json")
         assert listed.returncode == 0, listed.stderr
         assert [a["title"] for a in json.loads(listed.stdout)] == ["标题"]
+        # Articles catalogued before search existed are searchable once migrated.
+        found = run_cli("--db", fresh_db_url, "articles", "--search", "副题", "--format", "json")
+        assert found.returncode == 0, found.stderr
+        assert [a["title"] for a in json.loads(found.stdout)] == ["标题"]
 
 
 def test_db_upgrade_refuses_a_catalogue_from_a_newer_program(fresh_db_url: str) -> None:

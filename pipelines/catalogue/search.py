@@ -49,8 +49,8 @@ class SearchHit:
     highlights: tuple[tuple[int, int], ...]  # [start, end) of each hit in the snippet
 
 
-def article_fields(record: ArticleRecord) -> dict[str, str]:
-    """The searchable text of an article, field by field."""
+def article_fields(record: Any) -> dict[str, str]:
+    """The searchable text of an article (a row with title, subtitle, paragraphs, images)."""
     return {
         "title": record.title or "",
         "subtitle": record.subtitle or "",
@@ -61,7 +61,12 @@ def article_fields(record: ArticleRecord) -> dict[str, str]:
 
 def index_article(session: Session, record: ArticleRecord) -> None:
     """Put the article's current text in the search table (replacing what was there)."""
-    fields = article_fields(record)
+    index_text(session, record.id, article_fields(record))
+
+
+def index_text(session: Session, article_id: int, fields: dict[str, str]) -> None:
+    """Index the searchable `fields` (see article_fields) of the article with this id."""
+    record_id = article_id
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text(
@@ -69,16 +74,16 @@ def index_article(session: Session, record: ArticleRecord) -> None:
                 "VALUES (:id, CAST(:document AS tsvector)) "
                 "ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
             ),
-            {"id": record.id, "document": tsvector_literal(fields)},
+            {"id": record_id, "document": tsvector_literal(fields)},
         )
         return
-    session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": record.id})
+    session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": record_id})
     session.execute(
         text(
             f"INSERT INTO {SEARCH_TABLE} (rowid, {', '.join(FIELDS)}) "
             f"VALUES (:id, {', '.join(':' + name for name in FIELDS)})"
         ),
-        {"id": record.id, **{name: " ".join(terms(fields[name])) for name in FIELDS}},
+        {"id": record_id, **{name: " ".join(terms(fields[name])) for name in FIELDS}},
     )
 
 
@@ -237,6 +242,7 @@ __all__ = [
     "SEARCH_TABLES",
     "SearchHit",
     "index_article",
+    "index_text",
     "make_snippet",
     "outside_search",
     "search_articles",

@@ -50,23 +50,29 @@ def downgrade() -> None:
 
 
 def _backfill(connection: sa.Connection) -> None:
-    """Index the articles catalogued before search existed, batch by batch."""
-    from pipelines.catalogue.models import ArticleRecord
-    from pipelines.catalogue.search import index_article
+    """Index the articles catalogued before search existed, batch by batch.
 
+    Reads the columns as this revision knows them (not the models, which change later); the
+    terms are the search code's own, so the index and the queries always agree.
+    """
+    from pipelines.catalogue.search import article_fields, index_text
+
+    articles = sa.table(
+        "articles",
+        sa.column("id", sa.Integer()),
+        sa.column("title", sa.Text()),
+        sa.column("subtitle", sa.Text()),
+        sa.column("paragraphs", sa.JSON()),
+        sa.column("images", sa.JSON()),
+    )
     session = Session(bind=connection)
     last_id = 0
     while True:
-        batch = session.scalars(
-            sa.select(ArticleRecord)
-            .where(ArticleRecord.id > last_id)
-            .order_by(ArticleRecord.id)
-            .limit(BACKFILL_BATCH)
-        ).all()
+        query = sa.select(articles).where(articles.c.id > last_id).order_by(articles.c.id)
+        batch = connection.execute(query.limit(BACKFILL_BATCH)).all()
         if not batch:
             return
-        for record in batch:
-            index_article(session, record)
+        for row in batch:
+            index_text(session, row.id, article_fields(row))
         session.flush()
-        session.expunge_all()
         last_id = batch[-1].id
