@@ -120,6 +120,7 @@ def search_articles(
     if lone:
         # Indexed as bigrams, a single character is found only where it stands alone.
         raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
+    _prefer_the_index(session)
     ranked = _ranked_ids(session, phrases)
     filters = article_filters(
         site=site, channel=channel, section=section, source=source, editor=editor,
@@ -146,11 +147,24 @@ def search_articles(
 
 def search_plan(session: Session, query: str) -> str:
     """The database's plan for the search part of a query (tests check it uses the index)."""
+    _prefer_the_index(session)
     sql, params = _ranked_sql(session.get_bind().dialect.name, query_phrases(query))
     dialect = session.get_bind().dialect.name
     explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
     rows = session.execute(text(explain + sql), params).all()
     return "\n".join(" ".join(str(value) for value in row) for row in rows)
+
+
+def _prefer_the_index(session: Session) -> None:
+    """On PostgreSQL, keep the planner from reading every document for a search.
+
+    A tsvector of a whole article lives out of line (TOAST), which the planner does not
+    price: it takes a sequential scan to be cheap and reads and decompresses every document
+    (measured: 180 ms at 30,000 articles, against a few ms through the GIN index). For the
+    rest of the transaction, which is this search.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan = off"))
 
 
 def _ranked_ids(session: Session, phrases: list[list[str]]) -> Any:
