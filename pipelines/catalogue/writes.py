@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,18 +53,29 @@ class ArticleOutcome(enum.StrEnum):
 
 
 def upsert_site_channels(session: Session, sites: Iterable[SiteSeed]) -> None:
-    """Insert or rename the seeds' sites and channels; channels no longer seeded are kept."""
+    """Insert or rename the seeds' sites and channels; channels no longer seeded are kept.
+
+    INSERT … ON CONFLICT, so two crawls starting at once on a new catalogue do not both
+    insert the same site (the second would fail on the key).
+    """
     for site_key, site_name, channels in sites:
-        site = session.get(Site, site_key) or Site(key=site_key, name=site_name)
-        site.name = site_name
-        session.add(site)
+        _upsert(session, Site, {"key": site_key, "name": site_name}, ["key"], ["name"])
         for channel_key, channel_name, list_url in channels:
-            channel = session.get(Channel, (site_key, channel_key)) or Channel(
-                site=site_key, key=channel_key
-            )
-            channel.name, channel.list_url = channel_name, list_url
-            session.add(channel)
+            row = {"site": site_key, "key": channel_key, "name": channel_name, "list_url": list_url}
+            _upsert(session, Channel, row, ["site", "key"], ["name", "list_url"])
     session.flush()
+
+
+def _upsert(
+    session: Session, model: Any, row: dict[str, Any], keys: list[str], updated: list[str]
+) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(model).values(**row)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in updated}
+    )
+    session.execute(statement)
 
 
 def save_article(
