@@ -21,7 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.catalogue.models import SHANGHAI, ArticleRecord, Capture
-from pipelines.catalogue.records import record_by_id
+from pipelines.catalogue.records import location_of, record_by_id
 from pipelines.catalogue.views import article_to_article
 from pipelines.catalogue.writes import ArticleOutcome, save_article
 from pipelines.normalise import Article, NotNormalisable, merge_pages, normalise_page, profile_named
@@ -172,7 +172,7 @@ def renormalise(
         raise CannotReextract("no capture of page 1 in the catalogue")
     pages = [_normalise_capture(capture, warc_dir, profile) for capture in latest]
     article = replace(merge_pages(pages), url=row.url)
-    return article, [(capture.page_number, _location(capture)) for capture in latest]
+    return article, [(capture.page_number, location_of(capture)) for capture in latest]
 
 
 def latest_captures(captures: Sequence[Capture]) -> list[Capture]:
@@ -195,7 +195,7 @@ def payload_location(capture: Capture) -> RecordLocation:
     session = object_session(capture)
     record = record_by_id(session, capture.record_id) if session is not None else None
     if record is None or record.record_type != "revisit":
-        return _location(capture)
+        return location_of(capture)
     original = record_by_id(session, record.refers_to or "") if session is not None else None
     if original is None:
         raise CannotReextract(
@@ -241,19 +241,6 @@ def _check_record(record: Any, location: RecordLocation, path: Path) -> None:
         )
     if record.http_headers is None:
         raise CannotReextract(f"{path}: record {record_id} holds no HTTP response")
-
-
-def _location(capture: Capture) -> RecordLocation:
-    return RecordLocation(
-        filename=capture.warc_filename,
-        offset=capture.warc_offset,
-        length=capture.warc_length,
-        record_id=capture.record_id,
-        payload_digest=capture.payload_digest or "",
-        fetched_at=capture.fetched_at,
-        status=capture.status,
-        url=capture.url,
-    )
 
 
 def _save_if_changed(

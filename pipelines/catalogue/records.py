@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from pipelines.catalogue.models import ArchivedRecord
+from pipelines.catalogue.models import ArchivedRecord, Capture
 from pipelines.warc.location import RecordLocation
 
 
@@ -106,8 +106,9 @@ def conditional_state(session: Session, url: str) -> ConditionalState | None:
     )
 
 
-def location_of(row: ArchivedRecord) -> RecordLocation:
-    """Where the row's record is, as the WARC writer reported it."""
+def location_of(row: ArchivedRecord | Capture) -> RecordLocation:
+    """Where the row's record is, as the WARC writer reported it (a capture: as catalogued;
+    whether it is a revisit, only the records table says)."""
     return RecordLocation(
         filename=row.warc_filename,
         offset=row.warc_offset,
@@ -117,8 +118,8 @@ def location_of(row: ArchivedRecord) -> RecordLocation:
         fetched_at=row.fetched_at,
         status=row.status,
         url=row.url,
-        record_type=row.record_type,
-        refers_to=row.refers_to,
+        record_type=getattr(row, "record_type", "response"),
+        refers_to=getattr(row, "refers_to", None),
     )
 
 
