@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.exceptions import ArchiveLoadFailed
@@ -28,7 +27,7 @@ from pipelines.catalogue.records import ArchivedResponse, save_records
 from pipelines.catalogue.writes import ArticleOutcome, save_article, save_rejection
 from pipelines.metadata import ArchivedArticle, parse_fields
 from pipelines.normalise import NotNormalisable, normalise_page, profile_named
-from pipelines.normalise.urls import parse_article_url
+from pipelines.normalise.urls import seeded_article_site
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
@@ -149,7 +148,7 @@ def _take(
     if record.record_type in ("response", "revisit"):
         _add_response(scan, location, record.http_headers)
         if record.record_type == "response" and record.http_status == 200:
-            site = _site_of(location.url, seeds)
+            site = seeded_article_site(location.url, seeds.sites)
             if site is not None:  # list pages, pictures, robots.txt are never articles
                 scan.pages[location.record_id] = (folder, location, site)
     elif record.record_type == "metadata":
@@ -236,22 +235,6 @@ def _renormalise(
     report.renormalised += 1
     if outcome is ArticleOutcome.NEW:
         report.articles["new"] = report.articles.get("new", 0) + 1
-
-
-def _site_of(url: str, seeds: Seeds) -> str | None:
-    """The seeded site whose base URL serves `url` as page 1 of one of its articles."""
-    host = urlsplit(url).netloc.lower()
-    for site in seeds.sites:
-        if urlsplit(site.base_url).netloc.lower() != host:
-            continue
-        try:
-            profile = profile_named(site.key)
-        except KeyError:
-            continue
-        parsed = parse_article_url(url, profile, base_url=site.base_url)
-        if parsed is not None and parsed.page == 1:
-            return site.key
-    return None
 
 
 def _decoded(headers: Sequence[tuple[str, str]], body: bytes) -> bytes:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,8 +39,7 @@ from pipelines.catalogue.engine import make_session_factory
 from pipelines.catalogue.locks import dead_reason
 from pipelines.catalogue.models import ArchivedRecord, Capture, ChannelLock, Rejection, Run
 from pipelines.errors import UsageError
-from pipelines.normalise import profile_named
-from pipelines.normalise.urls import parse_article_url
+from pipelines.normalise.urls import seeded_article_site
 from pipelines.processes import pid_is_alive
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
 from pipelines.warc.salvage import DAMAGED_SUFFIX, salvage_open_files
@@ -264,22 +262,6 @@ def scan_files(
 # -- the catalogue against the files --------------------------------------------------------------
 
 
-def article_site(url: str, seeds: Seeds) -> str | None:
-    """The seeded site whose base URL serves `url` as page 1 of an article (as reindex reads it)."""
-    host = urlsplit(url).netloc.lower()
-    for site in seeds.sites:
-        if urlsplit(site.base_url).netloc.lower() != host:
-            continue
-        try:
-            profile = profile_named(site.key)
-        except KeyError:  # a seeded site without a profile has no article pattern
-            continue
-        parsed = parse_article_url(url, profile, base_url=site.base_url)
-        if parsed is not None and parsed.page == 1:
-            return site.key
-    return None
-
-
 def check_catalogue(
     session: Session, scans: Mapping[str, FileScan], warc_dir: Path, open_names: set[str]
 ) -> list[Problem]:
@@ -390,7 +372,7 @@ def _is_article_page(entry: Entry, seeds: Seeds) -> bool:
     return (
         entry.record_type == "response"
         and entry.status == 200
-        and article_site(entry.url, seeds) is not None
+        and seeded_article_site(entry.url, seeds.sites) is not None
     )
 
 

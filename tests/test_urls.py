@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from pipelines.normalise.errors import NotAnArticleUrl
 from pipelines.normalise.profiles import profile_named
-from pipelines.normalise.urls import ArticleUrl, canonical_article_url, page_url, parse_article_url
+from pipelines.normalise.urls import (
+    ArticleUrl,
+    canonical_article_url,
+    page_url,
+    parse_article_url,
+    seeded_article_site,
+)
 
 BASE = "http://www.rmzxb.com.cn"
 
@@ -178,3 +186,23 @@ def test_canonical_url_of_other_sites_keeps_their_extension(
     profile = profile_named(site)
     assert canonical_article_url(url, base_url=LOCAL, profile=profile) == canonical
     assert page_url(url, 2, profile) == second
+
+
+@dataclass(frozen=True)
+class _Site:
+    key: str
+    base_url: str
+
+
+def test_only_first_pages_of_seeded_article_urls_are_articles() -> None:
+    base = "http://127.0.0.1:8765"
+    sites = [_Site("cppcc", "http://127.0.0.1:8766"), _Site("rmzxb", base)]
+    article = "/c/2022-03-04/3064624.shtml"
+    assert seeded_article_site(base + article, sites) == "rmzxb"
+    assert seeded_article_site(base + "/c/2022-06-10/3120455_2.shtml", sites) is None  # page 2
+    assert seeded_article_site(base + "/yw_n/index.shtml", sites) is None
+    image = "/upload/resources/image/2022/03/04/3064624_4.jpg"
+    assert seeded_article_site(base + image, sites) is None
+    assert seeded_article_site("http://elsewhere.example" + article, sites) is None
+    # The host decides with its port: another site's replica on the same machine.
+    assert seeded_article_site("http://127.0.0.1:8766" + article, sites) is None

@@ -33,7 +33,6 @@ from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
 from scheduler.verify import (
     Problem,
-    article_site,
     check_open_files,
     scan_file,
     verify_archive,
@@ -273,16 +272,6 @@ def test_an_uncatalogued_article_is_catalogued_again(copy: Archive) -> None:
 
 
 # -- pure parts -----------------------------------------------------------------------------------
-
-
-def test_only_first_pages_of_seeded_article_urls_are_articles(archive: Archive) -> None:
-    seeds = load_seeds(str(archive.seeds))
-    base = archive.base_url
-    assert article_site(base + ARTICLE, seeds) == "rmzxb"
-    assert article_site(base + "/c/2022-06-10/3120455_2.shtml", seeds) is None  # page 2
-    assert article_site(base + "/yw_n/index.shtml", seeds) is None
-    assert article_site(base + "/upload/resources/image/2022/03/04/3064624_4.jpg", seeds) is None
-    assert article_site("http://elsewhere.example" + ARTICLE, seeds) is None
 
 
 def test_a_running_crawl_is_named_and_its_files_left_alone(copy: Archive) -> None:

@@ -10,13 +10,14 @@ lie under base_url's path and the rest must match the pattern whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from pipelines.normalise.errors import NotAnArticleUrl
-from pipelines.normalise.profiles import ArticlePath, SiteProfile, profile_for_url
+from pipelines.normalise.profiles import ArticlePath, SiteProfile, profile_for_url, profile_named
 
 
 @dataclass(frozen=True)
@@ -112,3 +113,33 @@ def canonical_article_url(
     if (first_page.hostname or "").lower() in own_hosts:
         first_page = first_page._replace(scheme=base.scheme, netloc=base.netloc)
     return urlunsplit(first_page)
+
+
+class SeededSite(Protocol):
+    """What a seeds file says of a site that article URLs depend on (crawler.seeds.Site)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+
+def seeded_article_site(url: str, sites: Iterable[SeededSite]) -> str | None:
+    """The key of the seeded site whose base URL serves `url` as page 1 of an article.
+
+    The host must be the site's (with its port: replicas share 127.0.0.1) and the path one of
+    the site's article paths under its base URL; a site without a profile has none.
+    """
+    host = urlsplit(url).netloc.lower()
+    for site in sites:
+        if urlsplit(site.base_url).netloc.lower() != host:
+            continue
+        try:
+            profile = profile_named(site.key)
+        except KeyError:
+            continue
+        parsed = parse_article_url(url, profile, base_url=site.base_url)
+        if parsed is not None and parsed.page == 1:
+            return site.key
+    return None
