@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipelines.normalise import NotNormalisable, SiteProfile, normalise_page
 from pipelines.normalise.article import Article
 from pipelines.warc.location import RecordLocation
 
@@ -18,6 +19,22 @@ class FetchedPage:
     body: bytes
     capture: RecordLocation | None
     page: int = 1  # the page of the article this is, 1 for the first
+    # What normalising the page gave: the spider needs its pictures, the pipeline its
+    # fields, and parsing a page twice costs a crawl more than anything else it does.
+    _normalised: Article | NotNormalisable | None = field(default=None, repr=False)
+
+    def normalised(self, profile: SiteProfile) -> Article:
+        """The page normalised with `profile` (once); raises its NotNormalisable each time."""
+        if self._normalised is None:
+            try:
+                self._normalised = normalise_page(
+                    self.url, self.headers, self.body, profile=profile
+                )
+            except NotNormalisable as exc:
+                self._normalised = exc
+        if isinstance(self._normalised, NotNormalisable):
+            raise self._normalised
+        return self._normalised
 
 
 @dataclass

@@ -19,7 +19,6 @@ from pipelines.normalise import (
     NotNormalisable,
     SiteProfile,
     merge_pages,
-    normalise_page,
     profile_named,
 )
 
@@ -78,7 +77,7 @@ class NormalisePipeline:
         # replicas of several sites may share one.
         profile = profile_named(item.site)
         try:
-            pages = [normalise_page(first.url, first.headers, first.body, profile=profile)]
+            pages = [first.normalised(profile)]
         except NotNormalisable as exc:
             item.rejection = (exc.reason, str(exc))
             return item
@@ -106,7 +105,7 @@ class NormalisePipeline:
         usable = []
         for page in later:
             try:
-                usable.append(normalise_page(page.url, page.headers, page.body, profile=profile))
+                usable.append(page.normalised(profile))
             except NotNormalisable as exc:
                 # Page 1 made it an article; a broken later page costs only its own text.
                 logger.warning("article %s is kept without an unusable page: %s", item.url, exc)

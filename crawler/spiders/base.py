@@ -236,20 +236,22 @@ class ChannelSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterable[Any]:
         """Page 1 of an article: its pictures, then its next page or the finished item."""
+        first = _fetched(response, page=1)
         item = ArticlePagesItem(
             site=self.site.key,
             channel=response.meta["cppcc_channel"],
             url=self.article_url(response.url) or response.meta["cppcc_article"],
-            pages=[_fetched(response, page=1)],
+            pages=[first],
         )
-        yield from self._pictures(response)
+        yield from self._pictures(response, first)
         yield from self._next_page_or_item(item, self.article_pages(response), requested={1})
 
     def parse_article_page(self, response: Response) -> Iterable[Any]:
         """A later page of an article: kept, and its pager read for pages not yet seen."""
         item: ArticlePagesItem = response.meta["cppcc_item"]
-        item.pages.append(_fetched(response, page=response.meta["cppcc_page"]))
-        yield from self._pictures(response)
+        page = _fetched(response, page=response.meta["cppcc_page"])
+        item.pages.append(page)
+        yield from self._pictures(response, page)
         pending: dict[int, str] = response.meta["cppcc_pending"]
         for number, url in self.article_pages(response).items():
             pending.setdefault(number, url)
@@ -301,7 +303,7 @@ class ChannelSpider(scrapy.Spider):
             )
         return item
 
-    def _pictures(self, response: Response) -> Iterable[scrapy.Request]:
+    def _pictures(self, response: Response, page: FetchedPage) -> Iterable[scrapy.Request]:
         """A request for each picture the normaliser will catalogue from this page.
 
         A page archived as a revisit (unchanged since its last capture) has its pictures
@@ -312,11 +314,14 @@ class ChannelSpider(scrapy.Spider):
             self.crawler.stats.inc_value("cppcc/pictures/unchanged_page")
             return
         try:
-            urls = picture_urls(
-                response.url, _headers(response), response.body, profile=self.profile
-            )
+            urls = [image.url for image in page.normalised(self.profile).images]
         except NotNormalisable:
-            return  # not an article page: the normalise pipeline records why
+            # Rejected (no date, say): its pictures are archived all the same, so that a
+            # fixed profile can make it an article later, from the WARC files alone.
+            try:
+                urls = list(picture_urls(page.url, page.headers, page.body, profile=self.profile))
+            except NotNormalisable:
+                return  # not an article page at all: the normalise pipeline records why
         # Pictures are part of the article: archived, never parsed. They may sit on an image
         # host of their own, so the offsite filter lets them through.
         for url in dict.fromkeys(urls):
