@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pipelines.errors import UsageError
 
@@ -13,6 +15,7 @@ from pipelines.errors import UsageError
 DEFAULT_INTERVALS = "1h,1d,7d,30d"
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def parse_intervals(text: str) -> tuple[timedelta, ...]:
@@ -49,3 +52,25 @@ def is_due(
 ) -> bool:
     """Whether an article first seen and last checked then is due to be checked at `now`."""
     return now >= next_check(first_seen, last_checked, intervals)
+
+
+def parse_now(text: str) -> datetime | None:
+    """CPPCC_NOW as a time ("" is the clock: None); without an offset it is Beijing time."""
+    if not text:
+        return None
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"CPPCC_NOW: {text!r} is not an ISO 8601 time like 2026-12-01T08:00:00+08:00"
+        ) from None
+    return now if now.tzinfo else now.replace(tzinfo=SHANGHAI)
+
+
+def check_environment(environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse bad CPPCC_RECHECK_AFTER / CPPCC_NOW before a crawl starts, with one line.
+
+    The crawl reads them in its own process, where a mistake would only fail the run.
+    """
+    parse_intervals(environ.get("CPPCC_RECHECK_AFTER") or DEFAULT_INTERVALS)
+    parse_now(environ.get("CPPCC_NOW", ""))

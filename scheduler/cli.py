@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler.recheck import check_environment
 from pipelines.errors import CatalogueError, CppccArchiveError, UsageError
 from scheduler.cli_support import (
     EXIT_FAILED,
@@ -170,6 +171,7 @@ def cmd_crawl(config: Config, args: argparse.Namespace) -> int:
     from scheduler.launcher import launch_crawl
     from scheduler.progress import ProgressPrinter
 
+    check_environment()  # the crawl's own settings, read in its process: checked here first
     seeds = config.seeds()
     channels = seeds.select(args.channels)
     if not channels:
@@ -466,6 +468,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from scheduler.serve import serve
     from scheduler.service import ServiceSettings
 
+    check_environment()
     seeds = config.seeds()
     return serve(
         ServiceSettings(

@@ -43,6 +43,20 @@ def one_line_error(result_stderr: str) -> str:
 
 
 @pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [("CPPCC_RECHECK_AFTER", "soon", "not a duration"), ("CPPCC_NOW", "tomorrow", "ISO 8601")],
+)
+def test_a_bad_recrawl_variable_is_one_line_before_any_crawl(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    for command in (["crawl", "rmzxb/yw"], ["serve"]):
+        result = run_cli("--home", str(tmp_path / "home"), *command, env={variable: value})
+        assert result.returncode == 2
+        assert expected in one_line_error(result.stderr)
+    assert not (tmp_path / "home" / "catalogue.sqlite3").exists()  # no run was started
+
+
+@pytest.mark.parametrize(
     ("args", "code", "expected"),
     [
         (["--seeds", "{tmp}/absent.toml", "crawl"], 2, "seeds file not found"),

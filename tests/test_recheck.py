@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.recheck import DEFAULT_INTERVALS, is_due, next_check, parse_intervals
+from crawler.recheck import (
+    DEFAULT_INTERVALS,
+    SHANGHAI,
+    check_environment,
+    is_due,
+    next_check,
+    parse_intervals,
+    parse_now,
+)
 from pipelines.errors import UsageError
 
 SEEN = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -52,3 +60,17 @@ def test_intervals_are_sorted_and_take_every_unit() -> None:
         timedelta(minutes=5),
         timedelta(weeks=2),
     )
+
+
+def test_now_is_the_clock_a_time_with_offset_or_beijing_time() -> None:
+    assert parse_now("") is None
+    assert parse_now("2026-12-01T08:00:00+00:00") == datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert parse_now("2026-12-01T16:00:00") == datetime(2026, 12, 1, 16, tzinfo=SHANGHAI)
+    with pytest.raises(UsageError, match="CPPCC_NOW: 'tomorrow'"):
+        parse_now("tomorrow")
+
+
+def test_the_environment_is_checked_before_a_crawl_starts() -> None:
+    check_environment({})
+    with pytest.raises(UsageError, match="CPPCC_RECHECK_AFTER"):
+        check_environment({"CPPCC_RECHECK_AFTER": "soon"})

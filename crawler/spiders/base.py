@@ -18,9 +18,8 @@ from twisted.python.failure import Failure
 
 from crawler.catalogue import catalogue_reader
 from crawler.items import ArticlePagesItem, FetchedPage
-from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals
+from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals, parse_now
 from crawler.seeds import Channel, Site, load_seeds
-from pipelines.catalogue.models import SHANGHAI
 from pipelines.catalogue.recrawl import KnownPage, known_pages, stale_articles
 from pipelines.normalise import NotNormalisable, SiteProfile, picture_urls
 
@@ -85,10 +84,7 @@ class ChannelSpider(scrapy.Spider):
         )
         spider.walk_known_pages = settings.getint("CPPCC_WALK_KNOWN_LIST_PAGES", 0)
         spider.recheck_limit = settings.getint("CPPCC_RECHECK_PER_RUN", 500)
-        if settings.get("CPPCC_NOW"):
-            now = datetime.fromisoformat(settings.get("CPPCC_NOW"))
-            # A time without an offset is read as Beijing time, as on the command line.
-            spider.now = now if now.tzinfo else now.replace(tzinfo=SHANGHAI)
+        spider.now = parse_now(settings.get("CPPCC_NOW") or "")
         return spider
 
     # -- site rules, overridden by each site ---------------------------------------------
