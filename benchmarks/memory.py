@@ -40,8 +40,8 @@ def bench_memory(sizes: Sequence[int], concurrency: int) -> Section:
         + ", ".join(f"{size:,}: {seconds[size]:.0f} s" for size in sizes)
         + ". The bare spider's peak on the same channels: "
         + ", ".join(f"{size:,}: {bare[size]:.0f} MiB" for size in sizes)
-        + f" ({bare[large] / bare[small] - 1:+.0%}): Scrapy itself grows as much (most likely its "
-        "scheduler queue and duplicate filter, which hold every article request the list walk "
-        "found ahead of the downloads)."
+        + f" ({bare[large] / bare[small] - 1:+.0%}): the bare spider queues every article the "
+        "list walk finds ahead of the downloads (Scrapy's queue is LIFO, the next list page "
+        "jumps it); ours fetches a list page's articles before the next list page."
     )
     return Section([row], [note])

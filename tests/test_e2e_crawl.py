@@ -331,6 +331,16 @@ def test_max_list_pages_walks_one_list_page_per_channel(
     assert second - first and not (second - first) & set(replica.requests)
 
 
+def test_a_list_pages_articles_are_fetched_before_the_next_list_page(archive: Archive) -> None:
+    # The walk stays one list page ahead of the downloads, so a channel of 10,000 articles
+    # does not hold 10,000 queued requests in memory (benchmarks: memory).
+    asked = archive.server.requests
+    for channel in ("/xs/", "/yw_n/"):
+        first = _article_links(archive.server, f"{channel}index.shtml") & set(asked)
+        next_list_page = asked.index(f"{channel}index_2.shtml")
+        assert first and all(asked.index(path) < next_list_page for path in first), channel
+
+
 def _article_links(server: ReplicaServer, path: str) -> set[str]:
     return set(re.findall(r'href="(/c/[^"?]+)', server.routes[path].body.decode("utf-8")))
 

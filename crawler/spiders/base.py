@@ -27,6 +27,16 @@ logger = logging.getLogger(__name__)
 
 _NOT_WORD = re.compile(r"\W+")  # decorations around a pager text: spaces, >, », ›
 
+# Scheduler priorities (higher first). A list page's articles, their later pages and their
+# pictures are all fetched before the next list page: the walk stays one list page ahead of
+# the downloads instead of queueing every article of the channel (Scrapy's queue is LIFO, so
+# at equal priority the next list page would always jump the queue). Re-checks of articles
+# that have left the list pages come last: new articles first.
+ARTICLE_PRIORITY = 0
+ATTACHMENT_PRIORITY = -1  # pictures and attached files
+NEXT_LIST_PAGE_PRIORITY = -2
+RECHECK_PRIORITY = -3
+
 
 class ChannelSpider(scrapy.Spider):
     """Walk the list pages of a site's channels and fetch every article linked from them.
@@ -137,16 +147,16 @@ class ChannelSpider(scrapy.Spider):
                                                     self.recheck_after)]  # fmt: skip
         self.crawler.stats.inc_value("cppcc/articles/due_off_list", len(due))
         meta = {"cppcc_channel": channel.key}
-        # Below list pages and the articles they link: new articles come first.
         return [
             scrapy.Request(url, callback=self.parse_article, meta={**meta, "cppcc_article": url},
-                           priority=-2)
+                           priority=RECHECK_PRIORITY)
             for url in due
         ]  # fmt: skip
 
     def _list_request(self, url: str, channel: Channel, number: int) -> scrapy.Request:
         meta = {"cppcc_channel": channel.key, "cppcc_list_number": number}
-        return scrapy.Request(url, callback=self.parse_list, meta=meta)
+        priority = ARTICLE_PRIORITY if number == 1 else NEXT_LIST_PAGE_PRIORITY
+        return scrapy.Request(url, callback=self.parse_list, meta=meta, priority=priority)
 
     def parse_list(self, response: Response) -> Iterable[scrapy.Request]:
         """The articles a channel's list page links, and its next list page."""
@@ -209,7 +219,9 @@ class ChannelSpider(scrapy.Spider):
                     continue
                 stats.inc_value("cppcc/articles/rechecked")
             meta = {"cppcc_channel": channel.key, "cppcc_article": url}
-            yield scrapy.Request(url, callback=self.parse_article, meta=meta)
+            yield scrapy.Request(
+                url, callback=self.parse_article, meta=meta, priority=ARTICLE_PRIORITY
+            )
 
     def next_list_page(self, response: Response, channel: Channel) -> str | None:
         """The channel's next list page: `index_N.shtml` after this one, or a 下一页 link.
@@ -274,6 +286,7 @@ class ChannelSpider(scrapy.Spider):
             callback=self.parse_article_page,
             errback=self.article_page_failed,
             meta=meta,
+            priority=ARTICLE_PRIORITY,
             # The chain must reach its end to yield the item; it never asks for a page twice.
             dont_filter=True,
         )
@@ -323,7 +336,10 @@ class ChannelSpider(scrapy.Spider):
         for url in dict.fromkeys(urls):
             if url.startswith(("http://", "https://")):
                 yield scrapy.Request(
-                    url, callback=self.picture_fetched, meta={"allow_offsite": True}, priority=-1
+                    url,
+                    callback=self.picture_fetched,
+                    meta={"allow_offsite": True},
+                    priority=ATTACHMENT_PRIORITY,
                 )
 
     def picture_fetched(self, response: Response) -> None:

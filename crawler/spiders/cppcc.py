@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 
-from crawler.spiders.base import ChannelSpider
+from crawler.spiders.base import ATTACHMENT_PRIORITY, ChannelSpider
 from pipelines.normalise import (
     ArticleUrl,
     canonical_article_url,
@@ -139,7 +139,10 @@ class CppccSpider(ProfileLinkRules):
         # Like pictures, attachments are part of the article and may sit on a file host.
         for url in self.attachment_urls(response):
             yield scrapy.Request(
-                url, callback=self.attachment_fetched, meta={"allow_offsite": True}, priority=-1
+                url,
+                callback=self.attachment_fetched,
+                meta={"allow_offsite": True},
+                priority=ATTACHMENT_PRIORITY,
             )
 
     def attachment_fetched(self, response: Response) -> None:
