@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipelines.catalogue import writes
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.models import (
     ArticleRecord,
@@ -160,40 +159,55 @@ def test_older_capture_does_not_overwrite_newer_content(session: Session) -> Non
     assert row.first_seen_at == FETCHED - timedelta(days=1)
 
 
-def test_losing_the_insert_race_falls_back_to_update(
-    session: Session, monkeypatch: pytest.MonkeyPatch
+def test_a_save_that_waits_on_another_insert_of_the_url_updates_that_row(
+    fresh_db_url: str,
 ) -> None:
-    save_article(
-        session,
-        article=make_article(),
-        site="rmzxb",
-        channel="yw",
-        captures=[(1, location("p1"))],
-        run_id=None,
-    )
-    session.commit()
-    # As if another process inserted the URL between our look-up and our insert.
-    real_lookup = writes._locked_article
-    calls: list[str] = []
+    engine = make_engine(fresh_db_url)
+    ensure_schema(engine)
+    sessions = make_session_factory(engine)
+    outcomes: list[ArticleOutcome] = []
+    failures: list[BaseException] = []
 
-    def late_lookup(session: Session, url: str) -> ArticleRecord | None:
-        calls.append(url)
-        return None if len(calls) == 1 else real_lookup(session, url)
+    def second_writer() -> None:
+        try:
+            with sessions() as session:
+                changed = make_article(title="新标题")
+                later = location("p2", fetched_at=FETCHED + timedelta(hours=1))
+                outcomes.append(
+                    save_article(
+                        session,
+                        article=changed,
+                        site="rmzxb",
+                        channel="xs",
+                        captures=[(1, later)],
+                        run_id=None,
+                    )
+                )
+                session.commit()  # its transaction survived the conflicting insert
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
 
-    monkeypatch.setattr(writes, "_locked_article", late_lookup)
-    outcome = save_article(
-        session,
-        article=make_article(title="新标题"),
-        site="rmzxb",
-        channel="xs",
-        captures=[(1, location("p2", fetched_at=FETCHED + timedelta(hours=1)))],
-        run_id=None,
-    )
-    session.commit()  # the transaction survived the failed insert
-    assert outcome is ArticleOutcome.UPDATED
-    row = session.scalars(select(ArticleRecord)).one()
-    assert (row.title, row.channel, len(row.captures)) == ("新标题", "yw", 2)
-    assert len(calls) == 2
+    first = sessions()
+    try:
+        article = make_article()
+        captures = [(1, location("p1"))]
+        save_article(first, article=article, site="rmzxb", channel="yw", captures=captures,
+                     run_id=None)  # fmt: skip
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive()  # waiting on the first writer's uncommitted insert
+        first.commit()
+        thread.join(timeout=60)
+        assert failures == []
+        assert outcomes == [ArticleOutcome.UPDATED]
+        with sessions() as session:
+            row = session.scalars(select(ArticleRecord)).one()
+            assert (row.title, row.channel, len(row.captures)) == ("新标题", "yw", 2)
+            assert len(row.versions) == 2
+    finally:
+        first.close()
+        engine.dispose()
 
 
 def test_capture_for_unknown_run_is_an_error_not_skipped(session: Session) -> None:

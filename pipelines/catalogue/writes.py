@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import (
@@ -30,7 +32,7 @@ from pipelines.catalogue.models import (
     Site,
     split_channel_key,
 )
-from pipelines.catalogue.search import index_article
+from pipelines.catalogue.search import article_fields, index_article, index_text
 from pipelines.errors import UsageError
 from pipelines.normalise.article import Article
 from pipelines.warc.location import RecordLocation
@@ -69,9 +71,7 @@ def upsert_site_channels(session: Session, sites: Iterable[SiteSeed]) -> None:
 def _upsert(
     session: Session, model: Any, row: dict[str, Any], keys: list[str], updated: list[str]
 ) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(model).values(**row)
+    statement = _insert_for(_dialect(session), model).values(**row)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated}
     )
@@ -97,24 +97,27 @@ def save_article(
     same URL at the same time.
     """
     seen_at = seen_at or _newest_fetch(captures)
-    record = _locked_article(session, article.url)
-    outcome = ArticleOutcome.NEW
-    if record is None:
-        try:
-            record = _insert_article(session, article, site=site, channel=channel, seen_at=seen_at)
-        except IntegrityError:
-            # Another process inserted the URL since we looked: update its row instead.
-            record = _locked_article(session, article.url)
-            if record is None:
-                raise
-            outcome = _update_article(record, article, seen_at)
+    first_page = min(captures, key=lambda capture: capture[0], default=None)
+    first_record_id = first_page[1].record_id if first_page else None
+    # Most articles a crawl saves are new: written with plain INSERTs, which a crawl does
+    # several hundred a second cheaper than through ORM objects and savepoints.
+    content = _content_values(article, seen_at)
+    article_id = _insert_new_article(session, article.url, site, channel, seen_at, content)
+    if article_id is not None:
+        outcome = ArticleOutcome.NEW
+        _insert_version(session, article_id, 1, content, first_record_id, run_id)
+        index_text(session, article_id, article_fields(SimpleNamespace(**content)))
     else:
+        # Catalogued before, or by another process since: compare, update, add a version.
+        record = _locked_article(session, article.url)
+        if record is None:  # the row that conflicted is gone again (deleted meanwhile)
+            raise RuntimeError(f"article {article.url} conflicts with a row that is not there")
         outcome = _update_article(record, article, seen_at)
-    if outcome is not ArticleOutcome.UNCHANGED:
-        first_page = min(captures, key=lambda capture: capture[0], default=None)
-        _add_version(session, record, first_page[1].record_id if first_page else None, run_id)
-        index_article(session, record)
-    _add_captures(session, record.id, captures, run_id)
+        if outcome is not ArticleOutcome.UNCHANGED:
+            _add_version(session, record, first_record_id, run_id)
+            index_article(session, record)
+        article_id = record.id
+    _add_captures(session, article_id, captures, run_id)
     return outcome
 
 
@@ -234,17 +237,30 @@ def _locked_article(session: Session, url: str) -> ArticleRecord | None:
     return session.scalars(query).one_or_none()
 
 
-def _insert_article(
-    session: Session, article: Article, *, site: str, channel: str, seen_at: datetime
-) -> ArticleRecord:
-    record = ArticleRecord(
-        url=article.url, site=site, channel=channel, first_seen_at=seen_at, last_seen_at=seen_at
-    )
-    _copy_content(record, article, seen_at)
-    # A savepoint, so that losing a race for the URL leaves the caller's transaction usable.
-    with session.begin_nested():
-        session.add(record)
-    return record
+def _insert_new_article(
+    session: Session,
+    url: str,
+    site: str,
+    channel: str,
+    seen_at: datetime,
+    content: dict[str, Any],
+) -> int | None:
+    """Insert the article if its URL is not catalogued; its new id, or None if it was.
+
+    ON CONFLICT DO NOTHING: a URL another process inserts at the same time is a conflict
+    here (PostgreSQL waits for that transaction), never an error that spoils the caller's.
+    """
+    row = {
+        "url": url,
+        "site": site,
+        "channel": channel,
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+        **content,
+    }
+    statement = _statements(_dialect(session)).insert_new_article
+    new_id: int | None = session.connection().execute(statement, row).scalar_one_or_none()
+    return new_id
 
 
 def _update_article(record: ArticleRecord, article: Article, seen_at: datetime) -> ArticleOutcome:
@@ -270,16 +286,29 @@ def _add_version(
         .order_by(ArticleVersion.number.desc())
         .limit(1)
     )
-    version = ArticleVersion(
-        article_id=record.id,
-        number=(last or 0) + 1,
-        captured_at=record.updated_at,
+    content = {name: getattr(record, name) for name in VERSIONED_FIELDS}
+    content["updated_at"] = record.updated_at
+    _insert_version(session, record.id, (last or 0) + 1, content, record_id, run_id)
+
+
+def _insert_version(
+    session: Session,
+    article_id: int,
+    number: int,
+    content: Mapping[str, Any],
+    record_id: str | None,
+    run_id: int | None,
+) -> None:
+    """Version `number` of the article: `content` (with its `updated_at`) as it is now."""
+    row = {name: content[name] for name in VERSIONED_FIELDS}
+    row.update(
+        article_id=article_id,
+        number=number,
+        captured_at=content["updated_at"],
         record_id=record_id,
         run_id=run_id,
-        **{name: getattr(record, name) for name in VERSIONED_FIELDS},
     )
-    session.add(version)
-    session.flush()
+    session.connection().execute(_statements(_dialect(session)).insert_version, row)
 
 
 # What a version keeps of its article: every field of the normalised content.
@@ -292,67 +321,109 @@ def _add_captures(
     captures: Sequence[tuple[int, RecordLocation]],
     run_id: int | None,
 ) -> None:
-    record_ids = [location.record_id for _, location in captures]
-    known = {
-        capture.record_id: capture
-        for capture in session.scalars(select(Capture).where(Capture.record_id.in_(record_ids)))
-    }
-    for page_number, location in captures:
-        existing = known.get(location.record_id)
-        if existing is not None:
-            if existing.article_id is None:  # archived before it was known as an article
-                existing.article_id = article_id
-            continue
-        capture = _capture(location, article_id=article_id, page_number=page_number, run_id=run_id)
-        known[location.record_id] = capture
-        try:
-            with session.begin_nested():
-                session.add(capture)
-        except IntegrityError:
-            # Lost a race for the same record id: fine. Anything else (e.g. an unknown run) not.
-            if not _capture_exists(session, location.record_id):
-                raise
-    session.flush()
+    """Catalogue the captures not catalogued yet; claim the ones archived before as rejected.
+
+    ON CONFLICT DO NOTHING on the record id: a capture saved twice (replayed from the WARC
+    files, or by two processes at once) is one row. Any other failure (an unknown run) is not
+    swallowed.
+    """
+    if not captures:
+        return
+    rows = [
+        _capture_row(location, article_id=article_id, page_number=page, run_id=run_id)
+        for page, location in captures
+    ]
+    statements = _statements(_dialect(session))
+    connection = session.connection()
+    connection.execute(statements.insert_capture, rows)
+    # Archived before it was known as an article (a page rejected, then re-extracted).
+    unclaimed = [{"claim": article_id, "record": row["record_id"]} for row in rows]
+    connection.execute(statements.claim_capture, unclaimed)
 
 
-def _capture(
+def _capture_row(
     location: RecordLocation, *, article_id: int | None, page_number: int, run_id: int | None
-) -> Capture:
-    return Capture(
-        article_id=article_id,
-        url=location.url,
-        warc_filename=location.filename,
-        warc_offset=location.offset,
-        warc_length=location.length,
-        record_id=location.record_id,
-        payload_digest=location.payload_digest,
-        fetched_at=location.fetched_at,
-        status=location.status,
-        page_number=page_number,
-        run_id=run_id,
+) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "url": location.url,
+        "warc_filename": location.filename,
+        "warc_offset": location.offset,
+        "warc_length": location.length,
+        "record_id": location.record_id,
+        "payload_digest": location.payload_digest,
+        "fetched_at": location.fetched_at,
+        "status": location.status,
+        "page_number": page_number,
+        "run_id": run_id,
+    }
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert_for(dialect: str, table: Any) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL both)."""
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """save_article's statements, built once per dialect: their values come as parameters,
+    so SQLAlchemy compiles each once (a statement built per call costs more than the row)."""
+
+    insert_new_article: Any
+    insert_version: Any
+    insert_capture: Any
+    claim_capture: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    articles, captures = _table(ArticleRecord), _table(Capture)
+    return _Statements(
+        insert_new_article=_insert_for(dialect, articles)
+        .on_conflict_do_nothing(index_elements=["url"])
+        .returning(articles.c.id),
+        insert_version=insert(_table(ArticleVersion)),
+        insert_capture=_insert_for(dialect, captures).on_conflict_do_nothing(
+            index_elements=["record_id"]
+        ),
+        claim_capture=update(captures)
+        .where(captures.c.record_id == bindparam("record"), captures.c.article_id.is_(None))
+        .values(article_id=bindparam("claim")),
     )
 
 
-def _capture_exists(session: Session, record_id: str) -> bool:
-    query = select(Capture.id).where(Capture.record_id == record_id)
-    return session.scalars(query).first() is not None
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
 
 
 def _copy_content(record: ArticleRecord, article: Article, seen_at: datetime) -> None:
-    record.content_id = article.content_id
-    record.section = list(article.section)
-    record.title = article.title
-    record.subtitle = article.subtitle
-    record.published_at = article.published_at
-    record.source = article.source
-    record.author = article.author
-    record.editor = article.editor
-    record.keywords = list(article.keywords)
-    record.paragraphs = list(article.paragraphs)
-    record.images = [_image_json(image) for image in article.images]
-    record.content_hash = article.content_hash
-    record.page_count = article.page_count
-    record.updated_at = seen_at
+    for name, value in _content_values(article, seen_at).items():
+        setattr(record, name, value)
+
+
+def _content_values(article: Article, seen_at: datetime) -> dict[str, Any]:
+    """The article's content columns (those of ArticleContent, and updated_at)."""
+    return {
+        "content_id": article.content_id,
+        "section": list(article.section),
+        "title": article.title,
+        "subtitle": article.subtitle,
+        "published_at": article.published_at,
+        "source": article.source,
+        "author": article.author,
+        "editor": article.editor,
+        "keywords": list(article.keywords),
+        "paragraphs": list(article.paragraphs),
+        "images": [_image_json(image) for image in article.images],
+        "content_hash": article.content_hash,
+        "page_count": article.page_count,
+        "updated_at": seen_at,
+    }
 
 
 def _image_json(image: Any) -> dict[str, Any]:
