@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from pipelines.catalogue.engine import (
     default_sqlite_url,
@@ -17,9 +23,20 @@ from pipelines.catalogue.engine import (
     make_session_factory,
 )
 from pipelines.catalogue.schema import ensure_schema
+from pipelines.catalogue.writer import CatalogueWriter
 
-_Factories = tuple[Engine, sessionmaker[Session], sessionmaker[Session]]
-_ENGINES: WeakKeyDictionary[Crawler, _Factories] = WeakKeyDictionary()
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
+    writer: CatalogueWriter
+
+
+_CATALOGUES: WeakKeyDictionary[Crawler, _Catalogue] = WeakKeyDictionary()
 
 
 def catalogue_url(crawler: Crawler) -> str:
@@ -29,36 +46,64 @@ def catalogue_url(crawler: Crawler) -> str:
     return settings.get("CPPCC_DATABASE_URL") or default_sqlite_url(home)
 
 
-def catalogue_sessions(crawler: Crawler) -> sessionmaker[Session]:
-    """Sessions on the crawl's catalogue, created and migrated on first use.
+def _catalogue(crawler: Crawler) -> _Catalogue:
+    """The crawl's engine, created and migrated on first use, whoever asks first.
 
-    One engine per crawl, whoever asks first; it is disposed of when the engine stops.
+    It is disposed of when the engine stops, after its writer has written what it was given.
     """
-    if crawler not in _ENGINES:
+    if crawler not in _CATALOGUES:
         engine = make_engine(catalogue_url(crawler))
         try:
             ensure_schema(engine)
         except BaseException:
             engine.dispose()
             raise
-        _ENGINES[crawler] = (
-            engine,
-            make_session_factory(engine),
-            make_read_session_factory(engine),
+        sessions = make_session_factory(engine)
+        _CATALOGUES[crawler] = _Catalogue(
+            engine, sessions, make_read_session_factory(engine), CatalogueWriter(sessions)
         )
         crawler.signals.connect(
             lambda: _dispose(crawler), signal=signals.engine_stopped, weak=False
         )
-    return _ENGINES[crawler][1]
+    return _CATALOGUES[crawler]
 
 
 def catalogue_reader(crawler: Crawler) -> sessionmaker[Session]:
     """Sessions on the crawl's catalogue for look-ups only (no write lock on SQLite)."""
-    catalogue_sessions(crawler)
-    return _ENGINES[crawler][2]
+    return _catalogue(crawler).readers
+
+
+def catalogue_writer(crawler: Crawler) -> CatalogueWriter:
+    """The crawl's writer thread: how its components write without holding up downloads."""
+    return _catalogue(crawler).writer
+
+
+async def committed(future: Future[T]) -> T:
+    """What a write submitted to the catalogue writer returned, once it has committed.
+
+    Awaited in Scrapy's thread (an item pipeline, say) without blocking it.
+    """
+    from twisted.internet import reactor
+
+    deferred: Deferred[T] = Deferred()
+
+    def settle(done: Future[T]) -> None:
+        error = done.exception()
+        if error is None:
+            deferred.callback(done.result())
+        else:
+            deferred.errback(Failure(error))
+
+    # Called in the writer's thread (or at once, if it is done): hand over to the reactor's.
+    future.add_done_callback(lambda done: reactor.callFromThread(settle, done))
+    result: T = await maybe_deferred_to_future(deferred)
+    return result
 
 
 def _dispose(crawler: Crawler) -> None:
-    engine = _ENGINES.pop(crawler, (None, None, None))[0]
-    if engine is not None:
-        engine.dispose()
+    catalogue = _CATALOGUES.pop(crawler, None)
+    if catalogue is not None:
+        try:
+            catalogue.writer.close()
+        finally:
+            catalogue.engine.dispose()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.catalogue.records import ArchivedResponse, original_with_digest, save_records
+from pipelines.catalogue.writer import CatalogueWriter
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.records import Original
 
@@ -29,28 +31,32 @@ def original_of(location: RecordLocation) -> Original:
 class CrawlRecordIndex:
     """The catalogue's records table, with this crawl's records held in memory in front of it.
 
-    Records are written to the catalogue in batches (a crawl writes hundreds a minute); the
-    ones not yet written are found in memory, so a payload archived twice in one crawl is a
-    revisit the second time too. If the process dies before a batch is written, the WARC files
-    still hold the records and `cppcc-archive reindex` puts them back.
+    Records are written to the catalogue in batches (a crawl writes hundreds a minute), by
+    the crawl's catalogue writer thread; the ones not yet written are found in memory, so a
+    payload archived twice in one crawl is a revisit the second time too (and once written,
+    they are forgotten: a crawl's memory does not grow with its size). If the process dies
+    before a batch is written, the WARC files still hold the records and
+    `cppcc-archive reindex` puts them back.
+
+    Called from Scrapy's thread only, which is where `on_error` is called too.
     """
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        writer: CatalogueWriter,
         readers: sessionmaker[Session],
         run_id: int | None,
         on_error: Callable[[], None],
         flush_every: int = FLUSH_EVERY,
     ) -> None:
-        self.sessions = sessions  # for writing batches
+        self.writer = writer  # writes the batches
         self.readers = readers  # for look-ups: no write lock taken
         self.run_id = run_id
         self.on_error = on_error
         self.flush_every = flush_every
         self._pending: list[ArchivedResponse] = []
-        self._flush_at = flush_every  # pending records that trigger the next flush
         self._originals: dict[str, Original] = {}  # payload digest -> this crawl's response
+        self._in_flight: list[tuple[list[ArchivedResponse], Future[None]]] = []
 
     def original_for(self, payload_digest: str) -> Original | None:
         """An earlier full response with this payload: this crawl's, else the catalogue's."""
@@ -66,21 +72,46 @@ class CrawlRecordIndex:
         if location.record_type == "response" and location.payload_digest:
             self._originals.setdefault(location.payload_digest, original_of(location))
         self._pending.append(record)
-        if len(self._pending) >= self._flush_at:
+        if len(self._pending) >= self.flush_every:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending records to the catalogue (on failure: logged, counted, kept)."""
+        """Hand the pending records to the writer thread, as one batch.
+
+        A batch that failed (the writer tried it once more on its own) is logged and counted
+        here, and its records are kept, to go with the next batch (not on every response).
+        """
+        self._reap()
         if not self._pending:
             return
-        try:
-            with self.sessions.begin() as session:
-                save_records(session, self._pending, self.run_id)
-        except Exception:  # the WARC files hold them; reindex restores what is lost here
-            logger.error("cannot catalogue %d WARC records", len(self._pending), exc_info=True)
-            self.on_error()
-            # Kept, and tried again a batch later, not on every response from now on.
-            self._flush_at = len(self._pending) + self.flush_every
-            return
+        batch, run_id = list(self._pending), self.run_id
         self._pending.clear()
-        self._flush_at = self.flush_every
+        future = self.writer.submit(lambda session: save_records(session, batch, run_id))
+        self._in_flight.append((batch, future))
+
+    def close(self) -> None:
+        """Write the pending records and wait for every batch (the crawl is ending)."""
+        self.flush()
+        wait([future for _, future in self._in_flight])
+        self._reap()
+        if self._pending:  # failed again: the WARC files hold them, reindex restores them
+            logger.error("%d WARC records are not in the catalogue", len(self._pending))
+
+    def _reap(self) -> None:
+        """Forget the batches written; take back the records of those that failed."""
+        done = [(batch, f) for batch, f in self._in_flight if f.done()]
+        self._in_flight = [(batch, f) for batch, f in self._in_flight if not f.done()]
+        failed = [(batch, f) for batch, f in done if f.exception()]
+        for batch in (batch for batch, f in done if not f.exception()):
+            # The catalogue answers for these now.
+            for record in batch:
+                digest = record.location.payload_digest
+                remembered = self._originals.get(digest)
+                if remembered and remembered.record_id == record.location.record_id:
+                    del self._originals[digest]
+        for batch, future in failed:
+            logger.error(
+                "cannot catalogue %d WARC records", len(batch), exc_info=future.exception()
+            )
+            self.on_error()
+            self._pending[:0] = batch

@@ -9,10 +9,10 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.catalogue import catalogue_sessions
+from crawler.catalogue import catalogue_writer, committed
 from crawler.items import ArticlePagesItem, FetchedPage
+from pipelines.catalogue.writer import CatalogueWriter
 from pipelines.catalogue.writes import save_article, save_rejection
 from pipelines.normalise import (
     Article,
@@ -114,50 +114,62 @@ class NormalisePipeline:
 
 
 class CataloguePipeline:
-    """Write each article (or the reason it is not one) to the catalogue, one transaction each."""
+    """Write each article (or the reason it is not one) to the catalogue.
 
-    def __init__(self, sessions: sessionmaker[Session], run_id: int | None, stats: StatsCollector):
-        self.sessions = sessions
+    The writes go to the crawl's catalogue writer thread (many to a transaction); an item
+    leaves the pipeline once its write has committed, and Scrapy downloads on meanwhile.
+    """
+
+    def __init__(self, writer: CatalogueWriter, run_id: int | None, stats: StatsCollector):
+        self.writer = writer
         self.run_id = run_id
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CataloguePipeline:
         run_id = crawler.settings.getint("CPPCC_RUN_ID") or None
-        return cls(catalogue_sessions(crawler), run_id, crawler.stats)
+        assert crawler.stats is not None
+        return cls(catalogue_writer(crawler), run_id, crawler.stats)
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePagesItem):
             return item
         if item.article is None:
-            raise self._reject(item)
+            raise await self._reject(item)
+        article, site, channel, run_id = item.article, item.site, item.channel, self.run_id
         captures = [(page.page, page.capture) for page in item.pages if page.capture]
-        with self.sessions.begin() as session:
-            outcome = save_article(
-                session,
-                article=item.article,
-                site=item.site,
-                channel=item.channel,
-                captures=captures,
-                run_id=self.run_id,
+        outcome = await committed(
+            self.writer.submit(
+                lambda session: save_article(
+                    session,
+                    article=article,
+                    site=site,
+                    channel=channel,
+                    captures=captures,
+                    run_id=run_id,
+                )
             )
+        )
         self.stats.inc_value(f"cppcc/articles/{getattr(outcome, 'value', outcome)}")
         return item
 
-    def _reject(self, item: ArticlePagesItem) -> PageRejected:
+    async def _reject(self, item: ArticlePagesItem) -> PageRejected:
         """Record why the item is not an article; the DropItem to raise, named for the reason."""
         reason, detail = item.rejection or ("unknown", "no article and no reason")
-        first = item.pages[0]
-        with self.sessions.begin() as session:
-            save_rejection(
-                session,
-                url=first.url,
-                site=item.site,
-                channel=item.channel,
-                reason=reason,
-                detail=detail,
-                location=first.capture,
-                run_id=self.run_id,
+        first, site, channel, run_id = item.pages[0], item.site, item.channel, self.run_id
+        await committed(
+            self.writer.submit(
+                lambda session: save_rejection(
+                    session,
+                    url=first.url,
+                    site=site,
+                    channel=channel,
+                    reason=reason,
+                    detail=detail,
+                    location=first.capture,
+                    run_id=run_id,
+                )
             )
+        )
         self.stats.inc_value("cppcc/pages_rejected")
         return _DROP_CLASSES.get(reason, NotNormalisableOther)(f"{first.url}: {reason}: {detail}")

@@ -14,7 +14,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.catalogue import catalogue_reader, catalogue_sessions
+from crawler.catalogue import catalogue_reader, catalogue_writer
 from crawler.items import ArticlePagesItem
 from crawler.record_index import CrawlRecordIndex, original_of
 from pipelines.catalogue.records import ArchivedResponse
@@ -113,7 +113,7 @@ class WarcCaptureExtension:
         assert crawler.stats is not None
         stats = crawler.stats
         records = CrawlRecordIndex(
-            catalogue_sessions(crawler),
+            catalogue_writer(crawler),
             catalogue_reader(crawler),
             settings.getint("CPPCC_RUN_ID") or None,
             on_error=lambda: stats.inc_value("cppcc/errors/records_not_catalogued"),
@@ -205,7 +205,7 @@ class WarcCaptureExtension:
     def spider_closed(self) -> None:
         self._close_writer()
         if self.records is not None:
-            self.records.flush()
+            self.records.close()
 
     def engine_stopped(self) -> None:
         # Reached even when the spider failed to open or close cleanly; closing is idempotent.
