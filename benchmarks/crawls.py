@@ -38,6 +38,7 @@ class CrawlMeasure:
     seconds: float
     warc_bytes: int = 0
     peak_rss_kib: int = 0
+    cpu_seconds: float = 0.0  # user + system, every process of the crawl, start-up included
 
     @property
     def pages_per_second(self) -> float:
@@ -50,18 +51,19 @@ def bare_crawl(base_url: str, concurrency: int) -> CrawlMeasure:
         stats_file = Path(folder) / "stats.json"
         list_url = f"{base_url}{CHANNEL_FOLDER}index.shtml"
         spider = ["-m", "benchmarks.bare_spider", list_url, str(concurrency), str(stats_file)]
-        peak = _run_measured([sys.executable, *spider], wrapper=())
+        peak, cpu = _run_measured([sys.executable, *spider], wrapper=())
         measure = _measure(json.loads(stats_file.read_text("utf-8")))
-        return CrawlMeasure(measure.responses, measure.seconds, peak_rss_kib=peak)
+        return CrawlMeasure(measure.responses, measure.seconds, peak_rss_kib=peak, cpu_seconds=cpu)
 
 
-def _run_measured(command: Sequence[str], wrapper: Sequence[str]) -> int:
-    """Run `command` (behind `wrapper`, a profiler) and return its peak RSS in KiB."""
+def _run_measured(command: Sequence[str], wrapper: Sequence[str]) -> tuple[int, float]:
+    """Run `command` (behind `wrapper`, a profiler): its peak RSS in KiB, its CPU seconds."""
     rss = [sys.executable, "-m", "benchmarks.rss"]
     done = subprocess.run([*wrapper, *rss, *command], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return int(done.stderr.strip().splitlines()[-1])
+    peak, cpu = done.stderr.strip().splitlines()[-1].split()
+    return int(peak), float(cpu)
 
 
 def write_seeds(home: Path, base_url: str, concurrency: int) -> Path:
@@ -90,11 +92,11 @@ def full_crawl(
     `wrapper` is put before the command (a profiler); the peak RSS is always measured.
     """
     seeds = write_seeds(home, base_url, concurrency)
-    peak = _run_measured(crawl_command(home, seeds), wrapper)
-    return _run_measure(home, peak)
+    peak, cpu = _run_measured(crawl_command(home, seeds), wrapper)
+    return _run_measure(home, peak, cpu)
 
 
-def _run_measure(home: Path, peak_rss_kib: int) -> CrawlMeasure:
+def _run_measure(home: Path, peak_rss_kib: int, cpu_seconds: float) -> CrawlMeasure:
     """The newest run's stats, read back from the crawl's catalogue."""
     engine = make_engine(default_sqlite_url(home))
     try:
@@ -109,7 +111,7 @@ def _run_measure(home: Path, peak_rss_kib: int) -> CrawlMeasure:
     measure = _measure(stats["rmzxb"])
     # What `crawl --format json` reports as warc.bytes.
     warc_bytes = warc_view(stats)["bytes"]
-    return CrawlMeasure(measure.responses, measure.seconds, warc_bytes, peak_rss_kib)
+    return CrawlMeasure(measure.responses, measure.seconds, warc_bytes, peak_rss_kib, cpu_seconds)
 
 
 def _measure(stats: dict[str, Any]) -> CrawlMeasure:

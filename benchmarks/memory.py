@@ -1,10 +1,16 @@
-"""Benchmark 2: peak RSS of the crawl process at two channel sizes; growth should be small."""
+"""Benchmark 2: peak RSS of the crawl process at two channel sizes; growth should be small.
+
+The same crawls give the CPU time a page costs, bare and full: the difference between the two
+sizes, so start-up (imports, the catalogue's migrations) cancels out. With the machine's
+cores, that bounds the throughput ratio any design could reach here (benchmark 1).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
-from benchmarks.crawls import bare_crawl, full_crawl
+from benchmarks.crawls import CrawlMeasure, bare_crawl, full_crawl
 from benchmarks.results import Row, Section
 from benchmarks.served import served_channel
 
@@ -13,15 +19,15 @@ TARGET_GROWTH = 0.10
 
 def bench_memory(sizes: Sequence[int], concurrency: int) -> Section:
     """One full crawl of a fresh channel per size; the peak RSS of each, and the growth."""
-    peaks: dict[int, float] = {}
-    bare: dict[int, float] = {}
-    seconds: dict[int, float] = {}
+    full_crawls: dict[int, CrawlMeasure] = {}
+    bare_crawls: dict[int, CrawlMeasure] = {}
     for size in sizes:
         with served_channel(size) as served:
-            measure = full_crawl(served.new_home("memory"), served.base_url, concurrency)
-            bare[size] = bare_crawl(served.base_url, concurrency).peak_rss_kib / 1024
-        peaks[size] = measure.peak_rss_kib / 1024
-        seconds[size] = measure.seconds
+            full_crawls[size] = full_crawl(served.new_home("memory"), served.base_url, concurrency)
+            bare_crawls[size] = bare_crawl(served.base_url, concurrency)
+    peaks = {size: measure.peak_rss_kib / 1024 for size, measure in full_crawls.items()}
+    bare = {size: measure.peak_rss_kib / 1024 for size, measure in bare_crawls.items()}
+    seconds = {size: measure.seconds for size, measure in full_crawls.items()}
     small, large = min(sizes), max(sizes)
     growth = peaks[large] / peaks[small] - 1
     row = Row(
@@ -44,4 +50,34 @@ def bench_memory(sizes: Sequence[int], concurrency: int) -> Section:
         "list walk finds ahead of the downloads (Scrapy's queue is LIFO, the next list page "
         "jumps it); ours fetches a list page's articles before the next list page."
     )
-    return Section([row], [note])
+    return Section([row, _cpu_row(full_crawls, bare_crawls, small, large)], [note, CPU_NOTE])
+
+
+CPU_NOTE = (
+    "CPU per page: user + system time of every process of the crawl, the difference between "
+    "the two channel sizes over the difference in pages (start-up cancels out). The ceiling "
+    "is the throughput ratio of benchmark 1 that no arrangement of the same work could beat "
+    "on this machine: bare Scrapy runs on one core, the full pipeline at best on all of them, "
+    "so ratio ≤ cores × bare ms / full ms (the static server's own CPU left out)."
+)
+
+
+def _cpu_row(
+    full: dict[int, CrawlMeasure], bare: dict[int, CrawlMeasure], small: int, large: int
+) -> Row:
+    full_ms, bare_ms = (_marginal_ms(crawls, small, large) for crawls in (full, bare))
+    cores = os.cpu_count() or 1
+    ceiling = cores * bare_ms / full_ms
+    return Row(
+        "2 CPU per page",
+        f"ms of CPU a page, {small:,} to {large:,} articles; so benchmark 1's ratio can "
+        f"reach at most {ceiling:.2f} on {cores} cores",
+        f"{full_ms:.1f} ms",
+        f"{bare_ms:.1f} ms (bare Scrapy)",
+        f"{full_ms / bare_ms:.1f}×",
+    )
+
+
+def _marginal_ms(crawls: dict[int, CrawlMeasure], small: int, large: int) -> float:
+    pages = crawls[large].responses - crawls[small].responses
+    return 1000 * (crawls[large].cpu_seconds - crawls[small].cpu_seconds) / pages
