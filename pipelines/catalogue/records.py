@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from pipelines.catalogue.conflicts import dialect_of, insert_for, table_of
 from pipelines.catalogue.models import ArchivedRecord, Capture
 from pipelines.warc.location import RecordLocation
 
@@ -34,24 +35,21 @@ class ConditionalState:
     original: RecordLocation  # the full `response` record holding the payload
 
 
+_records = table_of(ArchivedRecord)
+
+
 def save_records(session: Session, records: Sequence[ArchivedResponse], run_id: int | None) -> None:
     """Add the records not yet in the table (same record id: skipped)."""
-    ids = [record.location.record_id for record in records]
-    known = set(
-        session.scalars(select(ArchivedRecord.record_id).where(ArchivedRecord.record_id.in_(ids)))
-    )
-    for record in records:
-        if record.location.record_id in known:
-            continue
-        known.add(record.location.record_id)
-        session.add(_row(record, run_id))
-    session.flush()
+    if records:
+        statement = insert_for(dialect_of(session), _records).on_conflict_do_nothing(
+            index_elements=["record_id"]
+        )
+        session.connection().execute(statement, [_row(record, run_id) for record in records])
 
 
 # The look-ups a crawl makes for every response (digest) and every request (conditional):
 # plain statements built once, their values as parameters, so each costs tens of
 # microseconds, not the millisecond an ORM query built per call does.
-_records = ArchivedRecord.__table__
 _NEWEST_FIRST = (_records.c.fetched_at.desc(), _records.c.id.desc())
 _ORIGINAL_WITH_DIGEST = (
     select(_records)
@@ -133,20 +131,20 @@ def location_of(row: ArchivedRecord | Capture | Row[Any]) -> RecordLocation:
     )
 
 
-def _row(record: ArchivedResponse, run_id: int | None) -> ArchivedRecord:
+def _row(record: ArchivedResponse, run_id: int | None) -> dict[str, Any]:
     location = record.location
-    return ArchivedRecord(
-        record_id=location.record_id,
-        record_type=location.record_type,
-        url=location.url,
-        fetched_at=location.fetched_at,
-        status=location.status,
-        payload_digest=location.payload_digest or None,
-        warc_filename=location.filename,
-        warc_offset=location.offset,
-        warc_length=location.length,
-        refers_to=location.refers_to,
-        etag=record.etag,
-        last_modified=record.last_modified,
-        run_id=run_id,
-    )
+    return {
+        "record_id": location.record_id,
+        "record_type": location.record_type,
+        "url": location.url,
+        "fetched_at": location.fetched_at,
+        "status": location.status,
+        "payload_digest": location.payload_digest or None,
+        "warc_filename": location.filename,
+        "warc_offset": location.offset,
+        "warc_length": location.length,
+        "refers_to": location.refers_to,
+        "etag": record.etag,
+        "last_modified": record.last_modified,
+        "run_id": run_id,
+    }

@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from pipelines.catalogue.conflicts import dialect_of, insert_for, table_of
 from pipelines.catalogue.models import (
     RUN_COUNTS,
     ArticleContent,
@@ -71,7 +70,7 @@ def upsert_site_channels(session: Session, sites: Iterable[SiteSeed]) -> None:
 def _upsert(
     session: Session, model: Any, row: dict[str, Any], keys: list[str], updated: list[str]
 ) -> None:
-    statement = _insert_for(_dialect(session), model).values(**row)
+    statement = insert_for(dialect_of(session), model).values(**row)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated}
     )
@@ -258,7 +257,7 @@ def _insert_new_article(
         "last_seen_at": seen_at,
         **content,
     }
-    statement = _statements(_dialect(session)).insert_new_article
+    statement = _statements(dialect_of(session)).insert_new_article
     new_id: int | None = session.connection().execute(statement, row).scalar_one_or_none()
     return new_id
 
@@ -308,7 +307,7 @@ def _insert_version(
         record_id=record_id,
         run_id=run_id,
     )
-    session.connection().execute(_statements(_dialect(session)).insert_version, row)
+    session.connection().execute(_statements(dialect_of(session)).insert_version, row)
 
 
 # What a version keeps of its article: every field of the normalised content.
@@ -333,7 +332,7 @@ def _add_captures(
         _capture_row(location, article_id=article_id, page_number=page, run_id=run_id)
         for page, location in captures
     ]
-    statements = _statements(_dialect(session))
+    statements = _statements(dialect_of(session))
     connection = session.connection()
     connection.execute(statements.insert_capture, rows)
     # Archived before it was known as an article (a page rejected, then re-extracted).
@@ -359,15 +358,6 @@ def _capture_row(
     }
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def _insert_for(dialect: str, table: Any) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL both)."""
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
-
-
 @dataclass(frozen=True)
 class _Statements:
     """save_article's statements, built once per dialect: their values come as parameters,
@@ -381,24 +371,19 @@ class _Statements:
 
 @functools.cache
 def _statements(dialect: str) -> _Statements:
-    articles, captures = _table(ArticleRecord), _table(Capture)
+    articles, captures = table_of(ArticleRecord), table_of(Capture)
     return _Statements(
-        insert_new_article=_insert_for(dialect, articles)
+        insert_new_article=insert_for(dialect, articles)
         .on_conflict_do_nothing(index_elements=["url"])
         .returning(articles.c.id),
-        insert_version=insert(_table(ArticleVersion)),
-        insert_capture=_insert_for(dialect, captures).on_conflict_do_nothing(
+        insert_version=insert(table_of(ArticleVersion)),
+        insert_capture=insert_for(dialect, captures).on_conflict_do_nothing(
             index_elements=["record_id"]
         ),
         claim_capture=update(captures)
         .where(captures.c.record_id == bindparam("record"), captures.c.article_id.is_(None))
         .values(article_id=bindparam("claim")),
     )
-
-
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
 
 
 def _copy_content(record: ArticleRecord, article: Article, seen_at: datetime) -> None:
