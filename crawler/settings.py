@@ -46,6 +46,7 @@ EXTENSIONS = {
     "pipelines.warc.capture.WarcCaptureExtension": 100,
     "crawler.extensions.RunReportExtension": 200,
     "crawler.watch.LauncherWatchExtension": 300,
+    "crawler.memory.FreezeStartupObjectsExtension": 400,
 }
 
 ITEM_PIPELINES = {

@@ -17,6 +17,7 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.catalogue import catalogue_reader
+from crawler.conditional import UNCONDITIONAL_KEY
 from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals, parse_now
 from crawler.seeds import Channel, Site, load_seeds
@@ -218,7 +219,11 @@ class ChannelSpider(scrapy.Spider):
                     stats.inc_value("cppcc/articles/not_due")
                     continue
                 stats.inc_value("cppcc/articles/rechecked")
-            meta = {"cppcc_channel": channel.key, "cppcc_article": url}
+            meta: dict[str, Any] = {"cppcc_channel": channel.key, "cppcc_article": url}
+            if page is None:
+                # Never archived as an article, a rejected page or a redirect: the catalogue
+                # holds no validators for it, so the conditional middleware need not look.
+                meta[UNCONDITIONAL_KEY] = True
             yield scrapy.Request(
                 url, callback=self.parse_article, meta=meta, priority=ARTICLE_PRIORITY
             )
