@@ -200,6 +200,20 @@ def test_two_page_article_fetches_page_two_then_hands_on_both(tmp_path: Path) ->
     assert picture.meta["allow_offsite"] is True
 
 
+def test_a_first_page_that_does_not_normalise_still_has_its_pages_fetched(
+    tmp_path: Path,
+) -> None:
+    # No title, so no article: its pager is read from the page itself, and page 2 archived.
+    spider = make_spider(tmp_path)
+    first, second = ARTICLES["two_page"].pages
+    pager_only = (
+        f'<html><body><div class="Paging"><a href="{second.path}">2</a></div></body></html>'
+    )
+    outputs = list(spider.parse_article(article_response(first.path, pager_only.encode())))
+    [page_two] = requests_to(spider, outputs, "parse_article_page")
+    assert page_two.url == BASE + second.path
+
+
 def test_seed_article_fetches_its_pictures_and_not_related_news(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
     path = ARTICLES["seed"].pages[0].path

@@ -46,6 +46,9 @@ class Article:
     fallback_fields: tuple[str, ...] = field(default=(), compare=False)
     # Links to files (PDF, Word, spreadsheets...) in the body, absolute, in page order.
     attachments: tuple[str, ...] = field(default=(), compare=False)
+    # Links in the pager of a multi-page article, absolute, in page order: the pages the
+    # crawler fetches next. Never part of the content.
+    pager_links: tuple[str, ...] = field(default=(), compare=False)
     # Doubts about the page, e.g. "date-disagrees-with-url"; counted, never part of the content.
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

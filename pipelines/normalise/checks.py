@@ -30,6 +30,19 @@ def attachment_urls(page: Page) -> tuple[str, ...]:
     return tuple(found)
 
 
+def pager_urls(page: Page) -> tuple[str, ...]:
+    """Links inside the profile's pager (a multi-page article's), absolute, each once."""
+    found: list[str] = []
+    for css in page.profile.pager:
+        for pager in selector(css)(page.root):
+            for link in pager.iter("a"):
+                href = (link.get("href") or "").strip()
+                url = urljoin(page.url, href) if href else ""
+                if url and url not in found:
+                    found.append(url)
+    return tuple(found)
+
+
 def id_time(content_id: str | None, profile: SiteProfile) -> datetime | None:
     """The creation time a content id carries (中国政协网's ARTI + 13-digit milliseconds)."""
     if profile.id_time is None or content_id is None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from pipelines.normalise.article import Article, Image
 from pipelines.normalise.body import body_items, positioned, split_subtitle
-from pipelines.normalise.checks import attachment_urls, date_warnings
+from pipelines.normalise.checks import attachment_urls, date_warnings, pager_urls
 from pipelines.normalise.credits import EDITOR_EXTRACTORS, KEYWORD_EXTRACTORS
 from pipelines.normalise.dateline import AUTHOR_EXTRACTORS, DATE_EXTRACTORS, SOURCE_EXTRACTORS
 from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NoTitle
@@ -60,7 +60,10 @@ def normalise_page(
     page = Page(url, parse_html(url, headers, body), profile)
     article = _head_article(page)
     article = replace(
-        article, attachments=attachment_urls(page), warnings=date_warnings(article, profile)
+        article,
+        attachments=attachment_urls(page),
+        pager_links=pager_urls(page),
+        warnings=date_warnings(article, profile),
     )
     items = _body_items(page)
     subtitle = article.subtitle
