@@ -13,7 +13,14 @@ _LINE = re.compile(r":\d+\)$")
 # Our code: what the inclusive ranking shows, so the table names our components.
 _OURS = ("pipelines/", "crawler/")
 # Leaves where a thread waits (an idle thread-pool worker): not where time goes.
-_IDLE = ("Condition.wait (threading.py)", "Event.wait (threading.py)", "Queue.get (queue.py)")
+_IDLE = (
+    "Condition.wait (threading.py)",
+    "Event.wait (threading.py)",
+    "Queue.get (queue.py)",
+    # The catalogue writer's sender waiting on its queue, its receiver on the pipe.
+    "CatalogueWriter._send (pipelines/catalogue/writer.py)",
+    "Connection._recv (multiprocessing/connection.py)",
+)
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,9 @@ def _catalogue(crawler: Crawler) -> _Catalogue:
             engine.dispose()
             raise
         sessions = make_session_factory(engine)
+        writer = CatalogueWriter(catalogue_url(crawler))
         _CATALOGUES[crawler] = _Catalogue(
-            engine, sessions, make_read_session_factory(engine), CatalogueWriter(sessions)
+            engine, sessions, make_read_session_factory(engine), writer
         )
         crawler.signals.connect(
             lambda: _dispose(crawler), signal=signals.engine_stopped, weak=False
@@ -74,7 +75,7 @@ def catalogue_reader(crawler: Crawler) -> sessionmaker[Session]:
 
 
 def catalogue_writer(crawler: Crawler) -> CatalogueWriter:
-    """The crawl's writer thread: how its components write without holding up downloads."""
+    """The crawl's writer process: how its components write without holding up downloads."""
     return _catalogue(crawler).writer
 
 
@@ -94,7 +95,8 @@ async def committed(future: Future[T]) -> T:
         else:
             deferred.errback(Failure(error))
 
-    # Called in the writer's thread (or at once, if it is done): hand over to the reactor's.
+    # Called in the writer's receiving thread (or at once, if it is done): hand over to the
+    # reactor's.
     future.add_done_callback(lambda done: reactor.callFromThread(settle, done))
     result: T = await maybe_deferred_to_future(deferred)
     return result

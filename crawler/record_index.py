@@ -8,7 +8,7 @@ from concurrent.futures import Future, wait
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.catalogue.records import ArchivedResponse, original_with_digest, save_records
+from pipelines.catalogue.records import ArchivedResponse, original_with_digest
 from pipelines.catalogue.writer import CatalogueWriter
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.records import Original
@@ -32,7 +32,7 @@ class CrawlRecordIndex:
     """The catalogue's records table, with this crawl's records held in memory in front of it.
 
     Records are written to the catalogue in batches (a crawl writes hundreds a minute), by
-    the crawl's catalogue writer thread; the ones not yet written are found in memory, so a
+    the crawl's catalogue writer process; the ones not yet written are found in memory, so a
     payload archived twice in one crawl is a revisit the second time too (and once written,
     they are forgotten: a crawl's memory does not grow with its size). If the process dies
     before a batch is written, the WARC files still hold the records and
@@ -86,7 +86,7 @@ class CrawlRecordIndex:
             return
         batch, run_id = list(self._pending), self.run_id
         self._pending.clear()
-        future = self.writer.submit(lambda session: save_records(session, batch, run_id))
+        future = self.writer.submit("save_records", records=batch, run_id=run_id)
         self._in_flight.append((batch, future))
 
     def close(self) -> None:

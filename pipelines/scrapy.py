@@ -13,7 +13,6 @@ from scrapy.statscollectors import StatsCollector
 from crawler.catalogue import catalogue_writer, committed
 from crawler.items import ArticlePagesItem, FetchedPage
 from pipelines.catalogue.writer import CatalogueWriter
-from pipelines.catalogue.writes import save_article, save_rejection
 from pipelines.normalise import (
     Article,
     NotNormalisable,
@@ -116,7 +115,7 @@ class NormalisePipeline:
 class CataloguePipeline:
     """Write each article (or the reason it is not one) to the catalogue.
 
-    The writes go to the crawl's catalogue writer thread (many to a transaction); an item
+    The writes go to the crawl's catalogue writer process (many to a transaction); an item
     leaves the pipeline once its write has committed, and Scrapy downloads on meanwhile.
     """
 
@@ -140,14 +139,12 @@ class CataloguePipeline:
         captures = [(page.page, page.capture) for page in item.pages if page.capture]
         outcome = await committed(
             self.writer.submit(
-                lambda session: save_article(
-                    session,
-                    article=article,
-                    site=site,
-                    channel=channel,
-                    captures=captures,
-                    run_id=run_id,
-                )
+                "save_article",
+                article=article,
+                site=site,
+                channel=channel,
+                captures=captures,
+                run_id=run_id,
             )
         )
         self.stats.inc_value(f"cppcc/articles/{getattr(outcome, 'value', outcome)}")
@@ -159,16 +156,14 @@ class CataloguePipeline:
         first, site, channel, run_id = item.pages[0], item.site, item.channel, self.run_id
         await committed(
             self.writer.submit(
-                lambda session: save_rejection(
-                    session,
-                    url=first.url,
-                    site=site,
-                    channel=channel,
-                    reason=reason,
-                    detail=detail,
-                    location=first.capture,
-                    run_id=run_id,
-                )
+                "save_rejection",
+                url=first.url,
+                site=site,
+                channel=channel,
+                reason=reason,
+                detail=detail,
+                location=first.capture,
+                run_id=run_id,
             )
         )
         self.stats.inc_value("cppcc/pages_rejected")

@@ -1,9 +1,17 @@
-"""The catalogue writer thread: writes land in order, many to a transaction, a bad one alone."""
+"""The catalogue writer process: writes land in order, a bad one fails alone, it never
+outlives the process that started it."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -14,8 +22,11 @@ from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.models import ArticleRecord, Capture
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writer import CatalogueWriter, CatalogueWriterClosed
-from pipelines.catalogue.writes import ArticleOutcome, save_article
+from pipelines.catalogue.writes import ArticleOutcome
+from pipelines.processes import pid_is_alive
 from tests.db_fixtures import location, make_article
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -31,20 +42,20 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-def saving(n: int, run_id: int | None = None) -> Callable[[Session], ArticleOutcome]:
-    """A write that catalogues article `n` with one capture."""
+def article_url(n: int) -> str:
+    return f"https://www.rmzxw.com.cn/c/2022-03-04/{n}.shtml"
 
-    def write(session: Session) -> ArticleOutcome:
-        return save_article(
-            session,
-            article=make_article(url=f"https://www.rmzxw.com.cn/c/2022-03-04/{n}.shtml"),
-            site="rmzxb",
-            channel="yw",
-            captures=[(1, location(f"r{n}", page_url=f"https://www.rmzxw.com.cn/c/{n}"))],
-            run_id=run_id,
-        )
 
-    return write
+def save(writer: CatalogueWriter, n: int, run_id: int | None = None) -> Future[Any]:
+    """Submit article `n` with one capture; its Future."""
+    return writer.submit(
+        "save_article",
+        article=make_article(url=article_url(n)),
+        site="rmzxb",
+        channel="yw",
+        captures=[(1, location(f"r{n}", page_url=article_url(n)))],
+        run_id=run_id,
+    )
 
 
 def urls(sessions: sessionmaker[Session]) -> list[str]:
@@ -52,59 +63,86 @@ def urls(sessions: sessionmaker[Session]) -> list[str]:
         return list(session.scalars(select(ArticleRecord.url).order_by(ArticleRecord.id)))
 
 
-def test_writes_land_in_the_order_submitted_off_the_callers_thread(
-    sessions: sessionmaker[Session],
-) -> None:
-    writer = CatalogueWriter(sessions)
-    threads: list[str] = []
-
-    def on_its_thread(session: Session) -> None:
-        threads.append(threading.current_thread().name)
-
+def test_writes_land_in_the_order_submitted(fresh_db_url: str, engine: Engine) -> None:
+    writer = CatalogueWriter(fresh_db_url)
     try:
-        futures = [writer.submit(saving(n)) for n in range(200)]
-        writer.submit(on_its_thread).result(timeout=60)
+        futures = [save(writer, n) for n in range(200)]
         assert [future.result(timeout=60) for future in futures] == [ArticleOutcome.NEW] * 200
     finally:
         writer.close()
-    assert urls(sessions) == [
-        f"https://www.rmzxw.com.cn/c/2022-03-04/{n}.shtml" for n in range(200)
-    ]
-    assert threads == ["catalogue-writer"]
+    assert urls(make_session_factory(engine)) == [article_url(n) for n in range(200)]
 
 
 def test_a_failing_write_fails_alone_and_the_rest_of_its_batch_lands(
-    sessions: sessionmaker[Session],
+    fresh_db_url: str, sessions: sessionmaker[Session]
 ) -> None:
-    # Held until all are queued, so that they share one batch (one transaction).
-    gate = threading.Event()
-    writer = CatalogueWriter(sessions, max_delay=0)
+    # A long wait for company, so that the four share one batch (one transaction).
+    writer = CatalogueWriter(fresh_db_url, max_delay=2.0)
     try:
-        writer.submit(lambda session: gate.wait(timeout=60))
-        good = [writer.submit(saving(n)) for n in (1, 2)]
-        bad = writer.submit(saving(3, run_id=999))  # no such run
-        later = writer.submit(saving(4))
-        gate.set()
+        good = [save(writer, n) for n in (1, 2)]
+        bad = save(writer, 3, run_id=999)  # no such run
+        later = save(writer, 4)
         with pytest.raises(IntegrityError):
             bad.result(timeout=60)
-        assert [f.result(timeout=60) for f in [*good, later]] == [ArticleOutcome.NEW] * 3
+        outcomes = [future.result(timeout=60) for future in [*good, later]]
+        assert outcomes == [ArticleOutcome.NEW] * 3
     finally:
         writer.close()
-    assert [url.rsplit("/", 1)[1] for url in urls(sessions)] == [
-        "1.shtml",
-        "2.shtml",
-        "4.shtml",
-    ]
+    assert urls(sessions) == [article_url(n) for n in (1, 2, 4)]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Capture)) == 3
 
 
-def test_close_writes_what_was_queued_then_refuses_more(sessions: sessionmaker[Session]) -> None:
-    writer = CatalogueWriter(sessions)
-    futures = [writer.submit(saving(n)) for n in range(20)]
+def test_close_writes_what_was_submitted_then_refuses_more(
+    fresh_db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    writer = CatalogueWriter(fresh_db_url)
+    futures = [save(writer, n) for n in range(20)]
     writer.close()
     assert all(future.done() for future in futures)
     assert len(urls(sessions)) == 20
     with pytest.raises(CatalogueWriterClosed):
-        writer.submit(saving(21))
+        save(writer, 21)
+    with pytest.raises(ValueError, match="no catalogue write named"):
+        CatalogueWriter.submit(writer, "drop_everything")
     writer.close()  # a second close does nothing
+
+
+CRAWL_KILLED_MID_WRITE = """
+import os, signal, sys
+from pipelines.catalogue.writer import CatalogueWriter
+from tests.test_catalogue_writer import save
+writer = CatalogueWriter(sys.argv[1])
+for future in [save(writer, n) for n in range(10)]:
+    future.result(timeout=60)
+print(writer._process.pid, flush=True)
+for n in range(10, 200):
+    save(writer, n)
+os.kill(os.getpid(), signal.SIGKILL)  # as a power cut or kill -9 would
+"""
+
+
+def test_the_writer_does_not_outlive_the_crawl_that_started_it(
+    fresh_db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    script = textwrap.dedent(CRAWL_KILLED_MID_WRITE)
+    done = subprocess.run(
+        [sys.executable, "-c", script, fresh_db_url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert done.returncode == -9, done.stderr
+    writer_pid = int(done.stdout)
+    deadline = time.monotonic() + 30
+    while pid_is_alive(writer_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_is_alive(writer_pid)
+    written = urls(sessions)
+    # Everything committed before the kill is there, and the rest is whole or absent.
+    assert written[:10] == [article_url(n) for n in range(10)]
+    assert written == [article_url(n) for n in range(len(written))]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == len(written)

@@ -1,121 +1,264 @@
-"""Catalogue writes on a thread of their own, many to a transaction (group commit).
+"""Catalogue writes in a process of their own, many to a transaction (group commit).
 
 A crawl catalogues an article every few milliseconds. Written one transaction each on
-Scrapy's thread, the commits and the SQLite work held up every download (issue 6: a quarter
-of a crawl's time). Here they queue up for one writer thread, which commits whatever has
-queued while the last batch was written: at a trickle that is one write a transaction, under
-load up to `max_batch`. SQLite and PostgreSQL drivers release the GIL while the database
-works, so that part runs beside the crawl on the second core.
+Scrapy's thread, the commits held up every download; on a thread of their own, their Python
+work still took the GIL from Scrapy's thread, which then normalised a page in twice the time
+(issue 6, measured). So a crawl hands its writes to a writer process, on the second core:
+it commits whatever has queued while its last batch was written — one write a transaction at
+a trickle, up to `max_batch` under load.
+
+The writes are the functions named in WRITES, sent with their keyword arguments (pickled).
+The writer stops when told to, or when the crawl is gone (its end of the pipe closes): it
+never outlives the crawl, and a write it has started is committed or rolled back, never cut.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
+import pickle
 import queue
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.records import save_records
+from pipelines.catalogue.writes import save_article, save_rejection
+from pipelines.errors import CppccArchiveError
+
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-Write = Callable[[Session], Any]
-_STOP = object()  # queued by close(): write what came before, then end the thread
-
+# What a crawl may ask the writer to do: each takes a Session first, then keyword arguments.
+WRITES: dict[str, Callable[..., Any]] = {
+    "save_article": save_article,
+    "save_rejection": save_rejection,
+    "save_records": save_records,
+}
 DEFAULT_MAX_BATCH = 100  # writes in one transaction at most: bounds how long a lock is held
 DEFAULT_MAX_DELAY = 0.05  # seconds a write waits for others to share its transaction
+_STOP = None  # sent by close(): write what came before, then end
+
+Job = tuple[int, str, dict[str, Any]]  # (job id, name in WRITES, keyword arguments)
+Outcome = tuple[int, bool, Any]  # (job id, whether it succeeded, its result or its error)
 
 
-class CatalogueWriterClosed(RuntimeError):
-    """A write was submitted after the writer was closed."""
+class CatalogueWriterClosed(CppccArchiveError):
+    """A write was submitted after the writer was closed, or the writer process died."""
+
+
+class CatalogueWriteFailed(CppccArchiveError):
+    """A write raised an error that could not be sent back as itself (not picklable)."""
 
 
 class CatalogueWriter:
-    """Runs each submitted write, a function of a Session, in a transaction on one thread.
+    """Runs each submitted write in a transaction, in a writer process, in the order given.
 
-    Writes are run in the order submitted. A batch's writes share one transaction; when any
-    of them raises, the batch is rolled back and each write is run again in a transaction of
-    its own, so one bad write fails alone and the others still land. A write must therefore
-    change nothing but the database (it may run twice). Its Future holds what it returned or
-    what it raised.
+    A batch's writes share one transaction; when any of them raises, the batch is rolled back
+    and each write is run again in a transaction of its own, so one bad write fails alone and
+    the others still land (a write therefore must change nothing but the database). Each
+    write's Future holds what it returned, or what it raised.
     """
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        database_url: str,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_delay: float = DEFAULT_MAX_DELAY,
-        name: str = "catalogue-writer",
     ) -> None:
-        self.sessions = sessions
+        self.database_url = database_url
         self.max_batch = max_batch
         self.max_delay = max_delay
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._ids = itertools.count(1)
+        self._futures: dict[int, Future[Any]] = {}
+        self._lock = threading.Lock()  # submit(), close() and the receiver share _futures
         self._closed = False
-        self._lock = threading.Lock()  # submit() and close() from different threads
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._started = False
+        # Pickling and sending happen on a thread of their own, so a submit never waits on a
+        # full pipe; results come back on another, which completes the Futures.
+        self._outbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
 
-    def submit(self, write: Callable[[Session], T]) -> Future[T]:
-        """Queue `write`; the Future completes once its transaction has committed."""
-        future: Future[T] = Future()
+    def submit(self, write: str, **arguments: Any) -> Future[Any]:
+        """Queue WRITES[write](session, **arguments); its Future completes once committed.
+
+        The writer process starts with the first write: a crawl that writes nothing (or a
+        component made and never used) starts none.
+        """
+        if write not in WRITES:
+            raise ValueError(f"no catalogue write named {write!r}")
+        future: Future[Any] = Future()
         with self._lock:
             if self._closed:
                 raise CatalogueWriterClosed("the catalogue writer is closed")
-            self._queue.put((write, future))
+            if not self._started:
+                self._start()
+            job = next(self._ids)
+            self._futures[job] = future
+        self._outbox.put((job, write, arguments))
         return future
 
     def close(self, timeout: float | None = None) -> None:
-        """Write everything queued so far, then stop the thread; later calls do nothing."""
+        """Write everything submitted so far, then stop the writer; later calls do nothing."""
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._queue.put(_STOP)
-        self._thread.join(timeout)
+            if self._closed:
+                return
+            self._closed = True
+            if not self._started:
+                return
+        self._outbox.put(_STOP)
+        self._sender.join(timeout)
+        self._receiver.join(timeout)
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            logger.error("the catalogue writer did not stop within %s s", timeout)
+        self._connection.close()
 
-    def _run(self) -> None:
+    def _start(self) -> None:
+        # A process of its own (`python -m pipelines.catalogue.writer`), not a fork of one
+        # running a reactor and threads, nor multiprocessing's spawn, which would import the
+        # crawl's __main__ again. The pipe is a socket pair; the settings go over it, so a
+        # database password is never on a command line.
+        ours, theirs = socket.socketpair()
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.catalogue.writer", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        theirs.close()  # the writer sees EOF once ours closes, or this process dies
+        self._connection = Connection(ours.detach())
+        self._connection.send((self.database_url, self.max_batch, self.max_delay))
+        self._sender = threading.Thread(target=self._send, name="catalogue-sender", daemon=True)
+        self._receiver = threading.Thread(
+            target=self._receive, name="catalogue-receiver", daemon=True
+        )
+        self._sender.start()
+        self._receiver.start()
+        self._started = True
+
+    def _send(self) -> None:
+        while True:
+            job = self._outbox.get()
+            try:
+                self._connection.send(job)
+            except (OSError, ValueError):  # the writer is gone: the receiver fails the rest
+                return
+            if job is _STOP:
+                return
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                job, succeeded, value = self._connection.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                future = self._futures.pop(job)
+            if succeeded:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        # The writer has stopped: after close(), nothing is left; otherwise it died.
+        with self._lock:
+            self._closed = True
+            lost, self._futures = self._futures, {}
+        code = self._process.poll()
+        for future in lost.values():
+            future.set_exception(
+                CatalogueWriterClosed(f"the catalogue writer process ended (exit code {code})")
+            )
+
+
+def serve(connection: Connection) -> None:
+    """The writer process: run batches of jobs from `connection` until told to stop or EOF.
+
+    The first message is the settings: (database URL, max batch, max delay).
+    """
+    # The crawl decides when to stop: a Ctrl-C or SIGTERM meant for it must not cut a batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        database_url, max_batch, max_delay = connection.recv()
+    except EOFError:
+        return
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
         stopping = False
         while not stopping:
-            batch = [self._queue.get()]
-            # Wait a little for more: a commit costs as much as several writes.
-            deadline = time.monotonic() + self.max_delay
-            while len(batch) < self.max_batch and batch[-1] is not _STOP:
-                try:
-                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
-                except queue.Empty:
-                    break
-            if _STOP in batch:
-                stopping = True
-                batch = [job for job in batch if job is not _STOP]
-            if batch:
-                self._write(batch)
+            batch, stopping = _next_batch(connection, max_batch, max_delay)
+            for outcome in _write(sessions, batch):
+                connection.send(_sendable(outcome))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the crawl is gone; what it sent last is committed all the same
+    finally:
+        engine.dispose()
+        connection.close()
 
-    def _write(self, batch: list[tuple[Write, Future[Any]]]) -> None:
-        jobs = [(write, future) for write, future in batch if future.set_running_or_notify_cancel()]
-        try:
-            with self.sessions.begin() as session:
-                results = [write(session) for write, _ in jobs]
-        except Exception as error:
-            if len(jobs) == 1:
-                jobs[0][1].set_exception(error)
-                return
-            # Which write failed is not known: run each alone, so only that one fails.
-            for write, future in jobs:
-                self._write_alone(write, future)
-            return
-        for (_, future), result in zip(jobs, results, strict=True):
-            future.set_result(result)
 
-    def _write_alone(self, write: Write, future: Future[Any]) -> None:
+def _next_batch(connection: Connection, max_batch: int, max_delay: float) -> tuple[list[Job], bool]:
+    """The jobs to write together, and whether the crawl asked to stop (or went away)."""
+    try:
+        first = connection.recv()
+    except EOFError:
+        return [], True
+    if first is _STOP:
+        return [], True
+    batch: list[Job] = [first]
+    # Wait a little for more: a commit costs as much as several writes.
+    deadline = time.monotonic() + max_delay
+    while len(batch) < max_batch and connection.poll(max(0.0, deadline - time.monotonic())):
         try:
-            with self.sessions.begin() as session:
-                result = write(session)
-        except Exception as error:
-            future.set_exception(error)
-            return
-        future.set_result(result)
+            job = connection.recv()
+        except EOFError:
+            return batch, True
+        if job is _STOP:
+            return batch, True
+        batch.append(job)
+    return batch, False
+
+
+def _write(sessions: sessionmaker[Session], batch: list[Job]) -> list[Outcome]:
+    """Run the batch in one transaction; if anything fails, each job in one of its own."""
+    if not batch:
+        return []
+    try:
+        with sessions.begin() as session:
+            results = [WRITES[name](session, **arguments) for _, name, arguments in batch]
+    except Exception as error:
+        if len(batch) == 1:
+            return [(batch[0][0], False, error)]
+        # Which write failed is not known: run each alone, so only that one fails.
+        return [outcome for job in batch for outcome in _write(sessions, [job])]
+    return [(job, True, result) for (job, _, _), result in zip(batch, results, strict=True)]
+
+
+def _sendable(outcome: Outcome) -> Outcome:
+    """The outcome, its error replaced by a picklable one if it is not picklable itself."""
+    job, succeeded, value = outcome
+    if succeeded:
+        return outcome
+    try:
+        pickle.loads(pickle.dumps(value))
+    except Exception:
+        value = CatalogueWriteFailed(f"{type(value).__name__}: {value}")
+    return job, False, value
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))
