@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.internet.defer import Deferred
@@ -26,6 +27,8 @@ from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writer import CatalogueWriter
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+WRITER_LOST = "catalogue_writer_lost"  # the crawl's finish reason when its writer died
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ def _catalogue(crawler: Crawler) -> _Catalogue:
             engine.dispose()
             raise
         sessions = make_session_factory(engine)
-        writer = CatalogueWriter(catalogue_url(crawler))
+        writer = CatalogueWriter(
+            catalogue_url(crawler), on_lost=lambda reason: _writer_lost(crawler, reason)
+        )
         _CATALOGUES[crawler] = _Catalogue(
             engine, sessions, make_read_session_factory(engine), writer
         )
@@ -100,6 +105,20 @@ async def committed(future: Future[T]) -> T:
     future.add_done_callback(lambda done: reactor.callFromThread(settle, done))
     result: T = await maybe_deferred_to_future(deferred)
     return result
+
+
+def _writer_lost(crawler: Crawler, reason: str) -> None:
+    """The writer process died mid-crawl: stop the crawl, saying why (from any thread)."""
+    from twisted.internet import reactor
+
+    def stop() -> None:
+        assert crawler.stats is not None
+        crawler.stats.inc_value("cppcc/errors/catalogue_writer_lost")
+        if crawler.engine is not None and crawler.engine.running:
+            logger.error("%s; stopping the crawl", reason)
+            deferred_from_coro(crawler.engine.close_spider_async(reason=WRITER_LOST))
+
+    reactor.callFromThread(stop)
 
 
 def _dispose(crawler: Crawler) -> None:

@@ -9,7 +9,7 @@ from concurrent.futures import Future, wait
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.catalogue.records import ArchivedResponse, original_with_digest
-from pipelines.catalogue.writer import CatalogueWriter
+from pipelines.catalogue.writer import CatalogueWriter, CatalogueWriterClosed
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.records import Original
 
@@ -76,7 +76,7 @@ class CrawlRecordIndex:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the pending records to the writer thread, as one batch.
+        """Hand the pending records to the writer process, as one batch.
 
         A batch that failed (the writer tried it once more on its own) is logged and counted
         here, and its records are kept, to go with the next batch (not on every response).
@@ -85,8 +85,15 @@ class CrawlRecordIndex:
         if not self._pending:
             return
         batch, run_id = list(self._pending), self.run_id
+        try:
+            future = self.writer.submit("save_records", records=batch, run_id=run_id)
+        except CatalogueWriterClosed:
+            # The writer died (the crawl is being stopped): the WARC files hold these records.
+            logger.error("cannot catalogue %d WARC records: the writer is gone", len(batch))
+            self.on_error()
+            self._pending.clear()
+            return
         self._pending.clear()
-        future = self.writer.submit("save_records", records=batch, run_id=run_id)
         self._in_flight.append((batch, future))
 
     def close(self) -> None:

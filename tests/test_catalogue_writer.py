@@ -4,9 +4,11 @@ outlives the process that started it."""
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -21,7 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.models import ArticleRecord, Capture
 from pipelines.catalogue.schema import ensure_schema
-from pipelines.catalogue.writer import CatalogueWriter, CatalogueWriterClosed
+from pipelines.catalogue.writer import (
+    CatalogueWriteFailed,
+    CatalogueWriter,
+    CatalogueWriterClosed,
+    _sendable,
+)
 from pipelines.catalogue.writes import ArticleOutcome
 from pipelines.processes import pid_is_alive
 from tests.db_fixtures import location, make_article
@@ -146,3 +153,52 @@ def test_the_writer_does_not_outlive_the_crawl_that_started_it(
     assert written == [article_url(n) for n in range(len(written))]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Capture)) == len(written)
+
+
+def test_a_writer_that_dies_fails_its_writes_and_says_so(
+    fresh_db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    reasons: list[str] = []
+    told = threading.Event()
+
+    def lost(reason: str) -> None:
+        reasons.append(reason)
+        told.set()
+
+    writer = CatalogueWriter(fresh_db_url, on_lost=lost)
+    try:
+        assert save(writer, 1).result(timeout=60) is ArticleOutcome.NEW
+        writer._process.kill()  # as the kernel's OOM killer would
+        assert told.wait(timeout=30)
+        assert "exit code -9" in reasons[0]
+        with pytest.raises(CatalogueWriterClosed):
+            save(writer, 2)
+    finally:
+        writer.close()
+    assert urls(sessions) == [article_url(1)]
+
+
+def test_arguments_that_cannot_reach_the_writer_fail_the_call_not_the_writer(
+    fresh_db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    writer = CatalogueWriter(fresh_db_url)
+    try:
+        with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+            writer.submit("save_records", records=[lambda: None], run_id=None)
+        assert save(writer, 1).result(timeout=60) is ArticleOutcome.NEW
+    finally:
+        writer.close()
+    assert urls(sessions) == [article_url(1)]
+
+
+class _Unpicklable(Exception):
+    def __init__(self, url: str, detail: str) -> None:  # two arguments, pickled as one
+        super().__init__(f"{url}: {detail}")
+
+
+def test_an_error_that_cannot_be_pickled_comes_back_as_its_name_and_message() -> None:
+    error = _Unpicklable("https://example.org/", "broken")
+    job, succeeded, value = _sendable((7, False, error))
+    restored = pickle.loads(pickle.dumps(value))
+    assert (job, succeeded, type(restored)) == (7, False, CatalogueWriteFailed)
+    assert str(restored) == "_Unpicklable: https://example.org/: broken"

@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.catalogue.engine import make_engine, make_session_factory
@@ -50,7 +51,7 @@ DEFAULT_MAX_BATCH = 100  # writes in one transaction at most: bounds how long a 
 DEFAULT_MAX_DELAY = 0.05  # seconds a write waits for others to share its transaction
 _STOP = None  # sent by close(): write what came before, then end
 
-Job = tuple[int, str, dict[str, Any]]  # (job id, name in WRITES, keyword arguments)
+Job = tuple[int, str, dict[str, Any]]  # (job id, name in WRITES, keyword arguments), pickled
 Outcome = tuple[int, bool, Any]  # (job id, whether it succeeded, its result or its error)
 
 
@@ -77,18 +78,22 @@ class CatalogueWriter:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_delay: float = DEFAULT_MAX_DELAY,
+        on_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.database_url = database_url
         self.max_batch = max_batch
         self.max_delay = max_delay
+        # Called (from a thread of the writer's) with the reason when the writer process ends
+        # without being closed: a crawl must not go on archiving with nothing catalogued.
+        self.on_lost = on_lost
         self._ids = itertools.count(1)
         self._futures: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()  # submit(), close() and the receiver share _futures
         self._closed = False
         self._started = False
-        # Pickling and sending happen on a thread of their own, so a submit never waits on a
-        # full pipe; results come back on another, which completes the Futures.
-        self._outbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        # Sending happens on a thread of its own, so a submit never waits on a full pipe;
+        # results come back on another, which completes the Futures.
+        self._outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
 
     def submit(self, write: str, **arguments: Any) -> Future[Any]:
         """Queue WRITES[write](session, **arguments); its Future completes once committed.
@@ -105,8 +110,10 @@ class CatalogueWriter:
             if not self._started:
                 self._start()
             job = next(self._ids)
+            # Pickled here, so arguments that cannot cross to the writer fail this call.
+            message = pickle.dumps((job, write, arguments), protocol=pickle.HIGHEST_PROTOCOL)
             self._futures[job] = future
-        self._outbox.put((job, write, arguments))
+        self._outbox.put(message)
         return future
 
     def close(self, timeout: float | None = None) -> None:
@@ -117,7 +124,7 @@ class CatalogueWriter:
             self._closed = True
             if not self._started:
                 return
-        self._outbox.put(_STOP)
+        self._outbox.put(pickle.dumps(_STOP))
         self._sender.join(timeout)
         self._receiver.join(timeout)
         try:
@@ -139,6 +146,9 @@ class CatalogueWriter:
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": path},
+            # Out of the terminal's process group: a Ctrl-C is the crawl's to handle, and the
+            # writer ends when the crawl does (EOF), never halfway through a batch.
+            start_new_session=True,
         )
         theirs.close()  # the writer sees EOF once ours closes, or this process dies
         self._connection = Connection(ours.detach())
@@ -152,36 +162,44 @@ class CatalogueWriter:
         self._started = True
 
     def _send(self) -> None:
+        stop = pickle.dumps(_STOP)
         while True:
-            job = self._outbox.get()
+            message = self._outbox.get()
             try:
-                self._connection.send(job)
-            except (OSError, ValueError):  # the writer is gone: the receiver fails the rest
+                self._connection.send_bytes(message)
+            except Exception:  # the writer is gone: the receiver fails what is left
                 return
-            if job is _STOP:
+            if message == stop:
                 return
 
     def _receive(self) -> None:
-        while True:
-            try:
+        try:
+            while True:
                 job, succeeded, value = self._connection.recv()
-            except (EOFError, OSError):
-                break
-            with self._lock:
-                future = self._futures.pop(job)
-            if succeeded:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-        # The writer has stopped: after close(), nothing is left; otherwise it died.
+                with self._lock:
+                    future = self._futures.pop(job)
+                if succeeded:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        except EOFError:
+            reason = "the catalogue writer process ended"
+        except Exception as error:  # a reply that cannot be read: nothing after it can be
+            reason = f"the catalogue writer's reply cannot be read ({error})"
+            self._process.kill()
         with self._lock:
+            expected = self._closed  # close() asked it to stop: it wrote everything first
             self._closed = True
             lost, self._futures = self._futures, {}
-        code = self._process.poll()
+        if expected and not lost:
+            return
+        code = self._process.wait()
+        reason = f"{reason} (exit code {code})"
+        logger.error("%s; %d writes not catalogued", reason, len(lost))
         for future in lost.values():
-            future.set_exception(
-                CatalogueWriterClosed(f"the catalogue writer process ended (exit code {code})")
-            )
+            future.set_exception(CatalogueWriterClosed(reason))
+        if self.on_lost is not None:
+            self.on_lost(reason)
 
 
 def serve(connection: Connection) -> None:
@@ -198,14 +216,19 @@ def serve(connection: Connection) -> None:
         return
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
+    replying = True
     try:
         stopping = False
         while not stopping:
             batch, stopping = _next_batch(connection, max_batch, max_delay)
             for outcome in _write(sessions, batch):
-                connection.send(_sendable(outcome))
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the crawl is gone; what it sent last is committed all the same
+                if replying:
+                    try:
+                        connection.send(_sendable(outcome))
+                    except (BrokenPipeError, ConnectionResetError):
+                        # The crawl is gone: what it sent before it went is written all the
+                        # same, up to the end of the pipe.
+                        replying = False
     finally:
         engine.dispose()
         connection.close()
@@ -241,8 +264,10 @@ def _write(sessions: sessionmaker[Session], batch: list[Job]) -> list[Outcome]:
         with sessions.begin() as session:
             results = [WRITES[name](session, **arguments) for _, name, arguments in batch]
     except Exception as error:
-        if len(batch) == 1:
-            return [(batch[0][0], False, error)]
+        if len(batch) == 1 or isinstance(error, OperationalError | DisconnectionError):
+            # One write, or the database itself failing (unreachable, locked past the busy
+            # timeout): running each write alone would only wait that long once per write.
+            return [(job, False, error) for job, _, _ in batch]
         # Which write failed is not known: run each alone, so only that one fails.
         return [outcome for job in batch for outcome in _write(sessions, [job])]
     return [(job, True, result) for (job, _, _), result in zip(batch, results, strict=True)]
@@ -261,4 +286,8 @@ def _sendable(outcome: Outcome) -> Outcome:
 
 
 if __name__ == "__main__":
-    serve(Connection(int(sys.argv[1])))
+    # Run as `python -m`, this file is __main__; its classes must be the package's, so that
+    # the crawl can unpickle the errors it sends back.
+    from pipelines.catalogue import writer
+
+    writer.serve(Connection(int(sys.argv[1])))

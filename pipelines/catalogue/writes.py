@@ -257,9 +257,13 @@ def _insert_new_article(
         "last_seen_at": seen_at,
         **content,
     }
-    statement = _statements(dialect_of(session)).insert_new_article
-    new_id: int | None = session.connection().execute(statement, row).scalar_one_or_none()
-    return new_id
+    dialect = dialect_of(session)
+    result = session.connection().execute(_statements(dialect).insert_new_article, row)
+    if dialect == "postgresql":
+        new_id: int | None = result.scalar_one_or_none()
+        return new_id
+    # SQLite before 3.35 has no RETURNING: a row inserted (not ignored) is the last row id.
+    return result.lastrowid if result.rowcount == 1 else None
 
 
 def _update_article(record: ArticleRecord, article: Article, seen_at: datetime) -> ArticleOutcome:
@@ -373,9 +377,9 @@ class _Statements:
 def _statements(dialect: str) -> _Statements:
     articles, captures = table_of(ArticleRecord), table_of(Capture)
     return _Statements(
-        insert_new_article=insert_for(dialect, articles)
-        .on_conflict_do_nothing(index_elements=["url"])
-        .returning(articles.c.id),
+        insert_new_article=_returning_id(
+            insert_for(dialect, articles).on_conflict_do_nothing(index_elements=["url"]), dialect
+        ),
         insert_version=insert(table_of(ArticleVersion)),
         insert_capture=insert_for(dialect, captures).on_conflict_do_nothing(
             index_elements=["record_id"]
@@ -384,6 +388,10 @@ def _statements(dialect: str) -> _Statements:
         .where(captures.c.record_id == bindparam("record"), captures.c.article_id.is_(None))
         .values(article_id=bindparam("claim")),
     )
+
+
+def _returning_id(statement: Any, dialect: str) -> Any:
+    return statement.returning(ArticleRecord.id) if dialect == "postgresql" else statement
 
 
 def _copy_content(record: ArticleRecord, article: Article, seen_at: datetime) -> None:
