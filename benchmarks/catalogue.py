@@ -20,10 +20,10 @@ from benchmarks.synthetic import (
     SITE,
     article_row,
     capture_of,
-    capture_row,
     channel_of,
     published,
     synthetic_article,
+    synthetic_capture_row,
     transient_record,
     version_row,
 )
@@ -100,7 +100,7 @@ def _bulk_insert(sessions: sessionmaker[Session], start: int, stop: int) -> floa
         with sessions() as session:
             session.execute(insert(ArticleRecord), rows)
             session.execute(insert(ArticleVersion), [version_row(row) for row in rows])
-            session.execute(insert(Capture), [capture_row(index) for index in indexes])
+            session.execute(insert(Capture), [synthetic_capture_row(index) for index in indexes])
             for row in rows:
                 index_article(session, transient_record(row))
             session.commit()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from benchmarks.channel import corpus_paragraphs
 from pipelines.catalogue.models import ArticleRecord
-from pipelines.catalogue.writes import VERSIONED_FIELDS
+from pipelines.catalogue.writes import VERSIONED_FIELDS, capture_row, content_values
 from pipelines.normalise import SHANGHAI, Article
 from pipelines.warc.location import RecordLocation
 
@@ -92,22 +91,9 @@ def article_row(index: int, article: Article) -> dict[str, Any]:
         "url": article.url,
         "site": SITE,
         "channel": channel_of(index),
-        "content_id": article.content_id,
-        "section": list(article.section),
-        "title": article.title,
-        "subtitle": article.subtitle,
-        "published_at": article.published_at,
-        "source": article.source,
-        "author": article.author,
-        "editor": article.editor,
-        "keywords": list(article.keywords),
-        "paragraphs": list(article.paragraphs),
-        "images": [dataclasses.asdict(image) for image in article.images],
-        "content_hash": article.content_hash,
-        "page_count": article.page_count,
         "first_seen_at": seen,
         "last_seen_at": seen,
-        "updated_at": seen,
+        **content_values(article, seen),
     }
 
 
@@ -117,20 +103,9 @@ def version_row(row: dict[str, Any]) -> dict[str, Any]:
     return {"article_id": row["id"], "number": 1, "captured_at": row["updated_at"], **fields}
 
 
-def capture_row(index: int) -> dict[str, Any]:
-    location = capture_of(index)
-    return {
-        "article_id": index + 1,
-        "url": location.url,
-        "warc_filename": location.filename,
-        "warc_offset": location.offset,
-        "warc_length": location.length,
-        "record_id": location.record_id,
-        "payload_digest": location.payload_digest,
-        "fetched_at": location.fetched_at,
-        "status": location.status,
-        "page_number": 1,
-    }
+def synthetic_capture_row(index: int) -> dict[str, Any]:
+    """The `captures` row of article `index`'s page 1."""
+    return capture_row(capture_of(index), article_id=index + 1, page_number=1, run_id=None)
 
 
 def transient_record(row: dict[str, Any]) -> ArticleRecord:

@@ -100,7 +100,7 @@ def save_article(
     first_record_id = first_page[1].record_id if first_page else None
     # Most articles a crawl saves are new: written with plain INSERTs, which a crawl does
     # several hundred a second cheaper than through ORM objects and savepoints.
-    content = _content_values(article, seen_at)
+    content = content_values(article, seen_at)
     article_id = _insert_new_article(session, article.url, site, channel, seen_at, content)
     if article_id is not None:
         outcome = ArticleOutcome.NEW
@@ -333,7 +333,7 @@ def _add_captures(
     if not captures:
         return
     rows = [
-        _capture_row(location, article_id=article_id, page_number=page, run_id=run_id)
+        capture_row(location, article_id=article_id, page_number=page, run_id=run_id)
         for page, location in captures
     ]
     statements = _statements(dialect_of(session))
@@ -344,9 +344,10 @@ def _add_captures(
     connection.execute(statements.claim_capture, unclaimed)
 
 
-def _capture_row(
+def capture_row(
     location: RecordLocation, *, article_id: int | None, page_number: int, run_id: int | None
 ) -> dict[str, Any]:
+    """The `captures` row of the record at `location`, page `page_number` of the article."""
     return {
         "article_id": article_id,
         "url": location.url,
@@ -395,12 +396,12 @@ def _returning_id(statement: Any, dialect: str) -> Any:
 
 
 def _copy_content(record: ArticleRecord, article: Article, seen_at: datetime) -> None:
-    for name, value in _content_values(article, seen_at).items():
+    for name, value in content_values(article, seen_at).items():
         setattr(record, name, value)
 
 
-def _content_values(article: Article, seen_at: datetime) -> dict[str, Any]:
-    """The article's content columns (those of ArticleContent, and updated_at)."""
+def content_values(article: Article, seen_at: datetime) -> dict[str, Any]:
+    """The article's content columns (those of ArticleContent, and updated_at), as written."""
     return {
         "content_id": article.content_id,
         "section": list(article.section),

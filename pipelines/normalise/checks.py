@@ -1,8 +1,9 @@
-"""What a page says besides its fields: attachments, and doubts about its date."""
+"""What a page says besides its fields: attachments, pager links, and doubts about its date."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -19,26 +20,26 @@ _DATE_TOLERANCE = timedelta(days=1)
 
 def attachment_urls(page: Page) -> tuple[str, ...]:
     """Links to files inside the profile's attachment containers, absolute, each once."""
-    found: list[str] = []
-    for css in page.profile.attachments:
-        for container in selector(css)(page.root):
-            for link in container.iter("a"):
-                href = (link.get("href") or "").strip()
-                url = urljoin(page.url, href) if href else ""
-                if _FILE_SUFFIX.search(urlsplit(url).path) and url not in found:
-                    found.append(url)
-    return tuple(found)
+    return _links_inside(page, page.profile.attachments, _FILE_SUFFIX)
 
 
 def pager_urls(page: Page) -> tuple[str, ...]:
     """Links inside the profile's pager (a multi-page article's), absolute, each once."""
+    return _links_inside(page, page.profile.pager)
+
+
+def _links_inside(
+    page: Page, containers: Sequence[str], path: re.Pattern[str] | None = None
+) -> tuple[str, ...]:
+    """Absolute links in the elements `containers` select, each once; whose path matches."""
     found: list[str] = []
-    for css in page.profile.pager:
-        for pager in selector(css)(page.root):
-            for link in pager.iter("a"):
+    for css in containers:
+        for container in selector(css)(page.root):
+            for link in container.iter("a"):
                 href = (link.get("href") or "").strip()
                 url = urljoin(page.url, href) if href else ""
-                if url and url not in found:
+                wanted = url and (path is None or path.search(urlsplit(url).path))
+                if wanted and url not in found:
                     found.append(url)
     return tuple(found)
 
