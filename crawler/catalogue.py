@@ -21,7 +21,6 @@ from pipelines.catalogue.engine import (
     default_sqlite_url,
     make_engine,
     make_read_session_factory,
-    make_session_factory,
 )
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writer import CatalogueWriter
@@ -34,7 +33,6 @@ WRITER_LOST = "catalogue_writer_lost"  # the crawl's finish reason when its writ
 @dataclass(frozen=True)
 class _Catalogue:
     engine: Engine
-    sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
     writer: CatalogueWriter
 
@@ -61,13 +59,10 @@ def _catalogue(crawler: Crawler) -> _Catalogue:
         except BaseException:
             engine.dispose()
             raise
-        sessions = make_session_factory(engine)
         writer = CatalogueWriter(
             catalogue_url(crawler), on_lost=lambda reason: _writer_lost(crawler, reason)
         )
-        _CATALOGUES[crawler] = _Catalogue(
-            engine, sessions, make_read_session_factory(engine), writer
-        )
+        _CATALOGUES[crawler] = _Catalogue(engine, make_read_session_factory(engine), writer)
         crawler.signals.connect(
             lambda: _dispose(crawler), signal=signals.engine_stopped, weak=False
         )
