@@ -287,6 +287,7 @@ def cmd_articles(config: Config, args: argparse.Namespace) -> int:
             **filters,
             changed_since=args.changed_since,
             limit=50 if args.limit is None else args.limit,
+            summary_only=True,
         )
         records = [article_summary(row) for row in rows]
     print_records(records, ARTICLE_COLUMNS, args.format, sys.stdout)

@@ -98,6 +98,9 @@ def _newest_articles(database_url: str) -> list[dict[str, object]]:
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as session:
-            return [article_summary(row) for row in list_articles(session, limit=None)]
+            return [
+                article_summary(row)
+                for row in list_articles(session, limit=None, summary_only=True)
+            ]
     finally:
         engine.dispose()

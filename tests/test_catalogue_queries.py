@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.locks import acquire_channel_locks
@@ -17,6 +21,7 @@ from pipelines.catalogue.queries import (
     list_articles,
     list_runs,
 )
+from pipelines.catalogue.views import article_summary
 from pipelines.catalogue.writes import finish_run, save_article, start_run
 from tests.db_fixtures import SHANGHAI, location, make_article
 
@@ -121,6 +126,30 @@ def test_limit(session: Session) -> None:
     seed(session)
     assert titles(list_articles(session, limit=2)) == ["d5-early", "d4-last"]
     assert len(list_articles(session, limit=None)) == 5
+
+
+def test_a_summary_list_shows_the_same_lines_and_reads_no_body(session: Session) -> None:
+    seed(session)
+    session.expunge_all()  # rows loaded by seed() would be handed back whole
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        summaries = list_articles(session, channel="yw", summary_only=True)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    lines = [article_summary(row) for row in summaries]
+    (select,) = statements
+    assert "paragraphs" not in select and "images" not in select and "keywords" not in select
+    with pytest.raises(InvalidRequestError):
+        _ = summaries[0].paragraphs  # a caller wanting the body must ask for full rows
+    session.expunge_all()
+    assert lines == [article_summary(row) for row in list_articles(session, channel="yw")]
+    assert [line["title"] for line in lines] == ["d5-early", "d4-last", "d4-early", "d3-late"]
 
 
 def test_find_article_by_id_or_url(session: Session) -> None:

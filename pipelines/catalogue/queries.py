@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, String, cast, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from pipelines.catalogue.models import (
     SHANGHAI,
@@ -19,6 +19,14 @@ from pipelines.catalogue.models import (
     RunChannel,
     split_channel_key,
 )
+
+# What a line of an article list shows (views.article_summary). Loading only these leaves the
+# bodies, pictures and keywords unread: on PostgreSQL a body is kept out of line (TOAST), one
+# more page to read from disk for each of the 50 articles a list shows.
+SUMMARY_COLUMNS = (
+    ArticleRecord.id, ArticleRecord.url, ArticleRecord.site, ArticleRecord.channel,
+    ArticleRecord.section, ArticleRecord.title, ArticleRecord.published_at, ArticleRecord.source,
+)  # fmt: skip
 
 
 def list_articles(
@@ -33,11 +41,13 @@ def list_articles(
     source: str | None = None,
     editor: str | None = None,
     limit: int | None = 50,
+    summary_only: bool = False,
 ) -> list[ArticleRecord]:
     """Articles newest first (by publication time, then id), filtered (see article_filters).
 
     `changed_since`: only articles whose content changed (a version after the first) at or
-    after that time. `limit=None`: no limit.
+    after that time. `limit=None`: no limit. `summary_only`: the rows hold SUMMARY_COLUMNS
+    alone; reading any other attribute raises.
     """
     query = select(ArticleRecord).where(
         *article_filters(
@@ -53,6 +63,8 @@ def list_articles(
     query = query.order_by(ArticleRecord.published_at.desc(), ArticleRecord.id.desc())
     if limit is not None:
         query = query.limit(limit)
+    if summary_only:
+        query = query.options(load_only(*SUMMARY_COLUMNS, raiseload=True))
     return list(session.scalars(query))
 
 
