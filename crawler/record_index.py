@@ -106,8 +106,13 @@ class CrawlRecordIndex:
 
     def _reap(self) -> None:
         """Forget the batches written; take back the records of those that failed."""
-        done = [(batch, f) for batch, f in self._in_flight if f.done()]
-        self._in_flight = [(batch, f) for batch, f in self._in_flight if not f.done()]
+        # Each future is asked once: the writer's thread completes them at any moment, and one
+        # finishing between two looks would be neither done nor in flight, its batch lost.
+        done: list[tuple[list[ArchivedResponse], Future[None]]] = []
+        in_flight: list[tuple[list[ArchivedResponse], Future[None]]] = []
+        for entry in self._in_flight:
+            (done if entry[1].done() else in_flight).append(entry)
+        self._in_flight = in_flight
         failed = [(batch, f) for batch, f in done if f.exception()]
         for batch in (batch for batch, f in done if not f.exception()):
             # The catalogue answers for these now.
