@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import socket
 import subprocess
 import sys
 import textwrap
@@ -12,11 +13,12 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, make_url, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,9 +31,9 @@ from pipelines.catalogue.writer import (
     CatalogueWriterClosed,
     _sendable,
 )
-from pipelines.catalogue.writes import ArticleOutcome
+from pipelines.catalogue.writes import ArticleOutcome, save_article
 from pipelines.processes import pid_is_alive
-from tests.db_fixtures import location, make_article
+from tests.db_fixtures import PostgresServer, location, make_article
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,6 +155,104 @@ def test_the_writer_does_not_outlive_the_crawl_that_started_it(
     assert written == [article_url(n) for n in range(len(written))]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Capture)) == len(written)
+
+
+def test_what_a_crawl_sent_before_dying_with_replies_unread_is_written(
+    fresh_db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    # A crawl killed while replies of the writer sit unread resets the pipe instead of
+    # closing it: the writer still reads what was sent before, and must write it.
+    ours, theirs = socket.socketpair()
+    command = [sys.executable, "-m", "pipelines.catalogue.writer", str(theirs.fileno())]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writer = subprocess.Popen(
+        command, pass_fds=[theirs.fileno()], cwd=ROOT, env=environment, stderr=subprocess.PIPE
+    )
+    theirs.close()
+    crawl = Connection(ours.detach())
+    crawl.send((fresh_db_url, 100, 0.5))  # 0.5 s to gather a batch: jobs 2 and 3 go together
+
+    def job(n: int) -> bytes:
+        arguments = {
+            "article": make_article(url=article_url(n)), "site": "rmzxb", "channel": "yw",
+            "captures": [(1, location(f"r{n}", page_url=article_url(n)))], "run_id": None,
+        }  # fmt: skip
+        return pickle.dumps((n, "save_article", arguments))
+
+    crawl.send_bytes(job(1))
+    assert crawl.poll(30)  # job 1 is written and its reply waits, never read
+    crawl.send_bytes(job(2))
+    crawl.send_bytes(job(3))
+    crawl.close()
+    _, errors = writer.communicate(timeout=30)
+    assert writer.returncode == 0, errors.decode()
+    assert urls(sessions) == [article_url(n) for n in (1, 2, 3)]
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+def test_a_batch_undone_to_break_a_deadlock_is_written_job_by_job(postgres_url: str) -> None:
+    # Two crawls saving the same two articles in opposite orders: PostgreSQL undoes one
+    # transaction to let the other go on. Neither's writes were wrong; none may be lost.
+    engine = make_engine(postgres_url)
+    ensure_schema(engine)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
+        # The writer's connections find the deadlock after 3 s, the rival's never: the writer
+        # is the one undone, whatever the machine's load.
+        database = make_url(postgres_url).database
+        admin.execute(text(f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '3s'"))
+    rival_connection = engine.connect()
+    rival = Session(bind=rival_connection)
+    rival.execute(text("SET deadlock_timeout = '60s'"))
+    writer = CatalogueWriter(postgres_url, max_delay=1.0)  # both jobs in one batch
+    try:
+        rival_save(rival, 2)  # holds article 2, uncommitted
+        futures = [save(writer, 1), save(writer, 2)]  # the batch takes 1, then waits for 2
+        wait_until_waiting_for_a_lock(engine)
+        rival_save(rival, 1)  # waits for the writer's 1: a deadlock
+        rival.commit()
+        outcomes = [future.result(timeout=60) for future in futures]
+        assert outcomes == [ArticleOutcome.UNCHANGED, ArticleOutcome.UNCHANGED]
+        with make_session_factory(engine)() as session:
+            # Each article's capture by the rival and by the writer.
+            assert session.scalar(select(func.count()).select_from(Capture)) == 4
+    finally:
+        writer.close(timeout=30)
+        rival.close()
+        rival_connection.close()
+        engine.dispose()
+
+
+def rival_save(session: Session, n: int) -> None:
+    save_article(
+        session,
+        article=make_article(url=article_url(n)),
+        site="rmzxb",
+        channel="yw",
+        captures=[(1, location(f"rival{n}", page_url=article_url(n)))],
+        run_id=None,
+    )
+    session.flush()
+
+
+def wait_until_waiting_for_a_lock(engine: Engine) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 60
+    with engine.connect() as connection:
+        while not connection.scalar(waiting):
+            assert time.monotonic() < deadline, "the writer never waited for the rival"
+            time.sleep(0.02)
+            connection.rollback()  # a fresh snapshot of pg_stat_activity
 
 
 def test_a_writer_that_dies_fails_its_writes_and_says_so(

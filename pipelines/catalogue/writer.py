@@ -182,7 +182,7 @@ class CatalogueWriter:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
-        except EOFError:
+        except (EOFError, ConnectionResetError):  # reset: it died with jobs of ours unread
             reason = "the catalogue writer process ended"
         except Exception as error:  # a reply that cannot be read: nothing after it can be
             reason = f"the catalogue writer's reply cannot be read ({error})"
@@ -202,6 +202,11 @@ class CatalogueWriter:
             self.on_lost(reason)
 
 
+# What reading from the crawl raises once it has gone: EOF, or ECONNRESET when it died with
+# replies of ours unread (the jobs it sent before are still read first, and written).
+_CRAWL_GONE = (EOFError, ConnectionResetError)
+
+
 def serve(connection: Connection) -> None:
     """The writer process: run batches of jobs from `connection` until told to stop or EOF.
 
@@ -212,7 +217,7 @@ def serve(connection: Connection) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         database_url, max_batch, max_delay = connection.recv()
-    except EOFError:
+    except _CRAWL_GONE:
         return
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
@@ -238,7 +243,7 @@ def _next_batch(connection: Connection, max_batch: int, max_delay: float) -> tup
     """The jobs to write together, and whether the crawl asked to stop (or went away)."""
     try:
         first = connection.recv()
-    except EOFError:
+    except _CRAWL_GONE:
         return [], True
     if first is _STOP:
         return [], True
@@ -248,7 +253,7 @@ def _next_batch(connection: Connection, max_batch: int, max_delay: float) -> tup
     while len(batch) < max_batch and connection.poll(max(0.0, deadline - time.monotonic())):
         try:
             job = connection.recv()
-        except EOFError:
+        except _CRAWL_GONE:
             return batch, True
         if job is _STOP:
             return batch, True
@@ -256,7 +261,7 @@ def _next_batch(connection: Connection, max_batch: int, max_delay: float) -> tup
     return batch, False
 
 
-def _write(sessions: sessionmaker[Session], batch: list[Job]) -> list[Outcome]:
+def _write(sessions: sessionmaker[Session], batch: list[Job], retries: int = 1) -> list[Outcome]:
     """Run the batch in one transaction; if anything fails, each job in one of its own."""
     if not batch:
         return []
@@ -264,6 +269,11 @@ def _write(sessions: sessionmaker[Session], batch: list[Job]) -> list[Outcome]:
         with sessions.begin() as session:
             results = [WRITES[name](session, **arguments) for _, name, arguments in batch]
     except Exception as error:
+        if retries and _undone_for_another(error):
+            # PostgreSQL undid this transaction to break a deadlock with another writer (two
+            # crawls saving the same articles in other orders); nothing in it was wrong. Each
+            # job alone, once more, locks one article at a time.
+            return [outcome for job in batch for outcome in _write(sessions, [job], retries - 1)]
         if len(batch) == 1 or isinstance(error, OperationalError | DisconnectionError):
             # One write, or the database itself failing (unreachable, locked past the busy
             # timeout): running each write alone would only wait that long once per write.
@@ -271,6 +281,13 @@ def _write(sessions: sessionmaker[Session], batch: list[Job]) -> list[Outcome]:
         # Which write failed is not known: run each alone, so only that one fails.
         return [outcome for job in batch for outcome in _write(sessions, [job])]
     return [(job, True, result) for (job, _, _), result in zip(batch, results, strict=True)]
+
+
+def _undone_for_another(error: Exception) -> bool:
+    """Whether the database rolled the transaction back because of another one: a deadlock or
+    a serialization failure (SQLSTATE class 40), which the same writes may pass on a retry."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, OperationalError) and str(sqlstate or "").startswith("40")
 
 
 def _sendable(outcome: Outcome) -> Outcome:
