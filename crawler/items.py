@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipelines.normalise import NotNormalisable, SiteProfile, normalise_page
+from pipelines.normalise import (
+    NotNormalisable,
+    PageLinks,
+    SiteProfile,
+    normalise_page,
+    page_links,
+)
 from pipelines.normalise.article import Article
 from pipelines.warc.location import RecordLocation
 
@@ -22,6 +28,7 @@ class FetchedPage:
     # What normalising the page gave: the spider needs its pictures, the pipeline its
     # fields, and parsing a page twice costs a crawl more than anything else it does.
     _normalised: Article | NotNormalisable | None = field(default=None, repr=False)
+    _links: PageLinks | None = field(default=None, repr=False)  # of a page rejected
 
     def normalised(self, profile: SiteProfile) -> Article:
         """The page normalised with `profile` (once); raises its NotNormalisable each time."""
@@ -35,6 +42,23 @@ class FetchedPage:
         if isinstance(self._normalised, NotNormalisable):
             raise self._normalised
         return self._normalised
+
+    def links(self, profile: SiteProfile) -> PageLinks:
+        """The pictures, attached files and pager links normalising the page found.
+
+        A page rejected (no date, say) is parsed once more for them, and a page that is no
+        HTML at all has none.
+        """
+        try:
+            return PageLinks.of(self.normalised(profile))
+        except NotNormalisable:
+            pass
+        if self._links is None:
+            try:
+                self._links = page_links(self.url, self.headers, self.body, profile=profile)
+            except NotNormalisable:
+                self._links = PageLinks()
+        return self._links
 
 
 @dataclass

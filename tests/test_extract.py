@@ -20,7 +20,7 @@ from pipelines.normalise import (
     NotNormalisable,
     merge_pages,
     normalise_page,
-    picture_urls,
+    page_links,
     profile_named,
 )
 from replicas.cppcc import articles as cppcc_articles
@@ -336,20 +336,29 @@ def test_a_later_page_opening_with_dashes_keeps_it_as_a_paragraph() -> None:
 
 
 @pytest.mark.parametrize(("key", "url", "headers", "body"), _page_cases())
-def test_picture_urls_are_the_pictures_normalise_page_catalogues(
+def test_page_links_are_the_links_normalise_page_reports(
     key: str, url: str, headers: Any, body: bytes
 ) -> None:
-    images = normalise_page(url, headers, body).images
-    assert picture_urls(url, headers, body) == tuple(image.url for image in images)
+    article = normalise_page(url, headers, body)
+    links = page_links(url, headers, body)
+    assert links.pictures == tuple(image.url for image in article.images)
+    assert (links.attachments, links.pager) == (article.attachments, article.pager_links)
 
 
-def test_picture_urls_follow_the_densest_paragraph_fallback() -> None:
+def test_page_links_find_a_pages_attachments_as_normalise_page_does() -> None:
+    (page,) = _site_article("cppcc", "attachment").pages
+    fetched_page, cppcc = _site_fetched(page), profile_named("cppcc")
+    attachments = normalise_page(*fetched_page, profile=cppcc).attachments
+    assert attachments and page_links(*fetched_page, profile=cppcc).attachments == attachments
+
+
+def test_page_links_pictures_follow_the_densest_paragraph_fallback() -> None:
     body = """<html><head><meta charset="utf-8"></head><body>
     <div class="logo"><img src="/logo.jpg"></div>
     <div class="main"><p>第一段正文，足够长。</p><p><img src="a.jpg"></p></div>
     </body></html>""".encode()
     url = "http://127.0.0.1:1/c/2022-05-06/42.shtml"
-    assert picture_urls(url, {}, body) == ("http://127.0.0.1:1/c/2022-05-06/a.jpg",)
+    assert page_links(url, {}, body).pictures == ("http://127.0.0.1:1/c/2022-05-06/a.jpg",)
 
 
 def test_article_under_a_path_prefix_is_recognised_and_keeps_the_prefix() -> None:

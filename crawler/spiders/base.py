@@ -24,12 +24,10 @@ from crawler.seeds import Channel, Site, load_seeds
 from pipelines.catalogue.recrawl import KnownPage, known_pages, stale_articles
 from pipelines.normalise import (
     ArticleUrl,
-    NotNormalisable,
     SiteProfile,
     canonical_article_url,
     page_url,
     parse_article_url,
-    picture_urls,
 )
 
 logger = logging.getLogger(__name__)
@@ -129,25 +127,11 @@ class ChannelSpider(scrapy.Spider):
             return {}
         pages: dict[int, str] = {}
         # The pager links pages as <id>_<n>.shtml; it may show only a window of them.
-        for url in self._pager_links(response, page):
+        for url in page.links(self.profile).pager:
             other = self.located(url)
             if other and other.content_id == this.content_id and other.page > 1:
                 pages.setdefault(other.page, page_url(url, other.page, self.profile))
         return pages
-
-    def _pager_links(self, response: Response, page: FetchedPage) -> Iterable[str]:
-        try:
-            # The normaliser has parsed the page already: parsing it again for the pager
-            # cost a crawl 7 % of its time.
-            return page.normalised(self.profile).pager_links
-        except NotNormalisable:
-            # Rejected (no date, say), yet its other pages are archived all the same.
-            hrefs = (
-                href
-                for css in self.profile.pager
-                for href in response.css(css).css("a::attr(href)").getall()
-            )
-            return [response.urljoin(href) for href in hrefs]
 
     # -- where a URL is ---------------------------------------------------------------------
 
@@ -297,7 +281,7 @@ class ChannelSpider(scrapy.Spider):
             url=self.article_url(response.url) or response.meta["cppcc_article"],
             pages=[first],
         )
-        yield from self._pictures(response, first)
+        yield from self._page_parts(response, first)
         yield from self._next_page_or_item(item, self.article_pages(response, first), requested={1})
 
     def parse_article_page(self, response: Response) -> Iterable[Any]:
@@ -305,7 +289,7 @@ class ChannelSpider(scrapy.Spider):
         item: ArticlePagesItem = response.meta["cppcc_item"]
         page = _fetched(response, page=response.meta["cppcc_page"])
         item.pages.append(page)
-        yield from self._pictures(response, page)
+        yield from self._page_parts(response, page)
         pending: dict[int, str] = response.meta["cppcc_pending"]
         for number, url in self.article_pages(response, page).items():
             pending.setdefault(number, url)
@@ -358,39 +342,39 @@ class ChannelSpider(scrapy.Spider):
             )
         return item
 
-    def _pictures(self, response: Response, page: FetchedPage) -> Iterable[scrapy.Request]:
-        """A request for each picture the normaliser will catalogue from this page.
+    def _page_parts(self, response: Response, page: FetchedPage) -> Iterable[scrapy.Request]:
+        """A request for each picture and attached file the normaliser found on this page.
 
-        A page archived as a revisit (unchanged since its last capture) has its pictures
-        archived already: they are not asked for again.
+        They are part of the article: archived, never parsed, and they may sit on a host of
+        their own, so the offsite filter lets them through. A page archived as a revisit
+        (unchanged since its last capture) has its parts archived already: they are not asked
+        for again.
         """
         capture = response.meta.get("cppcc_capture")
         if capture is not None and capture.record_type == "revisit":
             self.crawler.stats.inc_value("cppcc/pictures/unchanged_page")
             return
-        try:
-            urls = [image.url for image in page.normalised(self.profile).images]
-        except NotNormalisable:
-            # Rejected (no date, say): its pictures are archived all the same, so that a
-            # fixed profile can make it an article later, from the WARC files alone.
-            try:
-                urls = list(picture_urls(page.url, page.headers, page.body, profile=self.profile))
-            except NotNormalisable:
-                return  # not an article page at all: the normalise pipeline records why
-        # Pictures are part of the article: archived, never parsed. They may sit on an image
-        # host of their own, so the offsite filter lets them through.
-        for url in dict.fromkeys(urls):
-            if url.startswith(("http://", "https://")):
-                yield scrapy.Request(
-                    url,
-                    callback=self.picture_fetched,
-                    meta={"allow_offsite": True},
-                    priority=ATTACHMENT_PRIORITY,
-                )
+        links = page.links(self.profile)
+        for urls, callback in (
+            (links.pictures, self.picture_fetched),
+            (links.attachments, self.attachment_fetched),
+        ):
+            for url in dict.fromkeys(urls):
+                if url.startswith(("http://", "https://")):
+                    yield scrapy.Request(
+                        url,
+                        callback=callback,
+                        meta={"allow_offsite": True},
+                        priority=ATTACHMENT_PRIORITY,
+                    )
 
     def picture_fetched(self, response: Response) -> None:
         """Count a picture; the capture hook has already archived it."""
         self.crawler.stats.inc_value("cppcc/pictures")
+
+    def attachment_fetched(self, response: Response) -> None:
+        """Count an attachment; the capture hook has already archived it."""
+        self.crawler.stats.inc_value("cppcc/attachments")
 
 
 _LIST_PAGE = re.compile(r"/index(?:_(\d+))?\.s?html?$")

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-import scrapy
 from scrapy.http import Response
 
-from crawler.spiders.base import ATTACHMENT_PRIORITY, ChannelSpider
-from pipelines.normalise import (
-    profile_named,
-)
+from crawler.spiders.base import ChannelSpider
+from pipelines.normalise import profile_named
 
 # The list box of the current design's list pages (`/zxxw/<slug>/`), and its items' links.
 LIST_BOX = "#txtBox"
@@ -21,8 +17,6 @@ LIST_ITEM_LINKS = "li a::attr(href)"
 # Items of the old design's list pages (`/zxww/newcppcc/<slug>/index.shtml`), written by a script:
 # item[1]=new title_array('http://www.cppcc.gov.cn/zxww/2019/03/18/ARTI….shtml','…','2019-03-18');
 TITLE_ARRAY_ITEM = re.compile(r"""new\s+title_array\(\s*(?P<q>['"])(?P<url>.*?)(?P=q)""")
-# Files linked from an article's body: archived with it, never parsed.
-ATTACHMENT_PATH = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z)$", re.IGNORECASE)
 
 
 class ProfileLinkRules(ChannelSpider):
@@ -79,42 +73,3 @@ class CppccSpider(ProfileLinkRules):
                 break
         urls = (self.article_url(response.urljoin(href)) for href in hrefs or ())
         return list(dict.fromkeys(url for url in urls if url))
-
-    def parse_article(self, response: Response) -> Iterable[Any]:
-        yield from super().parse_article(response)
-        yield from self._attachments(response)
-
-    def parse_article_page(self, response: Response) -> Iterable[Any]:
-        yield from super().parse_article_page(response)
-        yield from self._attachments(response)
-
-    def attachment_urls(self, response: Response) -> list[str]:
-        """Files (PDF, Word, spreadsheets, archives) linked from the article's body."""
-        hrefs = (
-            href
-            for css in self.profile.attachments
-            for href in response.css(css).css("a::attr(href)").getall()
-        )
-        urls = (response.urljoin(href.strip()) for href in hrefs)
-        return list(
-            dict.fromkeys(
-                url
-                for url in urls
-                if url.startswith(("http://", "https://"))
-                and ATTACHMENT_PATH.search(urlsplit(url).path)
-            )
-        )
-
-    def _attachments(self, response: Response) -> Iterable[scrapy.Request]:
-        # Like pictures, attachments are part of the article and may sit on a file host.
-        for url in self.attachment_urls(response):
-            yield scrapy.Request(
-                url,
-                callback=self.attachment_fetched,
-                meta={"allow_offsite": True},
-                priority=ATTACHMENT_PRIORITY,
-            )
-
-    def attachment_fetched(self, response: Response) -> None:
-        """Count an attachment; the capture hook has already archived it."""
-        self.crawler.stats.inc_value("cppcc/attachments")

@@ -4,7 +4,7 @@ from pipelines.normalise.article import Article, Image
 from pipelines.normalise.checks import DATE_DISAGREES_WITH_URL
 from pipelines.normalise.dates import SHANGHAI, find_datetime, format_date_line, parse_datetime
 from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NotHtml, NoTitle, NotNormalisable
-from pipelines.normalise.extract import merge_pages, normalise_page, picture_urls
+from pipelines.normalise.extract import PageLinks, merge_pages, normalise_page, page_links
 from pipelines.normalise.profiles import (
     CPPCC,
     HNZX,
@@ -33,6 +33,7 @@ __all__ = [
     "NotAnArticleUrl",
     "NotHtml",
     "NotNormalisable",
+    "PageLinks",
     "SiteProfile",
     "canonical_article_url",
     "find_datetime",
@@ -40,10 +41,10 @@ __all__ = [
     "format_date_line",
     "merge_pages",
     "normalise_page",
+    "page_links",
     "page_url",
     "parse_article_url",
     "parse_datetime",
-    "picture_urls",
     "profile_for_url",
     "profile_named",
     "render_text",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pipelines.normalise.article import Article, Image
 from pipelines.normalise.body import body_items, positioned, split_subtitle
@@ -77,13 +77,36 @@ def normalise_page(
     )
 
 
-def picture_urls(
+@dataclass(frozen=True)
+class PageLinks:
+    """What a crawler follows from an article page: its pictures, attached files, other pages."""
+
+    pictures: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+    pager: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, article: Article) -> PageLinks:
+        """The links of a page normalise_page made `article` of."""
+        pictures = tuple(image.url for image in article.images)
+        return cls(pictures, article.attachments, article.pager_links)
+
+
+def page_links(
     url: str, headers: Headers, body: bytes, *, profile: SiteProfile | None = None
-) -> tuple[str, ...]:
-    """The URLs of the pictures normalise_page catalogues from this page, in page order."""
+) -> PageLinks:
+    """The links normalise_page reports for this page, found even where it rejects the page.
+
+    For a page it rejects (no date, say): the crawler archives its pictures, files and other
+    pages all the same, so that a fixed profile can make it an article later, from the WARC
+    files alone. Raises NotNormalisable only for a page that is no HTML at all.
+    """
     profile = profile or profile_for_url(url)
     page = Page(url, parse_html(url, headers, body), profile)
-    return tuple(item.url for item in _body_items(page) if isinstance(item, Image))
+    # In normalise_page's order: before the body's boilerplate is dropped from the tree.
+    attachments, pager = attachment_urls(page), pager_urls(page)
+    pictures = tuple(item.url for item in _body_items(page) if isinstance(item, Image))
+    return PageLinks(pictures, attachments, pager)
 
 
 def _head_article(page: Page) -> Article:
