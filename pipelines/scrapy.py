@@ -135,16 +135,15 @@ class CataloguePipeline:
             return item
         if item.article is None:
             raise await self._reject(item)
-        article, site, channel, run_id = item.article, item.site, item.channel, self.run_id
         captures = [(page.page, page.capture) for page in item.pages if page.capture]
         outcome = await committed(
             self.writer.submit(
                 "save_article",
-                article=article,
-                site=site,
-                channel=channel,
+                article=item.article,
+                site=item.site,
+                channel=item.channel,
                 captures=captures,
-                run_id=run_id,
+                run_id=self.run_id,
             )
         )
         self.stats.inc_value(f"cppcc/articles/{getattr(outcome, 'value', outcome)}")
@@ -153,17 +152,17 @@ class CataloguePipeline:
     async def _reject(self, item: ArticlePagesItem) -> PageRejected:
         """Record why the item is not an article; the DropItem to raise, named for the reason."""
         reason, detail = item.rejection or ("unknown", "no article and no reason")
-        first, site, channel, run_id = item.pages[0], item.site, item.channel, self.run_id
+        first = item.pages[0]
         await committed(
             self.writer.submit(
                 "save_rejection",
                 url=first.url,
-                site=site,
-                channel=channel,
+                site=item.site,
+                channel=item.channel,
                 reason=reason,
                 detail=detail,
                 location=first.capture,
-                run_id=run_id,
+                run_id=self.run_id,
             )
         )
         self.stats.inc_value("cppcc/pages_rejected")
