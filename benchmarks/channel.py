@@ -6,22 +6,25 @@ import datetime
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
-from html import escape
-from importlib.resources import files
 from pathlib import Path
-from string import Template
-from zoneinfo import ZoneInfo
 
-from replicas.rmzxb.articles import ArticleSpec, Subhead, render_page
+from replicas.rmzxb.channel import (
+    CHANNEL_FOLDER,
+    CHANNEL_KEY,
+    ROBOTS_TXT,
+    article_spec,
+    channel_pages,
+    corpus_paragraphs,
+)
 
-CHANNEL_KEY = "yw"
-CHANNEL_FOLDER = "/yw_n/"
-LIST_PAGE_SIZE = 20
-BODY_BYTES = 3_500  # body text per article: with the template's chrome, pages of about 25 KB
-PAGER_WINDOW = 10
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
-_FIRST_DAY = datetime.datetime(2018, 1, 1, 9, 0, tzinfo=_SHANGHAI)
+__all__ = [
+    "CHANNEL_FOLDER",
+    "CHANNEL_KEY",
+    "article_files",
+    "corpus_paragraphs",
+    "generate_channel",
+]
+
 # Fixed mtimes: Last-Modified, and so a recrawl's 304s, do not depend on when files were written.
 _MTIME = datetime.datetime(2026, 11, 1, 8, 0, tzinfo=datetime.UTC).timestamp()
 
@@ -40,46 +43,15 @@ class GeneratedChannel:
         return 1 + self.list_pages + len(self.article_paths)
 
 
-@cache
-def corpus_paragraphs() -> tuple[str, ...]:
-    """The prose lines of the replica's seed article: realistic Chinese news paragraphs."""
-    text = (files("replicas.rmzxb") / "pages/seed_article.txt").read_text("utf-8")
-    return tuple(line.strip() for line in text.splitlines() if len(line.strip()) >= 40)
-
-
-def article_spec(index: int) -> ArticleSpec:
-    """Article `index` (0 = oldest): one a day, paragraphs rotated so every body differs."""
-    paragraphs = corpus_paragraphs()
-    blocks: list[str | Subhead] = [Subhead(f"第{index + 1}篇 政协委员履职纪实")]
-    size, start = 0, index % len(paragraphs)
-    while size < BODY_BYTES:
-        text = paragraphs[(start + len(blocks)) % len(paragraphs)]
-        blocks.append(text)
-        size += len(text.encode("utf-8"))
-    published = _FIRST_DAY + datetime.timedelta(hours=6 * index)
-    return ArticleSpec(
-        key=f"bench{index}",
-        content_id=str(4_000_000 + index),
-        published_at=published,
-        title=f"河南省政协以作风建设引领履职创新纪实（{index + 1}）",
-        subtitle="与历史同向 与时代同行 与人民同心",
-        section=("要闻",),
-        pages=(tuple(blocks),),
-        author="王小明",
-        keywords=("政协", "作风建设"),
-    )
-
-
 def generate_channel(root: Path, articles: int) -> GeneratedChannel:
     """Write robots.txt, the list pages and `articles` article pages under `root`."""
-    specs = [article_spec(index) for index in reversed(range(articles))]  # newest first
-    for spec in specs:
-        _write(root, spec.path, render_page(spec, 1))
-    chunks = [specs[i : i + LIST_PAGE_SIZE] for i in range(0, len(specs), LIST_PAGE_SIZE)]
-    for number, chunk in enumerate(chunks, start=1):
-        _write(root, _list_path(number), _list_page(chunk, number, len(chunks)))
-    _write(root, "/robots.txt", "User-agent: *\nDisallow: /admin/\n")
-    return GeneratedChannel(root, tuple(spec.path for spec in specs), len(chunks))
+    list_pages = 0
+    for path, html in channel_pages(articles):
+        _write(root, path, html)
+        list_pages += path.startswith(CHANNEL_FOLDER)
+    _write(root, "/robots.txt", ROBOTS_TXT)
+    paths = tuple(article_spec(index).path for index in reversed(range(articles)))
+    return GeneratedChannel(root, paths, list_pages)
 
 
 def article_files(channel: GeneratedChannel) -> Iterator[tuple[str, bytes]]:
@@ -93,44 +65,3 @@ def _write(root: Path, path: str, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     os.utime(target, (_MTIME, _MTIME))
-
-
-def _list_path(number: int) -> str:
-    return CHANNEL_FOLDER + ("index.shtml" if number == 1 else f"index_{number}.shtml")
-
-
-def _list_page(specs: list[ArticleSpec], number: int, count: int) -> str:
-    items = "\n".join(
-        f'              <li><a href="{spec.path}" target="_blank">{escape(spec.title)}</a>'
-        f'<span class="time">{spec.published_at:%Y-%m-%d}</span></li>'
-        for spec in specs
-    )
-    return _list_template().substitute(
-        catalog_id="10001",
-        channel_name="要闻",
-        breadcrumb=f'<a href="{_list_path(1)}">要闻</a>',
-        items=items,
-        pager=_pager(number, count),
-        side="",
-        hot="",
-        generated="2026-11-01 08:00:00",
-    )
-
-
-def _pager(number: int, count: int) -> str:
-    """首页, 上一页, a window of page numbers, 下一页, 尾页: as the site's own pager."""
-    links = [f'<a href="{_list_path(1)}">首页</a>']
-    if number > 1:
-        links.append(f'<a href="{_list_path(number - 1)}">上一页</a>')
-    low = max(1, number - PAGER_WINDOW // 2)
-    for n in range(low, min(count, low + PAGER_WINDOW - 1) + 1):
-        links.append(f"<span>{n}</span>" if n == number else f'<a href="{_list_path(n)}">{n}</a>')
-    if number < count:
-        links.append(f'<a href="{_list_path(number + 1)}">下一页</a>')
-    links.append(f'<a href="{_list_path(count)}">尾页</a>')
-    return " ".join(links)
-
-
-@cache
-def _list_template() -> Template:
-    return Template((files("replicas.rmzxb") / "templates/list.shtml").read_text("utf-8"))
