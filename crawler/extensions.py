@@ -146,4 +146,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, int | float | str | bool) or value is None:
         return value
+    if isinstance(value, list | tuple):  # e.g. cppcc/failed_pages: one dict a page
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
     return str(value)

@@ -73,5 +73,6 @@ class ArticlePagesItem:
     url: str  # canonical page-1 URL
     pages: list[FetchedPage]
     missing_pages: list[str] = field(default_factory=list)  # pages that could not be fetched
+    walk_page: int | None = None  # the channel's list page that listed it (None: a re-check)
     article: Article | None = None
     rejection: tuple[str, str] | None = None

@@ -69,7 +69,11 @@ CPPCC_LAUNCHER_PID = 0  # the crawl stops cleanly when this process is gone (0: 
 # When known articles are checked again for edits, counted from when each was first seen.
 CPPCC_RECHECK_AFTER = os.environ.get("CPPCC_RECHECK_AFTER", "1h,1d,7d,30d")
 CPPCC_RECHECK_PER_RUN = 500  # due articles re-checked per channel and crawl, off the list walk
-CPPCC_WALK_KNOWN_LIST_PAGES = 0  # list pages of only known articles walked past the first
+CPPCC_WALK_KNOWN_LIST_PAGES = 0  # list pages of only settled articles walked past the first
+# Until a channel's walk has once reached its last list page, each crawl walks this many of
+# its older list pages on from where the last crawl got to (about 20 articles a page on the
+# real sites: at the default delay a slice takes some minutes, well within a run's time limit).
+CPPCC_BACKLOG_LIST_PAGES = int(os.environ.get("CPPCC_BACKLOG_LIST_PAGES", "10"))
 # The time a crawl takes as now when it decides which known articles are due a re-check
 # (tests, and replaying a schedule); empty: the clock.
 CPPCC_NOW = os.environ.get("CPPCC_NOW", "")

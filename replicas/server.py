@@ -18,6 +18,9 @@ class Reply:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    # A server dying mid-reply: Content-Length promises the whole body, only this many bytes
+    # of it are sent before the connection is closed (None: all of it).
+    cut_after: int | None = None
 
 
 Routes = Mapping[str, Reply]
@@ -96,6 +99,10 @@ class ReplicaServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
+                if reply.cut_after is not None:
+                    self.wfile.write(reply.body[: reply.cut_after])
+                    self.close_connection = True
+                    return
                 self.wfile.write(reply.body)
 
             def log_message(self, format: str, *args: Any) -> None:

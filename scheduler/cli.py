@@ -49,6 +49,7 @@ RUN_COLUMNS = (
     "articles_updated",
     "http_errors",
     "errors",
+    "backlog",
     "error",
 )
 RUN_TIME_COLUMNS = ("started_at", "finished_at")
@@ -409,11 +410,18 @@ def cmd_runs(config: Config, args: argparse.Namespace) -> int:
     if args.format in ("json", "jsonl"):
         print_records(views, RUN_COLUMNS, args.format, sys.stdout)
         return EXIT_OK
-    flat = [{**view, **view.get("counts", {})} for view in views]
+    flat = [{**view, **view.get("counts", {}), "backlog": _backlog(view)} for view in views]
     if args.format == "table":
         flat = [_run_row(row) for row in flat]
     print_records(flat, RUN_COLUMNS, args.format, sys.stdout)
     return EXIT_OK
+
+
+def _backlog(view: dict[str, Any]) -> str:
+    """`yw: walked to page 12 of 30; xs: complete`: the state each channel's walk was left in."""
+    walks = view.get("walk") or {}
+    states = ((ref.rpartition("/")[2], walk.get("state")) for ref, walk in walks.items())
+    return "; ".join(f"{channel}: {state}" for channel, state in states if state)
 
 
 def _run_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -505,6 +513,7 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
         "last_status",
         "last_started_at",
         "next_run_at",
+        "backlog",
     )
     print_records(rows, columns, args.format, sys.stdout)
     return EXIT_OK

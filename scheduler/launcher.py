@@ -138,7 +138,21 @@ def classify(outcome: SiteOutcome) -> tuple[str, str | None]:
             "failed",
             f"no page could be fetched{_download_failures(stats)}: is the site reachable?",
         )
+    unwalked = _unwalked_channels(stats)
+    if unwalked:
+        return "failed", "; ".join(unwalked)
     return "finished", None
+
+
+def _unwalked_channels(stats: dict[str, Any]) -> list[str]:
+    """`yw: list page 1 http://… answered 503` for each channel whose first list page could
+    not be read: a channel that is down must not look like a quiet one."""
+    found = []
+    for key, value in sorted(stats.items()):
+        parts = key.split("/")
+        if parts[:2] == ["cppcc", "walk"] and parts[3:] == ["failed_at"] and value == 1:
+            found.append(f"{parts[2]}: {stats.get(f'cppcc/walk/{parts[2]}/failure', 'failed')}")
+    return found
 
 
 def _download_failures(stats: dict[str, Any]) -> str:

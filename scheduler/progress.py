@@ -78,6 +78,11 @@ def print_summary(
         out.write("  pages that answered an HTTP error (archived, not catalogued):\n")
         for page in result.http_errors:
             out.write(f"    {page['status']} {page['url']}\n")
+    _print_walks(view.get("walk") or {}, out)
+    if view.get("failed_pages"):
+        out.write("  pages that could not be fetched (not archived):\n")
+        for page in view["failed_pages"]:
+            out.write(f"    {page['url']} {page['why']}\n")
     _print_coverage(view.get("coverage") or {}, out)
     warc = view.get("warc") or {}
     if warc.get("records"):
@@ -93,6 +98,15 @@ def print_summary(
     out.write(f"  WARC files: {home / 'warc'}\n")
     for log in result.log_paths:
         out.write(f"  log: {log}\n")
+
+
+def _print_walks(walks: dict[str, Any], out: TextIO) -> None:
+    """Per channel, a list page the walk could not read, and a backlog not walked to its end."""
+    for ref, walk in walks.items():
+        if walk.get("failure"):
+            out.write(f"  {ref}: {walk['failure']}: the walk stopped there\n")
+        if walk.get("state") not in (None, "complete", "not walked yet"):
+            out.write(f"  {ref}: list pages {walk['state']}; the next crawl goes on from there\n")
 
 
 def _print_coverage(coverage: dict[str, Any], out: TextIO) -> None:

@@ -14,6 +14,7 @@ from crawler.seeds import Seeds, cron_trigger, load_seeds
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.queries import last_runs_by_channel
 from pipelines.catalogue.schema import ensure_schema
+from pipelines.catalogue.walks import WalkState, all_walk_states
 from scheduler.recovery import recover_archive, recover_warc_files
 from scheduler.service import (
     RUNNING,
@@ -88,14 +89,16 @@ def schedule_rows(seeds: Seeds, database_url: str, now: datetime) -> list[dict[s
         ensure_schema(engine)
         with make_session_factory(engine)() as session:
             last = last_runs_by_channel(session)
+            walks = all_walk_states(session)
             return [
-                _schedule_row(channel, last.get(channel.ref), now) for channel in seeds.channels()
+                _schedule_row(channel, last.get(channel.ref), walks.get(channel.ref), now)
+                for channel in seeds.channels()
             ]
     finally:
         engine.dispose()
 
 
-def _schedule_row(channel: Any, run: Any, now: datetime) -> dict[str, Any]:
+def _schedule_row(channel: Any, run: Any, walk: WalkState | None, now: datetime) -> dict[str, Any]:
     upcoming = next_slot(cron_trigger(channel.schedule), now) if channel.enabled else None
     return {
         "channel": channel.ref,
@@ -106,6 +109,8 @@ def _schedule_row(channel: Any, run: Any, now: datetime) -> dict[str, Any]:
         "last_status": run.status if run else None,
         "last_started_at": run.started_at.isoformat(timespec="seconds") if run else None,
         "next_run_at": upcoming.isoformat() if upcoming else None,
+        # How far back its list pages have been walked: `complete` once a walk reached the end.
+        "backlog": (walk or WalkState()).describe(),
     }
 
 

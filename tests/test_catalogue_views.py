@@ -96,7 +96,10 @@ def test_run_view(session: Session) -> None:
         session, run_id, status="failed", finished_at=FETCHED + timedelta(seconds=90),
         exit_code=1, finish_reason="shutdown", error="spider raised", counts={"errors": 3},
         stats={"log_count/ERROR": 3, "cppcc/warc/records": 8, "cppcc/warc/revisits": 2,
-               "cppcc/warc/bytes": 5120, "cppcc/warc/files": 1},
+               "cppcc/warc/bytes": 5120, "cppcc/warc/files": 1,
+               "cppcc/walk/yw/state": "walked to page 4 of 6", "cppcc/walk/yw/pages": 3,
+               "cppcc/walk/yw/reached": 4, "cppcc/walk/yw/stopped": "slice",
+               "cppcc/failed_pages": [{"url": "http://x/c/1.shtml", "why": "redirected"}]},
     )  # fmt: skip
     session.commit()
     session.expunge_all()
@@ -130,7 +133,13 @@ def test_run_view(session: Session) -> None:
             "rejected_pages": [],
         },
         "warc": {"records": 8, "revisits": 2, "bytes": 5120, "files": 1},
-    }
+        "walk": {
+            "rmzxb/yw": {
+                "state": "walked to page 4 of 6", "pages": 3, "reached": 4, "stopped": "slice"
+            }
+        },
+        "failed_pages": [{"url": "http://x/c/1.shtml", "why": "redirected"}],
+    }  # fmt: skip
     assert run_view(run, with_stats=True)["stats"]["log_count/ERROR"] == 3
     assert datetime.fromisoformat(run_view(run)["started_at"]) == FETCHED.astimezone(UTC)
 

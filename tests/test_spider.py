@@ -40,7 +40,8 @@ ARTICLE_HEADERS = [("Content-Type", "text/html; charset=utf-8")]
 def make_spider(tmp_path: Path, base_url: str = BASE, **kwargs: Any) -> RmzxbSpider:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(REPLICA_SEEDS.format(base_url=base_url), encoding="utf-8")
-    crawler = get_crawler(RmzxbSpider, settings_dict={"CPPCC_SEEDS": str(seeds)})
+    settings = {"CPPCC_SEEDS": str(seeds), "CPPCC_HOME": str(tmp_path / "home")}
+    crawler = get_crawler(RmzxbSpider, settings_dict=settings)
     spider = RmzxbSpider.from_crawler(crawler, channels=kwargs.pop("channels", "xs"), **kwargs)
     assert isinstance(spider, RmzxbSpider)
     return spider
@@ -149,7 +150,11 @@ def test_list_page_redirected_out_of_its_channel_harvests_nothing(
         assert list(spider.parse_list(moved)) == []
     assert spider.crawler.stats.get_value("cppcc/list_pages/off_channel") == 1
     assert spider.crawler.stats.get_value("cppcc/list_pages/xs") is None
-    assert any(r.levelno == logging.WARNING and "/index.shtml" in r.message for r in caplog.records)
+    # The channel's walk failed there, saying where the list page led.
+    failure = spider.crawler.stats.get_value("cppcc/walk/xs/failure")
+    assert f"outside the channel, at {BASE}/index.shtml" in failure
+    assert spider.crawler.stats.get_value("cppcc/walk/xs/failed_at") == 1
+    assert any(r.levelno == logging.ERROR and "/index.shtml" in r.message for r in caplog.records)
     # The alias host serves the same folders: a list page there is still the channel's.
     alias = list_response("/xs/index.shtml", url=f"http://{ALIAS_HOST}/xs/index.shtml")
     assert requests_to(spider, spider.parse_list(alias), "parse_article")

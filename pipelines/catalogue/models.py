@@ -1,4 +1,4 @@
-"""The catalogue's tables: sites, channels, articles, captures, rejections, runs and locks."""
+"""The catalogue's tables: sites, channels, articles, captures, rejections, runs, locks, walks."""
 
 from __future__ import annotations
 
@@ -235,6 +235,29 @@ class ChannelLock(Base):
         return f"{self.site}/{self.channel}"
 
 
+class ChannelWalk(Base):
+    """How far back a channel's list pages have been walked: what makes a crawl resumable.
+
+    The walk from list page 1 may stop at a page of articles it already holds only when those
+    articles were settled (first seen before `settled_at`, the end of the last crawl whose walk
+    from the head ended cleanly). Until the walk has once reached the channel's last list page
+    (`completed_at`), each crawl also walks a bounded slice of the older pages onwards from
+    `resume_url`, the deepest list page an earlier crawl reached.
+    """
+
+    __tablename__ = "channel_walks"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    settled_at: Mapped[datetime | None]
+    resume_url: Mapped[str | None] = mapped_column(Text)
+    resume_page: Mapped[int] = mapped_column(Integer, default=0)  # 0: none, start at page 1
+    last_page: Mapped[int | None] = mapped_column(Integer)  # as the channel's pager says
+    completed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+
+
 def split_channel_key(key: str) -> tuple[str, str]:
     """("rmzxb", "yw") for "rmzxb/yw"; ValueError for anything else."""
     site, slash, channel = key.partition("/")
@@ -342,6 +365,7 @@ __all__ = [
     "Capture",
     "Channel",
     "ChannelLock",
+    "ChannelWalk",
     "Rejection",
     "Run",
     "RunChannel",

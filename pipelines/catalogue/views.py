@@ -111,6 +111,8 @@ def run_view(run: Run, *, with_stats: bool = False) -> dict[str, Any]:
     rejections = run_rejections(session, run.id) if session is not None else []
     view["coverage"] = coverage_view(run.channels, run.stats or {}, rejections)
     view["warc"] = warc_view(run.stats or {})
+    view["walk"] = walk_view(run.stats or {})
+    view["failed_pages"] = failed_pages_view(run.stats or {})
     if with_stats:
         view["stats"] = run.stats
     return view
@@ -178,6 +180,32 @@ def warc_view(stats: dict[str, Any]) -> dict[str, int]:
         for name, key in WARC_STATS.items():
             totals[name] += int(site_stats.get(key, 0) or 0)
     return totals
+
+
+# What a run's walk of each channel did, by the key under cppcc/walk/<channel>/.
+WALK_STATS = ("state", "pages", "reached", "last_page", "stopped", "failed_at", "failure")
+
+
+def walk_view(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per "site/channel", what the run's walk of its list pages did and the state it left:
+    `state` (`complete`, `walked to page 12 of 30`), list `pages` walked, the deepest page
+    `reached`, the channel's `last_page`, why it `stopped`, and the list page that `failure`
+    names when one could not be read."""
+    walks: dict[str, dict[str, Any]] = {}
+    for site, site_stats in _stats_by_site(stats):
+        for key, value in site_stats.items():
+            parts = key.split("/")
+            if parts[:2] == ["cppcc", "walk"] and len(parts) == 4 and parts[3] in WALK_STATS:
+                ref = f"{site}/{parts[2]}" if site else parts[2]
+                walks.setdefault(ref, {})[parts[3]] = value
+    return dict(sorted(walks.items()))
+
+
+def failed_pages_view(stats: dict[str, Any]) -> list[dict[str, str]]:
+    """Pages that failed for a reason other than their status (a redirect loop, a reset
+    connection): `[{"url", "why"}]`, over all the run's sites."""
+    return [page for _, site_stats in _stats_by_site(stats)
+            for page in site_stats.get("cppcc/failed_pages") or []]  # fmt: skip
 
 
 def _stats_by_site(stats: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any]]]:

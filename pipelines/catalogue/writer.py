@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.records import save_records
+from pipelines.catalogue.walks import save_walk
 from pipelines.catalogue.writes import save_article, save_rejection
 from pipelines.errors import CppccArchiveError
 
@@ -46,6 +47,7 @@ WRITES: dict[str, Callable[..., Any]] = {
     "save_article": save_article,
     "save_rejection": save_rejection,
     "save_records": save_records,
+    "save_walk": save_walk,
 }
 DEFAULT_MAX_BATCH = 100  # writes in one transaction at most: bounds how long a lock is held
 DEFAULT_MAX_DELAY = 0.05  # seconds a write waits for others to share its transaction

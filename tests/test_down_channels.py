@@ -1,0 +1,128 @@
+"""A channel that is down is a failed run, never a quiet one: list pages that cannot be read.
+
+The replica of 人民政协网 on loopback, with one list page (or article) answering badly: a
+server error, garbage, a connection reset mid-body, a redirect loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from replicas.rmzxb.site import NOT_FOUND_PATH, build_site, not_found_page
+from replicas.server import ReplicaServer, Reply
+from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
+
+LIST_1 = "/xs/index.shtml"
+LIST_2 = "/xs/index_2.shtml"
+HTML = (("Content-Type", "text/html; charset=utf-8"),)
+Fault = Callable[[Reply], Reply]
+
+
+class FaultyReplica(ReplicaServer):
+    """The replica, with some paths answering as `faults` make them answer instead."""
+
+    def __init__(self, faults: dict[str, Fault]):
+        super().__init__(build_site, not_found_page)
+        self.faults = faults
+
+    def reply_for(self, path: str) -> Reply:
+        reply = super().reply_for(path)
+        fault = self.faults.get(path.split("?", 1)[0])
+        return fault(reply) if fault else reply
+
+
+_hops = itertools.count()
+
+
+def server_error(reply: Reply) -> Reply:
+    return Reply(503, HTML, b"<html><body><h1>503 Service Unavailable</h1></body></html>")
+
+
+def garbage(reply: Reply) -> Reply:
+    return Reply(200, HTML, bytes(range(128, 256)) * 40)
+
+
+def binary(reply: Reply) -> Reply:
+    return Reply(200, (("Content-Type", "image/png"),), bytes(range(256)) * 8)
+
+
+def reset_mid_body(reply: Reply) -> Reply:
+    return Reply(reply.status, reply.headers, reply.body, cut_after=len(reply.body) // 3)
+
+
+def redirect_to_itself(path: str) -> Fault:
+    return lambda reply: Reply(302, (("Location", path), *HTML), b"")
+
+
+def redirect_onwards(path: str) -> Fault:
+    # A new URL every time: Scrapy gives up after REDIRECT_MAX_TIMES hops.
+    return lambda reply: Reply(302, (("Location", f"{path}?hop={next(_hops)}"), *HTML), b"")
+
+
+def crawl(server: ReplicaServer, tmp: Path, *args: str) -> tuple[CliResult, dict[str, Any]]:
+    seeds = tmp / "seeds.toml"
+    seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
+    common = ("--home", str(tmp / "home"), "--seeds", str(seeds))
+    result = run_cli(*common, "crawl", "rmzxb/xs", *args)
+    runs = run_cli(*common, "runs", "--format", "json")
+    return result, json.loads(runs.stdout)[0]
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        (server_error, "answered 503"),
+        (garbage, "linked no article of the channel"),
+        (binary, "is not an HTML page (image/png)"),
+        (reset_mid_body, "could not be fetched"),
+        (redirect_to_itself(LIST_1), "redirected back to a page already fetched"),
+        (redirect_onwards(LIST_1), "redirected again and again (a redirect loop)"),
+    ],
+    ids=["503", "garbage", "binary", "reset", "redirect-to-itself", "redirect-onwards"],
+)
+def test_a_first_list_page_that_cannot_be_read_fails_the_run(
+    tmp_path: Path, fault: Fault, why: str
+) -> None:
+    with FaultyReplica({LIST_1: fault}) as server:
+        result, run = crawl(server, tmp_path)
+        list_url = server.base_url + LIST_1
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert run["status"] == "failed"
+    assert f"xs: list page 1 {list_url} {why}" in run["error"]
+    assert why in result.stdout  # the summary names the page and the problem
+    assert run["walk"]["rmzxb/xs"]["failed_at"] == 1
+
+
+def test_a_later_list_page_that_fails_is_named_and_the_next_crawl_walks_on(
+    tmp_path: Path,
+) -> None:
+    faults = {LIST_2: server_error}
+    with FaultyReplica(faults) as server:
+        result, run = crawl(server, tmp_path)
+        # The channel was read: the run finished, but it says where the walk stopped.
+        assert result.returncode == 0, result.stderr
+        assert f"rmzxb/xs: list page 2 {server.base_url}{LIST_2} answered 503" in result.stdout
+        assert run["walk"]["rmzxb/xs"]["failed_at"] == 2
+        assert run["walk"]["rmzxb/xs"]["state"] != "complete"
+        faults.clear()  # the server is back
+        result, run = crawl(server, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert run["walk"]["rmzxb/xs"]["state"] == "complete"
+
+
+def test_an_article_in_a_redirect_loop_is_counted_and_named(tmp_path: Path) -> None:
+    with FaultyReplica({NOT_FOUND_PATH: redirect_onwards(NOT_FOUND_PATH)}) as server:
+        result, run = crawl(server, tmp_path)
+        url = server.base_url + NOT_FOUND_PATH
+    assert result.returncode == 0, result.stderr
+    assert run["failed_pages"] == [
+        {"url": url, "why": "redirected again and again (a redirect loop)"}
+    ]
+    assert f"{url} redirected again and again" in result.stdout
+    assert run["walk"]["rmzxb/xs"]["state"] == "complete"
