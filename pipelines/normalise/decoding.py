@@ -24,6 +24,8 @@ def content_codings(headers: Headers) -> list[str]:
 def decoded_body(url: str, headers: Headers, body: bytes, *, max_size: int = MAX_DECODED) -> bytes:
     """`body` with its content codings undone; Undecodable when it does not decode to its end.
 
+    DecodedTooLarge (an Undecodable) when it decodes to more than `max_size` bytes (0: no limit).
+
     Stricter than Scrapy's HttpCompressionMiddleware, which keeps what it could decode of a
     gzip stream cut short or failing its CRC: a page missing its end is no page to catalogue.
     Bytes after a complete gzip stream are ignored, as browsers do.
@@ -68,7 +70,7 @@ def _gunzip_members(body: bytes, max_size: int) -> bytes:
     data = body
     while True:  # a gzip body may be several members, one after the other
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out += decompressor.decompress(data, max_size - len(out) + 1)
+        out += decompressor.decompress(data, max_size - len(out) + 1 if max_size else 0)
         _check_end(decompressor, out, max_size)
         data = decompressor.unused_data
         if not data.startswith(GZIP_MAGIC):
@@ -89,13 +91,13 @@ def _inflate(body: bytes, max_size: int) -> bytes:
 
 def _inflate_with(body: bytes, wbits: int, max_size: int) -> bytes:
     decompressor = zlib.decompressobj(wbits)
-    out = decompressor.decompress(body, max_size + 1)
+    out = decompressor.decompress(body, max_size + 1 if max_size else 0)
     _check_end(decompressor, out, max_size)
     return out
 
 
 def _check_end(decompressor: zlib._Decompress, out: bytes | bytearray, max_size: int) -> None:
-    if len(out) > max_size:
+    if max_size and len(out) > max_size:
         raise _Overflow
     if not decompressor.eof:
         raise zlib.error("the compressed stream is cut short")
@@ -123,7 +125,7 @@ def _unzstd(body: bytes, max_size: int) -> bytes:
 
 
 def _within(out: bytes, max_size: int) -> bytes:
-    if len(out) > max_size:
+    if max_size and len(out) > max_size:
         raise _Overflow
     return out
 
