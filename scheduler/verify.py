@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.seeds import Seeds
-from pipelines.catalogue.engine import make_session_factory
+from pipelines.catalogue.engine import make_session_factory, masked
 from pipelines.catalogue.locks import dead_reason
 from pipelines.catalogue.models import ArchivedRecord, Capture, ChannelLock, Rejection, Run
-from pipelines.errors import UsageError
+from pipelines.errors import CatalogueError, UsageError
 from pipelines.normalise.urls import seeded_article_site
 from pipelines.processes import pid_is_alive
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
@@ -474,10 +475,25 @@ def _recatalogue(
     from scheduler.reindex import ReindexReport, reindex, warc_files
 
     report = ReindexReport()
-    with sessions.begin() as session:
-        upsert_site_channels(session, seeds_rows(seeds))
-    reindex(sessions, warc_files([warc_dir], report), seeds, report, on_progress)
+    try:
+        with sessions.begin() as session:
+            upsert_site_channels(session, seeds_rows(seeds))
+        reindex(sessions, warc_files([warc_dir], report), seeds, report, on_progress)
+    except DBAPIError as exc:
+        # A full disk (SQLite: "database or disk is full"), a server gone: what was committed
+        # stays, and a second run catalogues the rest.
+        raise CatalogueError(
+            f"verify --repair could not write the catalogue {_catalogue_name(sessions)}: "
+            f"{_one_line(exc.orig or exc)}; {report.records} records read, "
+            f"{sum(report.articles.values())} articles catalogued before it stopped. Free "
+            "some space (or bring the server back) and run `cppcc-archive verify --repair` again"
+        ) from None
     return Repair("recatalogued", None, f"catalogued from WARC: {report.summary()}")
+
+
+def _catalogue_name(sessions: sessionmaker[Session]) -> str:
+    bind = sessions.kw.get("bind")
+    return masked(bind.url) if isinstance(bind, Engine) else "(unknown)"
 
 
 def _verify_again(

@@ -170,15 +170,16 @@ class _Scan:
             fields = dict(record.rec_headers.headers[::-1])  # first value of a name wins
             date = _date(fields.get("WARC-Date"))
         except HEADER_ERRORS as error:
-            _drain(stream)
+            _drain(stream)  # to the member's end, where the next one starts
             detail = f"bad WARC headers: the record at offset {offset} does not parse ({error})"
             return Damage("bad-headers", offset, self.members.end, _one_line(detail)), (
                 self.members.end
             )
         block, tail, missing = self._block(record.raw_stream)
-        rest, rest_size = _drain(stream)
+        rest, rest_size, rest_tail = _drain(stream)
         if missing or rest != RECORD_END:
-            held = declared - missing + rest_size - (4 if (tail + rest).endswith(RECORD_END) else 0)
+            closed = (tail + rest_tail)[-4:] == RECORD_END  # the closing CRLFs are not content
+            held = declared - missing + rest_size - (4 if closed else 0)
             detail = (
                 f"record {fields.get('WARC-Record-ID', '')} declares Content-Length {declared} "
                 f"but its gzip member holds {held} bytes"
@@ -254,13 +255,14 @@ def _date(text: str | None) -> datetime:
     return iso_date_to_datetime(text, tz_aware=True)
 
 
-def _drain(stream: BufferedReader) -> tuple[bytes, int]:
-    """Read the member to its end: (its first bytes, up to 64, and how many there were)."""
-    first = stream.read(64)
+def _drain(stream: BufferedReader) -> tuple[bytes, int, bytes]:
+    """Read the member to its end: (its first bytes, up to 64; how many; its last 4)."""
+    first = tail = stream.read(64)
     size = len(first)
     while chunk := stream.read(CHUNK):
         size += len(chunk)
-    return first, size
+        tail = (tail + chunk)[-4:]
+    return first, size, tail[-4:]
 
 
 def _location(
