@@ -96,7 +96,7 @@ def _close(path: Path, closed: Path) -> SalvageReport:
     """Cut `path` after its last complete record and rename it; `.damaged` if none is."""
     with open(path, "r+b") as file:
         size = os.fstat(file.fileno()).st_size
-        records, end = _complete_prefix(path)
+        records, end, damaged = _complete_records(path)
         target = closed if records else closed.with_name(closed.name + DAMAGED_SUFFIX)
         if target.exists():
             return _untouched(
@@ -111,15 +111,25 @@ def _close(path: Path, closed: Path) -> SalvageReport:
         # promises a complete file, so make its bytes durable first.
         os.fsync(file.fileno())
     path.rename(target)
+    return _closed_report(path, target, size, records, end, damaged)
+
+
+def _closed_report(
+    path: Path, target: Path, size: int, records: int, end: int, damaged: list[int]
+) -> SalvageReport:
     if not records:
         message = f"no complete WARC record in its {size} bytes; kept as {target.name}"
         return SalvageReport(path, target, 0, 0, "damaged", f"{path.name}: {message}")
+    kept = ""
+    if damaged:
+        offsets = ", ".join(map(str, damaged))
+        kept = f"; damaged bytes kept at offset(s) {offsets} (`cppcc-archive verify` names them)"
     if end == size:
-        message = f"closed as {target.name}, {records} complete records, nothing cut"
+        message = f"closed as {target.name}, {records} complete records, nothing cut{kept}"
         return SalvageReport(path, target, records, 0, "closed", f"{path.name}: {message}")
     message = (
         f"closed as {target.name}, {records} complete records kept, "
-        f"{size - end} bytes of an incomplete record cut at offset {end}"
+        f"{size - end} bytes of an incomplete record cut at offset {end}{kept}"
     )
     return SalvageReport(path, target, records, size - end, "truncated", f"{path.name}: {message}")
 
@@ -128,19 +138,22 @@ def _untouched(path: Path, status: SalvageStatus, why: str) -> SalvageReport:
     return SalvageReport(path, path, 0, 0, status, f"{path.name}: left as it is: {why}")
 
 
-def _complete_prefix(path: Path) -> tuple[int, int]:
-    """(records, end offset) of the complete records the file starts with.
+def _complete_records(path: Path) -> tuple[int, int, list[int]]:
+    """(complete records, where the last one ends, offsets of damage before that end).
 
     The writer puts each record in a gzip member of its own (as warcio and Heritrix do), so a
-    record is complete when the scanner reads it whole from its member, matching its digests;
-    the first damage (a cut member, bytes that are not gzip) ends the walk.
+    record is complete when the scanner reads it whole from its member, matching its digests.
+    Only what follows the last complete record is an incomplete tail: damage before it (a
+    bad disk block) is kept with the records after it, for verify to report.
     """
     records = end = 0
+    damaged = []
     for item in scan_warc(path, check_digests=True, keep_blocks=False):
         if isinstance(item, Damage) or item.digest_problems:
-            break
+            damaged.append(item.offset if isinstance(item, Damage) else item.location.offset)
+            continue
         records, end = records + 1, item.location.offset + item.location.length
-    return records, end
+    return records, end, [offset for offset in damaged if offset < end]
 
 
 def _fsync_directory(directory: Path) -> None:
