@@ -5,11 +5,15 @@ Command line (add `add_verify` to the commands in scheduler/cli.py):
     cppcc-archive verify [--repair] [--format text|json]
 
 Every closed WARC file in HOME/warc is read to its end, checking each record is whole and
-matches its digests; the catalogue's captures and records must name a record that is where
-they say; every archived response and article page must be in the catalogue; `.open` files
-are reported (unless a running crawl may be writing them). `--repair` closes the `.open`
-files of dead writers (pipelines/warc/salvage.py) and catalogues from the WARC files what the
-catalogue misses (scheduler/reindex.py); it never deletes anything.
+matches its digests; a damaged gzip member is reported where it is, with what is wrong
+(pipelines/warc/scan.py: `garbage`, `corrupt-member`, `bad-headers`, `length-mismatch`,
+`truncated`, `empty-file`, `not-warc`), and the records after it are checked too. The
+catalogue's captures and records must name a record that is where they say; every archived
+response and article page must be in the catalogue; `.open` files are reported (unless a
+running crawl may be writing them). `--repair` closes the `.open` files of dead writers
+(pipelines/warc/salvage.py) and catalogues from the WARC files what the catalogue misses
+(scheduler/reindex.py), the records after a damaged member included; it never deletes
+anything, and a catalogue it cannot write (a full disk) is one line and exit 1.
 
 Exit status: 0 clean (or all that was found was repaired), 1 problems remain, 2 usage error.
 """

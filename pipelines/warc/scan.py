@@ -161,6 +161,7 @@ class _Scan:
             return self._corrupt(offset, str(damaged))
 
     def _record(self, offset: int) -> tuple[ScannedRecord | Damage, int | None]:
+        """The record whose member starts at `offset`, read to the member's end."""
         stream = BufferedReader(self.members)
         try:
             record = self.loader.parse_record_stream(
@@ -175,22 +176,35 @@ class _Scan:
             return Damage("bad-headers", offset, self.members.end, _one_line(detail)), (
                 self.members.end
             )
-        block, tail, missing = self._block(record.raw_stream)
-        rest, rest_size, rest_tail = _drain(stream)
-        if missing or rest != RECORD_END:
-            closed = (tail + rest_tail)[-4:] == RECORD_END  # the closing CRLFs are not content
-            held = declared - missing + rest_size - (4 if closed else 0)
-            detail = (
-                f"record {fields.get('WARC-Record-ID', '')} declares Content-Length {declared} "
-                f"but its gzip member holds {held} bytes"
-            )
-            return Damage("length-mismatch", offset, self.members.end, detail), self.members.end
+        block, held = self._content(record.raw_stream, stream, declared)
+        if held != declared:
+            return self._length_mismatch(offset, fields, declared, held), self.members.end
         location = _location(self.name, offset, self.members.end - offset, record, fields, date)
         problems = tuple(record.digest_checker.problems)
         return ScannedRecord(
             record.rec_type, fields, location.status or None, _http_headers(record), block,
             location, problems,
         ), self.members.end  # fmt: skip
+
+    def _content(
+        self, block_stream: Any, stream: BufferedReader, declared: int
+    ) -> tuple[bytes, int]:
+        """(the block if kept, how many bytes of content the member holds), read to its end."""
+        block, tail, missing = self._block(block_stream)
+        rest, rest_size, rest_tail = _drain(stream)
+        if not missing and rest == RECORD_END:
+            return block, declared
+        closed = (tail + rest_tail)[-4:] == RECORD_END  # the closing CRLFs are not content
+        return block, declared - missing + rest_size - (4 if closed else 0)
+
+    def _length_mismatch(
+        self, offset: int, fields: dict[str, str], declared: int, held: int
+    ) -> Damage:
+        detail = (
+            f"record {fields.get('WARC-Record-ID', '')} declares Content-Length {declared} "
+            f"but its gzip member holds {held} bytes"
+        )
+        return Damage("length-mismatch", offset, self.members.end, detail)
 
     def _block(self, stream: Any) -> tuple[bytes, bytes, int]:
         """(the block if kept, its last 4 bytes, Content-Length bytes the member lacked)."""
