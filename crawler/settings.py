@@ -37,6 +37,9 @@ DOWNLOADER_MIDDLEWARES = {
     # first use and logs an ERROR where there is no internet; ours reads the bundled snapshot.
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "crawler.middlewares.OfflineCookiesMiddleware": 700,
+    # A body that does not decode whole goes on as received, to be rejected `undecodable`.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.decoding.StrictDecodingMiddleware": 590,
     # Closer to the downloader than HttpCompressionMiddleware (590): an archived page served
     # for a 304 is decoded like a fresh one.
     "crawler.conditional.ConditionalRequestMiddleware": 950,

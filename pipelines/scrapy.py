@@ -44,6 +44,10 @@ class NoDate(PageRejected):
     """No publication date was found."""
 
 
+class Undecodable(PageRejected):
+    """The body is content-encoded and does not decode: it is archived as received."""
+
+
 class NotNormalisableOther(PageRejected):
     """Normalisation failed for a reason without a class of its own."""
 
@@ -55,6 +59,7 @@ _DROP_CLASSES: dict[str, type[PageRejected]] = {
     "not-html": NotHtml,
     "no-title": NoTitle,
     "no-date": NoDate,
+    "undecodable": Undecodable,
 }
 
 

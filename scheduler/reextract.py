@@ -17,8 +17,6 @@ from typing import Any, TextIO
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, object_session
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.catalogue.models import SHANGHAI, ArticleRecord, Capture
 from pipelines.catalogue.records import location_of, record_by_id
@@ -27,12 +25,10 @@ from pipelines.catalogue.writes import ArticleOutcome, save_article
 from pipelines.normalise import Article, NotNormalisable, merge_pages, normalise_page, profile_named
 from pipelines.normalise.profiles import SiteProfile
 from pipelines.warc.location import RecordLocation
+from pipelines.warc.reader import RecordUnreadable, read_stored_response
 
 logger = logging.getLogger(__name__)
 
-# Headers the WARC record keeps but the decoded payload no longer has: normalise_page reads
-# headers "after content decoding", as Scrapy's HttpCompressionMiddleware leaves them.
-DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 PROGRESS_EVERY = 100  # articles between two progress lines
 COMMIT_EVERY = 50  # articles per transaction: a long run keeps what it did if stopped
 
@@ -208,39 +204,13 @@ def payload_location(capture: Capture) -> RecordLocation:
 def read_response(
     warc_dir: Path, location: RecordLocation
 ) -> tuple[str, list[tuple[str, str]], bytes]:
-    """(target URL, headers after content decoding, decoded body) of a response record."""
-    path = warc_dir / location.filename
+    """(target URL, headers, body) of a response record, as archived: normalise_page undoes
+    the body's content coding (or rejects it `undecodable`)."""
     try:
-        with path.open("rb") as stream:
-            stream.seek(location.offset)
-            record = next(iter(ArchiveIterator(stream)), None)
-            if record is None:
-                raise CannotReextract(f"{path}: no record at offset {location.offset}")
-            _check_record(record, location, path)
-            body = record.content_stream().read()
-    except FileNotFoundError:
-        raise CannotReextract(f"WARC file {path} is missing (moved or deleted?)") from None
-    except (OSError, ArchiveLoadFailed, EOFError) as exc:
-        raise CannotReextract(
-            f"{path}: cannot read the record at {location.offset}: {exc}"
-        ) from exc
-    headers = [
-        (name, value)
-        for name, value in record.http_headers.headers
-        if name.lower() not in DECODED_AWAY
-    ]
-    return record.rec_headers.get_header("WARC-Target-URI"), headers, body
-
-
-def _check_record(record: Any, location: RecordLocation, path: Path) -> None:
-    record_id = record.rec_headers.get_header("WARC-Record-ID")
-    if record.rec_type != "response" or record_id != location.record_id:
-        raise CannotReextract(
-            f"{path}: the record at offset {location.offset} is {record.rec_type} "
-            f"{record_id}, not the response {location.record_id} the catalogue names"
-        )
-    if record.http_headers is None:
-        raise CannotReextract(f"{path}: record {record_id} holds no HTTP response")
+        stored = read_stored_response(warc_dir, location)
+    except RecordUnreadable as exc:
+        raise CannotReextract(str(exc)) from None
+    return stored.url, stored.headers, stored.body
 
 
 def _save_if_changed(

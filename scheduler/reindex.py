@@ -10,17 +10,14 @@ WARC files: rebuilt rows belong to no run.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
-from warcio.exceptions import ArchiveLoadFailed
 
 from crawler.seeds import Seeds
 from pipelines.catalogue.records import ArchivedResponse, save_records
@@ -32,12 +29,11 @@ from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
 from pipelines.warc.records import parse_not_modified
-from pipelines.warc.scan import ScannedRecord, scan_warc
+from pipelines.warc.scan import Damage, ScannedRecord, scan_warc
 
 logger = logging.getLogger(__name__)
 
 COMMIT_EVERY = 200  # rows per transaction
-DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
 @dataclass
@@ -133,12 +129,15 @@ def _by_date(item: tuple[RecordLocation, ArchivedArticle]) -> Any:
 def _read_file(path: Path, scan: _Scan, seeds: Seeds, report: ReindexReport) -> None:
     report.files += 1
     try:
-        for record in scan_warc(path):
+        for item in scan_warc(path):
+            if isinstance(item, Damage):
+                # One damaged member costs its own record: the scan goes on after it.
+                report.unreadable.append(f"{path}:{item.offset}: {item.detail}")
+                continue
             report.records += 1
-            _take(record, scan, seeds, path.parent, report)
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
-        # The records before the damage are kept; `verify --repair` salvages the file.
-        report.unreadable.append(f"{path}: {exc}")
+            _take(item, scan, seeds, path.parent, report)
+    except OSError as exc:
+        report.unreadable.append(f"{path}: cannot be read: {exc}")
 
 
 def _take(
@@ -217,10 +216,9 @@ def _renormalise(
     except RecordUnreadable as exc:
         report.unreadable.append(str(exc))
         return
-    headers = [(n, v) for n, v in stored.headers if n.lower() not in DECODED_AWAY]
     try:
-        body = _decoded(stored.headers, stored.body)
-        article = normalise_page(url, headers, body, profile=profile_named(site))
+        # As archived: the normaliser undoes the content coding, or rejects it `undecodable`.
+        article = normalise_page(url, stored.headers, stored.body, profile=profile_named(site))
     except NotNormalisable as exc:
         save_rejection(
             session, url=url, site=site, channel="", reason=exc.reason, detail=str(exc),
@@ -237,15 +235,6 @@ def _renormalise(
         report.articles["new"] = report.articles.get("new", 0) + 1
 
 
-def _decoded(headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
-    encoding = {n.lower(): v for n, v in headers}.get("content-encoding", "").lower()
-    if encoding in ("gzip", "x-gzip"):
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    return body
-
-
 def print_report(report: ReindexReport, fmt: str, out: TextIO) -> None:
     """The report as JSON, or a summary line and one line per file that needs a look."""
     if fmt == "json":
@@ -256,4 +245,4 @@ def print_report(report: ReindexReport, fmt: str, out: TextIO) -> None:
     for name in report.open_files:
         out.write(f"skipped {name}: still open; `cppcc-archive verify --repair` closes it\n")
     for problem in report.unreadable:
-        out.write(f"unreadable from here on: {problem}\n")
+        out.write(f"damaged, not read: {problem}\n")

@@ -5,11 +5,15 @@ Command line (add `add_verify` to the commands in scheduler/cli.py):
     cppcc-archive verify [--repair] [--format text|json]
 
 Every closed WARC file in HOME/warc is read to its end, checking each record is whole and
-matches its digests; the catalogue's captures and records must name a record that is where
-they say; every archived response and article page must be in the catalogue; `.open` files
-are reported (unless a running crawl may be writing them). `--repair` closes the `.open`
-files of dead writers (pipelines/warc/salvage.py) and catalogues from the WARC files what the
-catalogue misses (scheduler/reindex.py); it never deletes anything.
+matches its digests; a damaged gzip member is reported where it is, with what is wrong
+(pipelines/warc/scan.py: `garbage`, `corrupt-member`, `bad-headers`, `length-mismatch`,
+`truncated`, `empty-file`, `not-warc`), and the records after it are checked too. The
+catalogue's captures and records must name a record that is where they say; every archived
+response and article page must be in the catalogue; `.open` files are reported (unless a
+running crawl may be writing them). `--repair` closes the `.open` files of dead writers
+(pipelines/warc/salvage.py) and catalogues from the WARC files what the catalogue misses
+(scheduler/reindex.py), the records after a damaged member included; it never deletes
+anything, and a catalogue it cannot write (a full disk) is one line and exit 1.
 
 Exit status: 0 clean (or all that was found was repaired), 1 problems remain, 2 usage error.
 """
@@ -20,7 +24,6 @@ import argparse
 import json
 import socket
 import sys
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,33 +31,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.limitreader import LimitReader
-from warcio.statusandheaders import StatusAndHeadersParserException
 
 from crawler.seeds import Seeds
-from pipelines.catalogue.engine import make_session_factory
+from pipelines.catalogue.engine import make_session_factory, masked
 from pipelines.catalogue.locks import dead_reason
 from pipelines.catalogue.models import ArchivedRecord, Capture, ChannelLock, Rejection, Run
-from pipelines.errors import UsageError
+from pipelines.errors import CatalogueError, UsageError
 from pipelines.normalise.urls import seeded_article_site
 from pipelines.processes import pid_is_alive
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
 from pipelines.warc.salvage import DAMAGED_SUFFIX, salvage_open_files
+from pipelines.warc.scan import Damage, ScannedRecord, scan_warc
 from scheduler.cli_support import EXIT_FAILED, EXIT_OK, Config, add_command, catalogue_session
 
-CHUNK = 1 << 20  # bytes read at a time
 UNCATALOGUED = ("uncatalogued-article", "uncatalogued-record")
-READ_ERRORS = (
-    ArchiveLoadFailed,
-    StatusAndHeadersParserException,
-    OSError,
-    EOFError,
-    zlib.error,
-    ValueError,
-)
 
 
 @dataclass(frozen=True)
@@ -97,7 +89,7 @@ class FileScan:
     ids: dict[int, str] = field(default_factory=dict)  # record offset -> WARC-Record-ID
     entries: list[Entry] = field(default_factory=list)
     end: int = 0  # end of the last whole record
-    broken_at: int | None = None  # where the file stops being readable
+    damaged: list[Damage] = field(default_factory=list)  # spans that give no record
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -150,90 +142,42 @@ ScanCache = dict[str, tuple[tuple[int, int], FileScan]]  # name -> ((size, mtime
 
 
 def scan_file(path: Path) -> FileScan:
-    """Read every record of a closed WARC file, checking each is whole and its digests match."""
+    """Read every record of a closed WARC file, checking each is whole and its digests match;
+    a damaged member is reported where it is and the records after it are read on."""
     scan = FileScan(path.name)
-    with path.open("rb") as stream:
-        records = ArchiveIterator(stream, check_digests=True)
-        reader = records.reader  # warcio drops it when the walk ends
-        try:
-            for record in records:
-                if not _take_record(path, scan, record, records, reader):
-                    break
-        except READ_ERRORS as exc:
-            _broken(path, scan, _one_line(exc))
-            return scan
-    if scan.broken_at is None and scan.end < path.stat().st_size:
-        # warcio ends its walk quietly where a gzip member stops before its WARC headers do.
-        _broken(path, scan, "no WARC record can be read")
+    try:
+        for item in scan_warc(path, check_digests=True, keep_blocks=False):
+            if isinstance(item, Damage):
+                scan.damaged.append(item)
+                scan.problems.append(Problem(item.kind, path.name, item.offset, item.detail))
+            else:
+                _take_record(path, scan, item)
+    except OSError as exc:
+        text = f"unreadable: the file cannot be read from offset {scan.end} on ({_one_line(exc)})"
+        scan.damaged.append(Damage("garbage", scan.end, None, text))
+        scan.problems.append(Problem("unreadable", path.name, scan.end, text))
     return scan
 
 
-def _broken(path: Path, scan: FileScan, why: str) -> None:
-    scan.broken_at = scan.end
-    kind = "truncated" if _member_is_cut(path, scan.end) else "unreadable"
-    cut = "a gzip member cut short" if kind == "truncated" else "bytes that are no WARC record"
-    text = f"{kind}: {cut} from here to the end ({why})"
-    scan.problems.append(Problem(kind, path.name, scan.end, text))
-
-
-def _take_record(path: Path, scan: FileScan, record: Any, records: Any, reader: Any) -> bool:
-    """Read one record; False when it is cut short (the file breaks at its start)."""
-    stream = record.raw_stream
-    while stream.read(CHUNK):
-        pass
-    offset, length = records.get_record_offset(), records.get_record_length()
-    content_cut = not isinstance(stream, LimitReader) or stream.limit > 0
-    member_cut = reader.decompressor is not None and not reader.decompressor.eof
-    if content_cut or member_cut:
-        scan.broken_at = offset
-        what = "its content" if content_cut else "its gzip member"
-        scan.problems.append(
-            Problem(
-                "truncated",
-                path.name,
-                offset,
-                f"truncated: the last record, {what} cut short at the end of the file",
+def _take_record(path: Path, scan: FileScan, record: ScannedRecord) -> None:
+    location = record.location
+    scan.records += 1
+    scan.end = location.offset + location.length
+    scan.ids[location.offset] = location.record_id
+    if record.digest_problems:  # warcio checks no digest of a revisit: it has none
+        failed = "; ".join(record.digest_problems)
+        text = f"digest mismatch: record {location.record_id} is not what was archived ({failed})"
+        scan.problems.append(Problem("digest-mismatch", path.name, location.offset, text))
+    if record.record_type in ("response", "revisit"):
+        scan.entries.append(
+            Entry(
+                location.offset,
+                location.record_id,
+                record.record_type,
+                record.http_status,
+                location.url,
             )
         )
-        return False
-    scan.records += 1
-    scan.end = offset + length
-    fields = record.rec_headers
-    record_id = fields.get_header("WARC-Record-ID") or ""
-    scan.ids[offset] = record_id
-    if record.digest_checker.problems:  # warcio checks no digest of a revisit: it has none
-        failed = "; ".join(record.digest_checker.problems)
-        text = f"digest mismatch: record {record_id} is not what was archived ({failed})"
-        scan.problems.append(Problem("digest-mismatch", path.name, offset, text))
-    if record.rec_type in ("response", "revisit"):
-        scan.entries.append(
-            Entry(offset, record_id, record.rec_type, _status(record), _uri(fields))
-        )
-    return True
-
-
-def _status(record: Any) -> int | None:
-    code = record.http_headers.get_statuscode() if record.http_headers else None
-    return int(code) if code and code.isdigit() else None
-
-
-def _uri(fields: Any) -> str:
-    return str(fields.get_header("WARC-Target-URI") or "")
-
-
-def _member_is_cut(path: Path, offset: int) -> bool:
-    """Whether the bytes from `offset` are the start of a gzip member that the file cuts off."""
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    with path.open("rb") as stream:
-        stream.seek(offset)
-        while data := stream.read(CHUNK):
-            try:
-                decompressor.decompress(data)
-            except zlib.error:
-                return False
-            if decompressor.eof:
-                return False
-    return True
 
 
 def _one_line(exc: BaseException) -> str:
@@ -335,8 +279,13 @@ def _not_there(
     where = f"points to {name}:{offset}"
     if found is not None:
         return "missing-record", f"{where}, where record {found} is, not {record_id}"
-    if scan.broken_at is not None and offset >= scan.broken_at:
-        return "missing-record", f"{where}, past where the file breaks ({scan.broken_at})"
+    for damage in scan.damaged:
+        if damage.offset <= offset and (damage.end is None or offset < damage.end):
+            if damage.end is None:
+                return "missing-record", f"{where}, past where the file breaks ({damage.offset})"
+            return "missing-record", (
+                f"{where}, in bytes damaged from {damage.offset} to {damage.end} ({damage.kind})"
+            )
     return "missing-record", f"{where}, where no record starts (record {record_id})"
 
 
@@ -530,10 +479,25 @@ def _recatalogue(
     from scheduler.reindex import ReindexReport, reindex, warc_files
 
     report = ReindexReport()
-    with sessions.begin() as session:
-        upsert_site_channels(session, seeds_rows(seeds))
-    reindex(sessions, warc_files([warc_dir], report), seeds, report, on_progress)
+    try:
+        with sessions.begin() as session:
+            upsert_site_channels(session, seeds_rows(seeds))
+        reindex(sessions, warc_files([warc_dir], report), seeds, report, on_progress)
+    except DBAPIError as exc:
+        # A full disk (SQLite: "database or disk is full"), a server gone: what was committed
+        # stays, and a second run catalogues the rest.
+        raise CatalogueError(
+            f"verify --repair could not write the catalogue {_catalogue_name(sessions)}: "
+            f"{_one_line(exc.orig or exc)}; {report.records} records read, "
+            f"{sum(report.articles.values())} articles catalogued before it stopped. Free "
+            "some space (or bring the server back) and run `cppcc-archive verify --repair` again"
+        ) from None
     return Repair("recatalogued", None, f"catalogued from WARC: {report.summary()}")
+
+
+def _catalogue_name(sessions: sessionmaker[Session]) -> str:
+    bind = sessions.kw.get("bind")
+    return masked(bind.url) if isinstance(bind, Engine) else "(unknown)"
 
 
 def _verify_again(

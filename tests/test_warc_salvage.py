@@ -149,6 +149,24 @@ def test_response_is_kept_when_its_request_was_cut(tmp_path: Path) -> None:
     warcio_check(report.final)
 
 
+def test_damage_in_the_middle_keeps_the_records_after_it(tmp_path: Path) -> None:
+    # A bad disk block in the first response: the records after it are complete, so only the
+    # incomplete tail is cut and the damaged bytes stay for verify to name.
+    path, (first, last) = open_file(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[first.offset + first.length // 2] ^= 0x01
+    path.write_bytes(bytes(data[: last.offset + last.length // 2]))
+
+    (report,) = salvage(tmp_path)
+
+    assert (report.status, report.records_kept) == ("truncated", 2)  # warcinfo, first request
+    assert report.final.read_bytes() == bytes(data[: last.offset])
+    assert report.message.endswith(
+        f"cut at offset {last.offset}; damaged bytes kept at offset(s) {first.offset} "
+        "(`cppcc-archive verify` names them)"
+    )
+
+
 @pytest.mark.parametrize(
     "tail",
     [b"\x1f\x8b\x08\x00\x00", bytes(4096)],

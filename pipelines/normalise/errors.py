@@ -38,3 +38,13 @@ class NoDate(NotNormalisable):
     """The page holds no publication date anywhere the site profile looks."""
 
     reason = "no-date"
+
+
+class Undecodable(NotNormalisable):
+    """The body is content-encoded (gzip, deflate…) and does not decode: it reached us damaged."""
+
+    reason = "undecodable"
+
+
+class DecodedTooLarge(Undecodable):
+    """The body decodes to more than a page can be: a compression bomb, not an article."""

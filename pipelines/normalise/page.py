@@ -14,11 +14,11 @@ from w3lib.encoding import html_to_unicode
 
 from pipelines.normalise.body import densest_paragraph_parent
 from pipelines.normalise.dates import find_datetime
+from pipelines.normalise.decoding import Headers, content_codings, decoded_body
 from pipelines.normalise.errors import NotHtml, NoTitle
 from pipelines.normalise.profiles import SiteProfile
 from pipelines.normalise.text import fold_text, strip_label
 
-Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -93,7 +93,13 @@ def _decode(content_type: str | None, body: bytes) -> str:
 
 
 def parse_html(url: str, headers: Headers, body: bytes) -> lxml.html.HtmlElement:
-    """Decode the body once, as Scrapy does (header charset, then meta, then BOM), and parse it."""
+    """Decode the body once, as Scrapy does (header charset, then meta, then BOM), and parse it.
+
+    A body still content-encoded (read back from a WARC file, or one the crawl could not
+    decode) is decoded first; Undecodable when it does not decode to its end.
+    """
+    if content_codings(headers):
+        body = decoded_body(url, headers, body)
     content_type = _header(headers, "content-type")
     if content_type is not None:
         media_type = content_type.split(";", 1)[0].strip().lower()

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
-
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.limitreader import LimitReader
-from warcio.statusandheaders import StatusAndHeadersParserException
+from typing import Literal
 
 from pipelines.errors import CppccArchiveError
 from pipelines.processes import pid_is_alive
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
+from pipelines.warc.scan import Damage, scan_warc
 
 DAMAGED_SUFFIX = ".damaged"
-CHUNK = 1 << 20  # bytes read at a time while finding gzip members
 
 SalvageStatus = Literal[
     "closed",  # every byte was a complete record: renamed, bytes unchanged
@@ -102,7 +96,7 @@ def _close(path: Path, closed: Path) -> SalvageReport:
     """Cut `path` after its last complete record and rename it; `.damaged` if none is."""
     with open(path, "r+b") as file:
         size = os.fstat(file.fileno()).st_size
-        records, end = _complete_prefix(file)
+        records, end, damaged = _complete_records(path)
         target = closed if records else closed.with_name(closed.name + DAMAGED_SUFFIX)
         if target.exists():
             return _untouched(
@@ -117,15 +111,25 @@ def _close(path: Path, closed: Path) -> SalvageReport:
         # promises a complete file, so make its bytes durable first.
         os.fsync(file.fileno())
     path.rename(target)
+    return _closed_report(path, target, size, records, end, damaged)
+
+
+def _closed_report(
+    path: Path, target: Path, size: int, records: int, end: int, damaged: list[int]
+) -> SalvageReport:
     if not records:
         message = f"no complete WARC record in its {size} bytes; kept as {target.name}"
         return SalvageReport(path, target, 0, 0, "damaged", f"{path.name}: {message}")
+    kept = ""
+    if damaged:
+        offsets = ", ".join(map(str, damaged))
+        kept = f"; damaged bytes kept at offset(s) {offsets} (`cppcc-archive verify` names them)"
     if end == size:
-        message = f"closed as {target.name}, {records} complete records, nothing cut"
+        message = f"closed as {target.name}, {records} complete records, nothing cut{kept}"
         return SalvageReport(path, target, records, 0, "closed", f"{path.name}: {message}")
     message = (
         f"closed as {target.name}, {records} complete records kept, "
-        f"{size - end} bytes of an incomplete record cut at offset {end}"
+        f"{size - end} bytes of an incomplete record cut at offset {end}{kept}"
     )
     return SalvageReport(path, target, records, size - end, "truncated", f"{path.name}: {message}")
 
@@ -134,77 +138,22 @@ def _untouched(path: Path, status: SalvageStatus, why: str) -> SalvageReport:
     return SalvageReport(path, path, 0, 0, status, f"{path.name}: left as it is: {why}")
 
 
-def _complete_prefix(file: BinaryIO) -> tuple[int, int]:
-    """(records, end offset) of the complete records the file starts with.
+def _complete_records(path: Path) -> tuple[int, int, list[int]]:
+    """(complete records, where the last one ends, offsets of damage before that end).
 
     The writer puts each record in a gzip member of its own (as warcio and Heritrix do), so a
-    record is complete when its member is whole (a cut member, or bytes that are not gzip, end
-    the walk) and warcio reads from it exactly Content-Length bytes that match their digests.
+    record is complete when the scanner reads it whole from its member, matching its digests.
+    Only what follows the last complete record is an incomplete tail: damage before it (a
+    bad disk block) is kept with the records after it, for verify to report.
     """
     records = end = 0
-    # list(): the walk reads the file sequentially, and each member is then re-read by seeking.
-    for start, stop in list(_gzip_members(file)):
-        if not _is_whole_record(_MemberReader(file, start, stop)):
-            break
-        records, end = records + 1, stop
-    return records, end
-
-
-def _gzip_members(file: BinaryIO) -> Iterator[tuple[int, int]]:
-    """(start, end) of each whole gzip member from the file's start, up to the first that is not."""
-    file.seek(0)
-    start = fed = 0  # `fed`: bytes of the file given to the current member's decompressor
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    while data := file.read(CHUNK):
-        while data:
-            try:
-                decompressor.decompress(data)
-            except zlib.error:  # not gzip (zeros left by a power loss, garbage)
-                return
-            if not decompressor.eof:
-                fed += len(data)
-                break
-            end = start + fed + len(data) - len(decompressor.unused_data)
-            yield start, end
-            start, fed, data = end, 0, decompressor.unused_data
-            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-
-def _is_whole_record(member: _MemberReader) -> bool:
-    """Whether the gzip member holds one WARC record, whole and matching its digests."""
-    iterator = ArchiveIterator(member, check_digests="raise")
-    whole = []
-    try:
-        for record in iterator:
-            stream = record.raw_stream
-            while stream.read(CHUNK):
-                pass
-            whole.append(
-                record.format == "warc"
-                and isinstance(stream, LimitReader)  # Content-Length was given
-                and stream.limit == 0  # and that many bytes were there
-            )
-    except (ArchiveLoadFailed, StatusAndHeadersParserException):  # digest mismatch, not WARC
-        return False
-    # err_count: bytes between a block and its closing CRLFs. (A second record in the same
-    # member makes warcio raise: "non-chunked gzip".)
-    return whole == [True] and iterator.err_count == 0
-
-
-class _MemberReader:
-    """Reads the bytes of one gzip member from an open file, and nothing after them."""
-
-    def __init__(self, file: BinaryIO, start: int, end: int) -> None:
-        file.seek(start)
-        self.file = file
-        self.remaining = end - start
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self.file.read(size)
-        self.remaining -= len(data)
-        return data
+    damaged = []
+    for item in scan_warc(path, check_digests=True, keep_blocks=False):
+        if isinstance(item, Damage) or item.digest_problems:
+            damaged.append(item.offset if isinstance(item, Damage) else item.location.offset)
+            continue
+        records, end = records + 1, item.location.offset + item.location.length
+    return records, end, [offset for offset in damaged if offset < end]
 
 
 def _fsync_directory(directory: Path) -> None:
