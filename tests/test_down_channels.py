@@ -52,6 +52,11 @@ def binary(reply: Reply) -> Reply:
     return Reply(200, (("Content-Type", "image/png"),), bytes(range(256)) * 8)
 
 
+def corrupt_gzip(reply: Reply) -> Reply:
+    body = b"\x1f\x8b\x08\x00" + bytes(range(200))  # a gzip header, then nonsense
+    return Reply(200, (*HTML, ("Content-Encoding", "gzip")), body)
+
+
 def reset_mid_body(reply: Reply) -> Reply:
     return Reply(reply.status, reply.headers, reply.body, cut_after=len(reply.body) // 3)
 
@@ -81,10 +86,11 @@ def crawl(server: ReplicaServer, tmp: Path, *args: str) -> tuple[CliResult, dict
         (garbage, "linked no article of the channel"),
         (binary, "is not an HTML page (image/png)"),
         (reset_mid_body, "could not be fetched"),
+        (corrupt_gzip, "has a body that does not decode (Content-Encoding: gzip)"),
         (redirect_to_itself(LIST_1), "redirected back to a page already fetched"),
         (redirect_onwards(LIST_1), "redirected again and again (a redirect loop)"),
     ],
-    ids=["503", "garbage", "binary", "reset", "redirect-to-itself", "redirect-onwards"],
+    ids=["503", "garbage", "binary", "reset", "gzip", "redirect-to-itself", "redirect-onwards"],
 )
 def test_a_first_list_page_that_cannot_be_read_fails_the_run(
     tmp_path: Path, fault: Fault, why: str

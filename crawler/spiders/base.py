@@ -281,6 +281,9 @@ class ChannelSpider(scrapy.Spider):
             # A moved channel redirecting to the homepage: its links are not this channel's.
             self.crawler.stats.inc_value("cppcc/list_pages/off_channel")
             return f"ended up outside the channel, at {response.url}"
+        coded = (response.headers.get("Content-Encoding") or b"").decode("latin-1")
+        if coded:  # StrictDecodingMiddleware passed it on undecoded: it does not decode whole
+            return f"has a body that does not decode (Content-Encoding: {coded})"
         declared = (response.headers.get("Content-Type") or b"").decode("latin-1")
         # Scrapy guesses HTML from a `.shtml` URL whatever the server says: ask the server.
         if not isinstance(response, TextResponse) or (declared and "html" not in declared):
