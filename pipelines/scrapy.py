@@ -44,6 +44,10 @@ class NoDate(PageRejected):
     """No publication date was found."""
 
 
+class FutureDate(PageRejected):
+    """The page is dated more than a day after it was fetched."""
+
+
 class NotNormalisableOther(PageRejected):
     """Normalisation failed for a reason without a class of its own."""
 
@@ -55,6 +59,7 @@ _DROP_CLASSES: dict[str, type[PageRejected]] = {
     "not-html": NotHtml,
     "no-title": NoTitle,
     "no-date": NoDate,
+    "future-date": FutureDate,
 }
 
 

@@ -220,7 +220,9 @@ def _renormalise(
     headers = [(n, v) for n, v in stored.headers if n.lower() not in DECODED_AWAY]
     try:
         body = _decoded(stored.headers, stored.body)
-        article = normalise_page(url, headers, body, profile=profile_named(site))
+        article = normalise_page(
+            url, headers, body, profile=profile_named(site), fetched_at=location.fetched_at
+        )
     except NotNormalisable as exc:
         save_rejection(
             session, url=url, site=site, channel="", reason=exc.reason, detail=str(exc),

@@ -3,7 +3,14 @@
 from pipelines.normalise.article import Article, Image
 from pipelines.normalise.checks import DATE_DISAGREES_WITH_URL
 from pipelines.normalise.dates import SHANGHAI, find_datetime, format_date_line, parse_datetime
-from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NotHtml, NoTitle, NotNormalisable
+from pipelines.normalise.errors import (
+    FutureDate,
+    NoDate,
+    NotAnArticleUrl,
+    NotHtml,
+    NoTitle,
+    NotNormalisable,
+)
 from pipelines.normalise.extract import PageLinks, merge_pages, normalise_page, page_links
 from pipelines.normalise.profiles import (
     CPPCC,
@@ -27,6 +34,7 @@ __all__ = [
     "SHANGHAI",
     "Article",
     "ArticleUrl",
+    "FutureDate",
     "Image",
     "NoDate",
     "NoTitle",

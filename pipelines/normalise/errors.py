@@ -38,3 +38,9 @@ class NoDate(NotNormalisable):
     """The page holds no publication date anywhere the site profile looks."""
 
     reason = "no-date"
+
+
+class FutureDate(NotNormalisable):
+    """The page is dated more than a day after it was fetched: a wrong year, a wrong clock."""
+
+    reason = "future-date"
