@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pipelines.normalise import (
     NotNormalisable,
@@ -35,13 +36,18 @@ class FetchedPage:
         if self._normalised is None:
             try:
                 self._normalised = normalise_page(
-                    self.url, self.headers, self.body, profile=profile
+                    self.url, self.headers, self.body, profile=profile, fetched_at=self.fetched_at
                 )
             except NotNormalisable as exc:
                 self._normalised = exc
         if isinstance(self._normalised, NotNormalisable):
             raise self._normalised
         return self._normalised
+
+    @property
+    def fetched_at(self) -> datetime:
+        """When the page was fetched: its capture's WARC-Date; now when it was not archived."""
+        return self.capture.fetched_at if self.capture is not None else datetime.now(UTC)
 
     def links(self, profile: SiteProfile) -> PageLinks:
         """The pictures, attached files and pager links normalising the page found.

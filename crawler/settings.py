@@ -50,6 +50,9 @@ EXTENSIONS = {
     "crawler.extensions.RunReportExtension": 200,
     "crawler.watch.LauncherWatchExtension": 300,
     "crawler.memory.FreezeStartupObjectsExtension": 400,
+    # Holds a host back for a 429/503's Retry-After; an extension, as AutoThrottle is: see
+    # its docstring for why no downloader middleware can.
+    "crawler.retry_after.RetryAfterExtension": 500,
 }
 
 ITEM_PIPELINES = {
@@ -81,3 +84,8 @@ CPPCC_BACKLOG_LIST_PAGES = int(os.environ.get("CPPCC_BACKLOG_LIST_PAGES", "10"))
 # (tests, and replaying a schedule); empty: the clock.
 CPPCC_NOW = os.environ.get("CPPCC_NOW", "")
 CPPCC_CONDITIONAL_REQUESTS = True  # If-None-Match / If-Modified-Since for archived URLs
+# The longest wait a 429 or 503's Retry-After gets (seconds; 0: Retry-After is ignored). Long
+# enough for the per-minute rate limits that answer 429 (Retry-After: 60 is the common value);
+# short enough that a page's RETRY_TIMES retries hold a channel up for minutes, not past its
+# next half-hourly run. A longer wait (a maintenance window) is cut to this and logged.
+CPPCC_RETRY_AFTER_MAX = os.environ.get("CPPCC_RETRY_AFTER_MAX", "120")

@@ -48,6 +48,10 @@ class Undecodable(PageRejected):
     """The body is content-encoded and does not decode: it is archived as received."""
 
 
+class FutureDate(PageRejected):
+    """The page is dated more than a day after it was fetched."""
+
+
 class NotNormalisableOther(PageRejected):
     """Normalisation failed for a reason without a class of its own."""
 
@@ -60,6 +64,7 @@ _DROP_CLASSES: dict[str, type[PageRejected]] = {
     "no-title": NoTitle,
     "no-date": NoDate,
     "undecodable": Undecodable,
+    "future-date": FutureDate,
 }
 
 

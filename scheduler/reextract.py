@@ -183,7 +183,9 @@ def latest_captures(captures: Sequence[Capture]) -> list[Capture]:
 
 def _normalise_capture(capture: Capture, warc_dir: Path, profile: SiteProfile) -> Article:
     _, headers, body = read_response(warc_dir, payload_location(capture))
-    return normalise_page(capture.url, headers, body, profile=profile)
+    return normalise_page(
+        capture.url, headers, body, profile=profile, fetched_at=capture.fetched_at
+    )
 
 
 def payload_location(capture: Capture) -> RecordLocation:

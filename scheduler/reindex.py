@@ -218,7 +218,13 @@ def _renormalise(
         return
     try:
         # As archived: the normaliser undoes the content coding, or rejects it `undecodable`.
-        article = normalise_page(url, stored.headers, stored.body, profile=profile_named(site))
+        article = normalise_page(
+            url,
+            stored.headers,
+            stored.body,
+            profile=profile_named(site),
+            fetched_at=location.fetched_at,
+        )
     except NotNormalisable as exc:
         save_rejection(
             session, url=url, site=site, channel="", reason=exc.reason, detail=str(exc),

@@ -4,6 +4,7 @@ from pipelines.normalise.article import Article, Image
 from pipelines.normalise.checks import DATE_DISAGREES_WITH_URL
 from pipelines.normalise.dates import SHANGHAI, find_datetime, format_date_line, parse_datetime
 from pipelines.normalise.errors import (
+    FutureDate,
     NoDate,
     NotAnArticleUrl,
     NotHtml,
@@ -34,6 +35,7 @@ __all__ = [
     "SHANGHAI",
     "Article",
     "ArticleUrl",
+    "FutureDate",
     "Image",
     "NoDate",
     "NoTitle",

@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pipelines.normalise.article import Article
 from pipelines.normalise.dates import SHANGHAI
+from pipelines.normalise.errors import FutureDate
 from pipelines.normalise.page import Page, selector
 from pipelines.normalise.profiles import SiteProfile
 
@@ -16,6 +17,11 @@ DATE_DISAGREES_WITH_URL = "date-disagrees-with-url"
 _FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|et|zip|rar|7z|txt|csv)\Z", re.I)
 # A page is published after the CMS creates it, sometimes the next morning; more is a mistake.
 _DATE_TOLERANCE = timedelta(days=1)
+# A page cannot be published after it was fetched, yet its date may run ahead of the fetch a
+# little: an editor dates the article of tomorrow's print edition, a CMS clock is wrong by
+# hours. A day allows for those; more is a wrong date (a mistyped year), and an article
+# catalogued with it would stand as the channel's newest for as long as it is wrong.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 def attachment_urls(page: Page) -> tuple[str, ...]:
@@ -60,3 +66,13 @@ def date_warnings(article: Article, profile: SiteProfile) -> tuple[str, ...]:
     if created is not None and abs(article.published_at - created) > _DATE_TOLERANCE:
         return (DATE_DISAGREES_WITH_URL,)
     return ()
+
+
+def check_not_future(article: Article, fetched_at: datetime) -> None:
+    """Raise FutureDate when the page is dated more than FUTURE_TOLERANCE after `fetched_at`."""
+    if article.published_at > fetched_at + FUTURE_TOLERANCE:
+        raise FutureDate(
+            article.url,
+            f"the page is dated {article.published_at.isoformat()}, more than a day after it "
+            f"was fetched ({fetched_at.astimezone(SHANGHAI).isoformat()})",
+        )

@@ -48,3 +48,9 @@ class Undecodable(NotNormalisable):
 
 class DecodedTooLarge(Undecodable):
     """The body decodes to more than a page can be: a compression bomb, not an article."""
+
+
+class FutureDate(NotNormalisable):
+    """The page is dated more than a day after it was fetched: a wrong year, a wrong clock."""
+
+    reason = "future-date"

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from pipelines.normalise.article import Article, Image
 from pipelines.normalise.body import body_items, positioned, split_subtitle
-from pipelines.normalise.checks import attachment_urls, date_warnings, pager_urls
+from pipelines.normalise.checks import (
+    attachment_urls,
+    check_not_future,
+    date_warnings,
+    pager_urls,
+)
 from pipelines.normalise.credits import EDITOR_EXTRACTORS, KEYWORD_EXTRACTORS
 from pipelines.normalise.dateline import AUTHOR_EXTRACTORS, DATE_EXTRACTORS, SOURCE_EXTRACTORS
 from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NoTitle
@@ -46,12 +52,19 @@ def _body_items(page: Page) -> list[str | Image]:
 
 
 def normalise_page(
-    url: str, headers: Headers, body: bytes, *, profile: SiteProfile | None = None
+    url: str,
+    headers: Headers,
+    body: bytes,
+    *,
+    profile: SiteProfile | None = None,
+    fetched_at: datetime | None = None,
 ) -> Article:
     """The article one page holds: a pure function of the URL, response headers and body.
 
     Headers are those after content decoding (Content-Type is the one read). Raises a
-    NotNormalisable subclass naming the reason when the page is no article.
+    NotNormalisable subclass naming the reason when the page is no article; FutureDate when
+    page 1 is dated more than a day after `fetched_at` (when the page was fetched: the
+    crawl, reindex and reextract pass it, so all three apply the same rule).
     """
     profile = profile or profile_for_url(url)
     located = parse_article_url(url, profile)
@@ -59,6 +72,8 @@ def normalise_page(
         raise NotAnArticleUrl(url, f"the path is not an article path of site {profile.name}")
     page = Page(url, parse_html(url, headers, body), profile)
     article = _head_article(page)
+    if fetched_at is not None and located.page == 1:  # later pages' dates are not kept
+        check_not_future(article, fetched_at)
     article = replace(
         article,
         attachments=attachment_urls(page),
