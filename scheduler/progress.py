@@ -83,6 +83,13 @@ def print_summary(
         out.write("  pages that could not be fetched (not archived):\n")
         for page in view["failed_pages"]:
             out.write(f"    {page['url']} {page['why']}\n")
+    waits = view.get("retry_after") or {}
+    if waits.get("waits"):
+        capped = f" ({waits['capped']} cut to CPPCC_RETRY_AFTER_MAX)" if waits["capped"] else ""
+        out.write(
+            f"  servers asked to wait (Retry-After) {waits['waits']} time(s): "
+            f"{waits['seconds']} s in all{capped}\n"
+        )
     _print_coverage(view.get("coverage") or {}, out)
     warc = view.get("warc") or {}
     if warc.get("records"):

@@ -133,12 +133,13 @@ def test_run_view(session: Session) -> None:
             "rejected_pages": [],
         },
         "warc": {"records": 8, "revisits": 2, "bytes": 5120, "files": 1},
-        "walk": {
-            "rmzxb/yw": {
+        "walk": {  # flat stats are of an unnamed site, as for coverage
+            "yw": {
                 "state": "walked to page 4 of 6", "pages": 3, "reached": 4, "stopped": "slice"
             }
         },
         "failed_pages": [{"url": "http://x/c/1.shtml", "why": "redirected"}],
+        "retry_after": {"waits": 0, "seconds": 0, "capped": 0},
     }  # fmt: skip
     assert run_view(run, with_stats=True)["stats"]["log_count/ERROR"] == 3
     assert datetime.fromisoformat(run_view(run)["started_at"]) == FETCHED.astimezone(UTC)

@@ -25,7 +25,13 @@ from crawler.retry_after import RetryAfterExtension, retry_after_seconds
 from replicas.rmzxb.articles import replica_articles
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer, Reply
-from tests.conftest import REPLICA_SEEDS, assert_clean_warc_files, run_cli, start_cli
+from tests.conftest import (
+    REPLICA_SEEDS,
+    CliResult,
+    assert_clean_warc_files,
+    run_cli,
+    start_cli,
+)
 
 LIST_PAGE = "/yw_n/index.shtml"
 ARTICLES = {article.key: article.pages[0].path for article in replica_articles()}
@@ -75,7 +81,7 @@ FAST = "download_delay = 0\nautothrottle = false\n"  # the replica seeds' own
 
 def _crawl(
     tmp_path: Path, server: BusyReplica, site: str = FAST, env: dict[str, str] | None = None
-) -> None:
+) -> CliResult:
     """`cppcc-archive crawl rmzxb/yw` of the replica, with `site` options; it must finish."""
     seeds = tmp_path / "seeds.toml"
     seeds_text = REPLICA_SEEDS.format(base_url=server.base_url).replace(FAST, site)
@@ -83,6 +89,7 @@ def _crawl(
     home = ("--home", str(tmp_path / "home"), "--seeds", str(seeds))
     result = run_cli(*home, "crawl", "rmzxb/yw", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+    return result
 
 
 def _catalogued(tmp_path: Path) -> set[str]:
@@ -143,13 +150,15 @@ def test_an_article_answering_503_holds_its_host_back(tmp_path: Path, autothrott
 def test_a_retry_after_longer_than_the_bound_is_cut_to_it(tmp_path: Path) -> None:
     # Were the hour not cut, the crawl would outlast run_cli's timeout.
     with BusyReplica(LIST_PAGE, 429, lambda: "3600") as server:
-        _crawl(tmp_path, server, env={"CPPCC_RETRY_AFTER_MAX": "1"})
+        result = _crawl(tmp_path, server, env={"CPPCC_RETRY_AFTER_MAX": "1"})
         article = server.base_url + ARTICLE
     quiet, later = server.quiet()
     assert quiet >= 1.0
     assert later[0] == LIST_PAGE
     assert article in _catalogued(tmp_path)
     assert _stats(tmp_path) == {"waits": 1, "seconds": 1, "capped": 1}
+    summary = "servers asked to wait (Retry-After) 1 time(s): 1 s in all (1 cut to CPPCC_RETRY"
+    assert summary in result.stdout
     log = next((tmp_path / "home" / "logs").glob("run-*-rmzxb.log")).read_text("utf-8")
     assert "Retry-After: 3600 (3600 s); the wait is cut to CPPCC_RETRY_AFTER_MAX, 1 s" in log
 

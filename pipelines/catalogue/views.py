@@ -113,6 +113,7 @@ def run_view(run: Run, *, with_stats: bool = False) -> dict[str, Any]:
     view["warc"] = warc_view(run.stats or {})
     view["walk"] = walk_view(run.stats or {})
     view["failed_pages"] = failed_pages_view(run.stats or {})
+    view["retry_after"] = retry_after_view(run.stats or {})
     if with_stats:
         view["stats"] = run.stats
     return view
@@ -199,6 +200,24 @@ def walk_view(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 ref = f"{site}/{parts[2]}" if site else parts[2]
                 walks.setdefault(ref, {})[parts[3]] = value
     return dict(sorted(walks.items()))
+
+
+# The waits servers asked for with Retry-After (a 429 or 503), by the stats key counting them.
+RETRY_AFTER_STATS = {
+    "waits": "cppcc/retry_after/waits",
+    "seconds": "cppcc/retry_after/seconds",
+    "capped": "cppcc/retry_after/capped",
+}
+
+
+def retry_after_view(stats: dict[str, Any]) -> dict[str, int]:
+    """Waits a server asked for (429/503 with Retry-After), the seconds waited, and how many
+    were cut to CPPCC_RETRY_AFTER_MAX, over all the run's sites."""
+    totals = dict.fromkeys(RETRY_AFTER_STATS, 0)
+    for _, site_stats in _stats_by_site(stats):
+        for name, key in RETRY_AFTER_STATS.items():
+            totals[name] += int(site_stats.get(key, 0) or 0)
+    return totals
 
 
 def failed_pages_view(stats: dict[str, Any]) -> list[dict[str, str]]:
