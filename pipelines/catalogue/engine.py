@@ -146,16 +146,23 @@ def connection_error(engine: Engine, exc: BaseException) -> CatalogueError:
 
 def catalogue_failure(engine: Engine, exc: BaseException) -> CatalogueError:
     """The one-line error for a catalogue that failed while in use: why, and what to do."""
-    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
-    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
-    what = f"the catalogue database {masked(engine.url)} failed: {_one_line(exc)}"
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    cannot_write = f"cannot write the catalogue database {masked(engine.url)}: {_one_line(exc)}"
     if (code is not None and (code & 0xFF) == sqlite3.SQLITE_FULL) or sqlstate == "53100":
-        return CatalogueError(f"{what}; its disk is full: free some space and run this again")
+        return CatalogueError(f"{cannot_write}; free some space on its disk and run this again")
     if (code is not None and (code & 0xFF) == sqlite3.SQLITE_READONLY) or sqlstate == "25006":
-        return CatalogueError(f"{what}; it is read-only here: run this where it can be written")
+        return CatalogueError(
+            f"{cannot_write}; it is read-only here (commands that only read it work): run "
+            "this where it can be written"
+        )
     if is_unreachable(exc):
         return connection_error(engine, exc)
-    return CatalogueError(f"{what}; run this again, and see `cppcc-archive verify`")
+    return CatalogueError(
+        f"the catalogue database {masked(engine.url)} failed: {_one_line(exc)}; run this "
+        "again, and see `cppcc-archive verify`"
+    )
 
 
 def _with_installed_driver(url: URL) -> URL:
