@@ -129,6 +129,7 @@ def catalogue_archived(
     files = run_warc_files(warc_dir, since)
     if not files:
         return None
+    log(f"cataloguing what {len(files)} WARC file(s) of crawls that stopped hold")
     report = ReindexReport()
     try:
         with sessions.begin() as session:
@@ -143,7 +144,7 @@ def catalogue_archived(
             f"{_one_line(exc)}; `cppcc-archive verify --repair` will"
         )
         return None
-    log(f"catalogued from the WARC files of crawls that stopped: {report.summary()}")
+    log(f"catalogued from those WARC files: {report.summary()}")
     for problem in report.unreadable:
         log(f"unreadable from here on: {problem}")
     return report
