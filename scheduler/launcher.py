@@ -557,7 +557,8 @@ def _finish(
         try:
             if uncatalogued:
                 warc_dir = plan.home / "warc"
-                catalogue_archived(sessions, warc_dir, plan.seeds, plan.started_at, notice)
+                refs = [channel.ref for channel in plan.channels]
+                catalogue_archived(sessions, warc_dir, plan.seeds, plan.started_at, refs, notice)
                 uncatalogued = False
             _record_end(sessions, plan.run_id, aggregate)
             return

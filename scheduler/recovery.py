@@ -4,6 +4,7 @@ that finds its channel held by a dead run."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Collection
@@ -30,6 +31,7 @@ from scheduler.launcher import STALE_AFTER, ReportReader, report_path, seeds_row
 from scheduler.reindex import ReindexReport, reindex
 
 Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 def recover_archive(
@@ -64,9 +66,10 @@ def recover_archive(
             channels=channels,
         )  # fmt: skip
         found = {run.id: run.started_at for run in dead}
+        crawled = {ref for run in dead for ref in run.channels}
     recover_warc_files(warc_dir, log)
     if found:
-        catalogue_archived(sessions, warc_dir, seeds, min(found.values()), log)
+        catalogue_archived(sessions, warc_dir, seeds, min(found.values()), crawled, log)
     return _mark_dead(sessions, warc_dir, found, host, is_alive, log)
 
 
@@ -104,49 +107,69 @@ def recover_taken_over(
     if not run_ids:
         return
     with sessions() as session:
-        started = session.scalars(select(Run.started_at).where(Run.id.in_(list(run_ids)))).all()
+        runs = session.scalars(select(Run).where(Run.id.in_(list(run_ids)))).all()
+        crawled = {ref for run in runs for ref in run.channels}
+        started = [run.started_at for run in runs]
     recover_warc_files(warc_dir, log)
     if started:
-        catalogue_archived(sessions, warc_dir, seeds, min(started), log)
+        catalogue_archived(sessions, warc_dir, seeds, min(started), crawled, log)
     with sessions.begin() as session:
         for run_id in run_ids:
             record_last_report(session, run_id, warc_dir.parent / "logs", log)
 
 
 def catalogue_archived(
-    sessions: sessionmaker[Session], warc_dir: Path, seeds: Seeds, since: datetime, log: Log
+    sessions: sessionmaker[Session],
+    warc_dir: Path,
+    seeds: Seeds,
+    since: datetime,
+    channels: Collection[str],
+    log: Log,
 ) -> ReindexReport | None:
     """Catalogue what the WARC files written since `since` by crawls now gone hold and the
-    catalogue lacks; None when there were none.
+    catalogue lacks, for runs that crawled `channels` ("site/channel"); None when there were
+    no such files, or they could not be catalogued.
 
     It reads the closed files whose name says they were opened at `since` or later by a
     writer that is no longer running (a file of a crawl still running is its own to
     catalogue). What is catalogued already is left as it is (see scheduler/reindex.py), so
-    files of other crawls of that time cost a read, nothing more. Raises CatalogueUnreachable
-    (or the SQLAlchemy error) when the catalogue cannot be reached; any other failure is
-    logged: the files stay for `cppcc-archive verify --repair`.
+    files of other crawls of that time cost a read, nothing more. Raises the SQLAlchemy
+    error when the catalogue cannot be reached; any other failure is said in one line (the
+    files stay for `cppcc-archive verify --repair`).
     """
     files = run_warc_files(warc_dir, since)
     if not files:
         return None
     log(f"cataloguing what {len(files)} WARC file(s) of crawls that stopped hold")
-    report = ReindexReport()
     try:
-        with sessions.begin() as session:
-            upsert_site_channels(session, seeds_rows(seeds))
-        reindex(sessions, files, seeds, report)
-        _give_channels(sessions, files, since)
+        report = _reindex(sessions, files, seeds, channels)
     except SQLAlchemyError as exc:
         if is_unreachable(exc):
             raise
-        log(
-            f"cannot catalogue {len(files)} WARC file(s) written since {since.isoformat()}: "
-            f"{_one_line(exc)}; `cppcc-archive verify --repair` will"
-        )
-        return None
-    log(f"catalogued from those WARC files: {report.summary()}")
-    for problem in report.unreadable:
-        log(f"unreadable from here on: {problem}")
+        failure: Exception = exc
+    except Exception as exc:  # a bug of ours must not keep the run from being recorded
+        logger.error("cannot catalogue %s", [path.name for path in files], exc_info=True)
+        failure = exc
+    else:
+        log(f"catalogued from those WARC files: {report.summary()}")
+        for problem in report.unreadable:
+            log(f"unreadable from here on: {problem}")
+        return report
+    log(
+        f"cannot catalogue {len(files)} WARC file(s) written since {since.isoformat()}: "
+        f"{_one_line(failure)}; `cppcc-archive verify --repair` tries again"
+    )
+    return None
+
+
+def _reindex(
+    sessions: sessionmaker[Session], files: list[Path], seeds: Seeds, channels: Collection[str]
+) -> ReindexReport:
+    report = ReindexReport()
+    with sessions.begin() as session:
+        upsert_site_channels(session, seeds_rows(seeds))
+    reindex(sessions, files, seeds, report)
+    _give_channel(sessions, files, channels)
     return report
 
 
@@ -165,13 +188,20 @@ def run_warc_files(warc_dir: Path, since: datetime) -> list[Path]:
     return files
 
 
-def _give_channels(sessions: sessionmaker[Session], files: list[Path], since: datetime) -> None:
+def _give_channel(
+    sessions: sessionmaker[Session], files: list[Path], channels: Collection[str]
+) -> None:
     """Articles catalogued from a page alone (no metadata record: the crawl died first) have
-    no channel; a run that crawled one channel of their site found them there."""
+    no channel; where the runs crawled one channel of their site, they found them there."""
     names = [path.name for path in files]
+    by_site: dict[str, set[str]] = {}
+    for ref in channels:
+        site, _, channel = ref.partition("/")
+        by_site.setdefault(site, set()).add(channel)
     with sessions.begin() as session:
-        runs = session.scalars(select(Run).where(Run.started_at >= since)).all()
-        for site, channel in _only_channels(runs).items():
+        for site, found in by_site.items():
+            if len(found) != 1:
+                continue  # which of them listed the article is not in the files
             captured = select(Capture.article_id).where(Capture.warc_filename.in_(names))
             session.execute(
                 update(ArticleRecord)
@@ -180,18 +210,8 @@ def _give_channels(sessions: sessionmaker[Session], files: list[Path], since: da
                     ArticleRecord.channel == "",
                     ArticleRecord.id.in_(captured),
                 )
-                .values(channel=channel)
+                .values(channel=found.pop())
             )
-
-
-def _only_channels(runs: Collection[Run]) -> dict[str, str]:
-    """Each site that these runs crawled one channel of, and that channel."""
-    by_site: dict[str, set[str]] = {}
-    for run in runs:
-        for ref in run.channels:
-            site, _, channel = ref.partition("/")
-            by_site.setdefault(site, set()).add(channel)
-    return {site: channels.pop() for site, channels in by_site.items() if len(channels) == 1}
 
 
 def record_last_report(session: Session, run_id: int, logs_dir: Path, log: Log) -> None:
