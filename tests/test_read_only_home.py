@@ -242,3 +242,17 @@ def test_a_catalogue_that_cannot_be_opened_is_one_line_without_server_advice(
     assert lines[0].startswith("cppcc-archive: error: cannot open the catalogue database")
     assert str(catalogue) in lines[0]
     assert "server" not in lines[0]
+
+
+def test_crawling_a_home_nobody_may_write_is_one_line_that_says_so(
+    archive: Archive, shared: Path
+) -> None:
+    home = copy_home(archive, shared / "home")
+    freeze(home)
+    before = contents(home)
+    result = as_nobody(*archive.args(home, "crawl", "rmzxb/yw"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "cannot be written here: run this where the archive can be written" in lines[0]
+    assert contents(home) == before

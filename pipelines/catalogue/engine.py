@@ -133,15 +133,28 @@ def connection_error(engine: Engine, exc: BaseException) -> CatalogueError:
     path = sqlite_path(engine.url) if engine.dialect.name == "sqlite" else None
     if path is None:
         advice = "check that the server is running and that the --db URL is right"
-    elif path.is_dir():
-        advice = f"{path} is a folder, not a catalogue file: point --home or --db at a catalogue"
-    elif path.exists() and not os.access(path, os.R_OK):
-        advice = f"you may not read {path}: ask its owner, or use a copy you can read"
     else:
-        advice = "check that --home or --db names a cppcc-archive catalogue you can read"
+        advice = _sqlite_advice(path, exc)
     return CatalogueError(
         f"cannot open the catalogue database {masked(engine.url)}: {_one_line(exc)}; {advice}"
     )
+
+
+def _sqlite_advice(path: Path, exc: BaseException) -> str:
+    """What to do about a SQLite catalogue file that cannot be opened."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    if path.is_dir():
+        return f"{path} is a folder, not a catalogue file: point --home or --db at a catalogue"
+    if path.exists() and not os.access(path, os.R_OK):
+        return f"you may not read {path}: ask its owner, or use a copy you can read"
+    if (code is not None and (code & 0xFF) == sqlite3.SQLITE_READONLY) or not os.access(
+        path.parent, os.W_OK
+    ):
+        return (
+            f"it (or {path.parent}) cannot be written here: run this where the archive can "
+            "be written (articles, show, runs and verify only read it)"
+        )
+    return "check that --home or --db names a cppcc-archive catalogue you can read"
 
 
 def catalogue_failure(engine: Engine, exc: BaseException) -> CatalogueError:
