@@ -273,19 +273,42 @@ def test_the_crawl_after_a_kill_9_catalogues_the_whole_channel_once(
     home = tmp_path / "home"
     with HeldReplica(free) as replica:
         seeds = write_seeds(tmp_path, replica.base_url)
-        killed_when = moment(home, replica)
-
-        def kill_then_serve() -> bool:
-            if killed_when():
-                replica.gate.set()  # for the next crawl; the killed one asks no more
-                return True
-            return False
-
-        kill_then_serve.__name__ = killed_when.__name__
+        at = then_serve(moment(home, replica), replica)
         trial = kill_9_trial(
-            home, seeds, CHANNEL, kill_then_serve, whole_channel, lambda: list(replica.requests)
+            home, seeds, CHANNEL, at, whole_channel, lambda: list(replica.requests)
         )
     assert_recovered(trial, whole_channel)
+
+
+def then_serve(moment: Callable[[], bool], replica: HeldReplica) -> Callable[[], bool]:
+    """`moment`, opening the replica's gate when it comes: the crawl is killed then, and the
+    next crawl is served at once."""
+
+    def check() -> bool:
+        if moment():
+            replica.gate.set()
+            return True
+        return False
+
+    check.__name__ = moment.__name__
+    return check
+
+
+def test_the_crawl_after_a_kill_9_into_postgresql_catalogues_the_whole_channel_once(
+    postgres_server: PostgresServer, whole_channel: set[tuple[str, str]], tmp_path: Path
+) -> None:
+    url = postgres_server.create_database()
+    try:
+        with HeldReplica(free=4) as replica:
+            seeds = write_seeds(tmp_path, replica.base_url)
+            home = tmp_path / "home"
+            at = then_serve(articles_catalogued(home, replica), replica)
+            trial = kill_9_trial(
+                home, seeds, CHANNEL, at, whole_channel, lambda: list(replica.requests), db=url
+            )
+        assert_recovered(trial, whole_channel)
+    finally:
+        postgres_server.drop_database(url)
 
 
 def assert_recovered(trial: KillTrial, whole_channel: set[tuple[str, str]]) -> None:
