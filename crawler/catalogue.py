@@ -12,15 +12,18 @@ from weakref import WeakKeyDictionary
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from pipelines.catalogue.engine import (
     default_sqlite_url,
+    is_unreachable,
     make_engine,
     make_read_session_factory,
+    masked,
 )
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writer import CatalogueWriter
@@ -28,13 +31,16 @@ from pipelines.catalogue.writer import CatalogueWriter
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 WRITER_LOST = "catalogue_writer_lost"  # the crawl's finish reason when its writer died
+# The crawl's finish reason when the catalogue stopped answering (its server went down).
+UNREACHABLE = "catalogue_unreachable"
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Catalogue:
     engine: Engine
     readers: sessionmaker[Session]
     writer: CatalogueWriter
+    unreachable: bool = False  # the crawl was told to stop for it: once is enough
 
 
 _CATALOGUES: WeakKeyDictionary[Crawler, _Catalogue] = WeakKeyDictionary()
@@ -60,9 +66,12 @@ def _catalogue(crawler: Crawler) -> _Catalogue:
             engine.dispose()
             raise
         writer = CatalogueWriter(
-            catalogue_url(crawler), on_lost=lambda reason: _writer_lost(crawler, reason)
+            catalogue_url(crawler),
+            on_lost=lambda reason: _writer_lost(crawler, reason),
+            on_unreachable=lambda reason: _unreachable(crawler, reason),
         )
         _CATALOGUES[crawler] = _Catalogue(engine, make_read_session_factory(engine), writer)
+        event.listen(engine, "handle_error", lambda context: _read_failed(crawler, context))
         crawler.signals.connect(
             lambda: _dispose(crawler), signal=signals.engine_stopped, weak=False
         )
@@ -112,6 +121,39 @@ def _writer_lost(crawler: Crawler, reason: str) -> None:
         if crawler.engine is not None and crawler.engine.running:
             logger.error("%s; stopping the crawl", reason)
             deferred_from_coro(crawler.engine.close_spider_async(reason=WRITER_LOST))
+
+    reactor.callFromThread(stop)
+
+
+def _read_failed(crawler: Crawler, context: ExceptionContext) -> None:
+    """A look-up failed (in Scrapy's thread): stop the crawl if the catalogue is gone."""
+    error = context.sqlalchemy_exception
+    unreachable = error is not None and is_unreachable(error)
+    if context.is_disconnect or context.connection is None or unreachable:
+        engine = context.engine
+        url = masked(engine.url) if engine is not None else "of the crawl"
+        why = " ".join(str(context.original_exception).split())
+        _unreachable(crawler, f"the catalogue database {url} cannot be reached ({why})")
+
+
+def _unreachable(crawler: Crawler, reason: str) -> None:
+    """The catalogue cannot be reached: stop the crawl cleanly, once (from any thread).
+
+    What it archives meanwhile is in its WARC files; the launcher catalogues them from there
+    once the catalogue answers again.
+    """
+    from twisted.internet import reactor
+
+    def stop() -> None:
+        catalogue = _CATALOGUES.get(crawler)
+        if catalogue is None or catalogue.unreachable:
+            return
+        catalogue.unreachable = True
+        assert crawler.stats is not None
+        crawler.stats.inc_value("cppcc/errors/catalogue_unreachable")
+        if crawler.engine is not None and crawler.engine.running:
+            logger.error("%s; stopping the crawl", reason)
+            deferred_from_coro(crawler.engine.close_spider_async(reason=UNREACHABLE))
 
     reactor.callFromThread(stop)
 

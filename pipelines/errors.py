@@ -29,5 +29,9 @@ class CatalogueError(CppccArchiveError):
     """The catalogue database cannot be opened, created or migrated."""
 
 
+class CatalogueUnreachable(CatalogueError):
+    """The catalogue stopped answering while in use: its server is down, the connection broke."""
+
+
 class CrawlError(CppccArchiveError):
     """A crawl could not be started or did not run to its end."""

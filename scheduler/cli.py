@@ -188,11 +188,18 @@ def cmd_crawl(config: Config, args: argparse.Namespace) -> int:
             max_list_pages=args.max_list_pages,
             time_limit=args.time_limit,
             on_progress=progress.update,
+            on_notice=_notice,
         )
     finally:
         progress.close()  # an error line must not land on the progress line
     _print_crawl_summary(config, result, args.format, time.monotonic() - started)
     return _crawl_exit_status(result)
+
+
+def _notice(line: str) -> None:
+    """What the launcher says while a crawl runs (recovery, retries): a line of its own."""
+    clear = "\r\033[K" if sys.stderr.isatty() else ""  # the progress line, if it is there
+    print(f"{clear}cppcc-archive: {line}", file=sys.stderr, flush=True)
 
 
 def _crawl_exit_status(result: RunResult) -> int:

@@ -8,10 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from crawler.seeds import Seeds, load_seeds
 from pipelines.errors import CatalogueError, UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -62,19 +65,59 @@ def positive_int(text: str) -> int:
 
 @contextmanager
 def catalogue_session(config: Config) -> Iterator[Any]:
-    """A read session on an existing catalogue (migrated to the current schema first)."""
-    from pipelines.catalogue.engine import make_engine, make_session_factory
-    from pipelines.catalogue.schema import ensure_schema
+    """A session on an existing catalogue (migrated to the current schema first).
+
+    A SQLite catalogue this process may not write (a read-only home, a copy on read-only
+    media, another user's archive) is opened read-only: what reads it works, what would
+    write it fails in one line. A catalogue failing while in use (its disk full, its server
+    gone) is one CatalogueError line too.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pipelines.catalogue.engine import catalogue_failure, make_engine, make_session_factory
 
     url = config.catalogue_url()
-    _require_existing_sqlite(url)
-    engine = make_engine(url)
+    path = _require_existing_sqlite(url)
+    read_only = path is not None and not _writable(path)
+    engine = make_engine(url, read_only=read_only)
     try:
-        ensure_schema(engine)
+        _check_schema(engine, read_only)
         with make_session_factory(engine)() as session:
             yield session
+    except SQLAlchemyError as exc:
+        raise catalogue_failure(engine, exc) from None
     finally:
         engine.dispose()
+
+
+def _writable(path: Path) -> bool:
+    from pipelines.catalogue.engine import sqlite_writable
+
+    return sqlite_writable(path)
+
+
+def _check_schema(engine: Engine, read_only: bool) -> None:
+    """Migrate the catalogue to the current schema; one that cannot be written must be at it."""
+    from sqlalchemy.exc import DBAPIError
+
+    from pipelines.catalogue.engine import connection_error
+    from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
+
+    if not read_only:
+        ensure_schema(engine)
+        return
+    try:
+        with engine.connect() as connection:
+            revision = current_revision(connection)
+    except DBAPIError as exc:
+        raise connection_error(engine, exc) from None
+    if revision != head_revision():
+        raise CatalogueError(
+            f"the catalogue {engine.url.database} is at schema revision {revision}, not "
+            f"{head_revision()}, and cannot be migrated here: it is read-only. Open it once "
+            "where it can be written (any command migrates it), or use a cppcc-archive of its "
+            "own version"
+        )
 
 
 def check_site_channel(config: Config, site: str | None, channel: str | None) -> None:
@@ -111,15 +154,26 @@ def _catalogued_channels(config: Config) -> set[tuple[str, str]]:
         return set()
 
 
-def _require_existing_sqlite(url: str) -> None:
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != "sqlite:///:memory:":
-        path = Path(url[len(prefix) :])
-        if not path.exists():
-            raise CatalogueError(
-                f"no catalogue at {path} yet: run `cppcc-archive crawl` (or `cppcc-archive demo`) "
-                "first, or point --home/--db at an existing one"
-            )
+def _require_existing_sqlite(url: str) -> Path | None:
+    """The file of a SQLite catalogue URL, which must exist; None for any other URL."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from pipelines.catalogue.engine import sqlite_path
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # make_engine says what is wrong with it
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    path = sqlite_path(parsed)
+    if path is not None and not path.exists():
+        raise CatalogueError(
+            f"no catalogue at {path} yet: run `cppcc-archive crawl` (or `cppcc-archive demo`) "
+            "first, or point --home/--db at an existing one"
+        )
+    return path
 
 
 def date_arg(text: str) -> date:

@@ -20,7 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.seeds import Channel, Seeds
-from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.engine import (
+    catalogue_failure,
+    is_unreachable,
+    make_engine,
+    make_session_factory,
+    masked,
+)
 from pipelines.catalogue.locks import (
     acquire_channel_locks,
     release_channel_locks,
@@ -28,11 +34,12 @@ from pipelines.catalogue.locks import (
 )
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import finish_run, start_run, upsert_site_channels
-from pipelines.errors import CppccArchiveError, CrawlError
+from pipelines.errors import CatalogueUnreachable, CppccArchiveError, CrawlError, UsageError
 from pipelines.processes import pid_is_alive
 from scheduler.stopping import GRACE_SECONDS, CrawlStopper
 
 ProgressCallback = Callable[[str, dict[str, int]], None]
+Notice = Callable[[str], None]
 logger = logging.getLogger(__name__)
 
 # A running run refreshes its heartbeat this often (seconds); a run on another host whose
@@ -41,6 +48,20 @@ HEARTBEAT = 30.0
 STALE_AFTER = timedelta(minutes=5)
 
 INTERRUPTED = "stopped by a signal before it finished"
+
+# How long a run whose end cannot be recorded (the catalogue stopped answering) keeps trying,
+# and how often (seconds). Past that it gives up, and the next start recovers it as dead.
+CATALOGUE_RETRY_ENV = "CPPCC_CATALOGUE_RETRY"
+CATALOGUE_RETRY = 120.0
+RETRY_EVERY = 2.0
+# Stats saying a crawl archived records its catalogue writes lost: the launcher catalogues
+# its WARC files again, from the files, before it records the run's end.
+CATALOGUE_LOSSES = (
+    "cppcc/errors/catalogue_unreachable",
+    "cppcc/errors/catalogue_writer_lost",
+    "cppcc/errors/records_not_catalogued",
+    "cppcc/errors/item",
+)
 
 
 @dataclass(frozen=True)
@@ -272,35 +293,66 @@ def launch_crawl(
     grace: float = GRACE_SECONDS,
     stopper: CrawlStopper | None = None,
     on_started: Callable[[int], None] | None = None,
+    on_notice: Notice | None = None,
+    catalogue_retry: float | None = None,
 ) -> RunResult:
     """Run a crawl of `channels` (one subprocess per site, one after the other) as one run.
 
-    The run first takes the catalogue's lock of each channel (ChannelBusy, and no run, when
-    another live run holds one). SIGINT or SIGTERM while it runs stop it politely and it is
-    recorded `interrupted`; a second signal stops it firmly. `time_limit` seconds (0: none)
-    after it started it is stopped the same way and recorded `failed`. A caller in another
-    thread (the service) passes its own `stopper` to stop it. When the launcher itself fails,
-    the run is recorded `failed` and a one-line CppccArchiveError raised.
+    A dead run holding one of the channels is recovered first (scheduler/recovery.py: what
+    it archived is catalogued from its WARC files, it is marked `interrupted`). The run then
+    takes the catalogue's lock of each channel (ChannelBusy, and no run, when another live
+    run holds one). SIGINT or SIGTERM while it runs stop it politely and it is recorded
+    `interrupted`; a second signal stops it firmly. `time_limit` seconds (0: none) after it
+    started it is stopped the same way and recorded `failed`. A caller in another thread
+    (the service) passes its own `stopper` to stop it. When the launcher itself fails, the
+    run is recorded `failed` and a one-line CppccArchiveError raised.
+
+    When the catalogue stops answering, the crawl stops; the launcher catalogues what it
+    archived from its WARC files and records the run `failed`, trying again for
+    `catalogue_retry` seconds (default: CPPCC_CATALOGUE_RETRY, else 120) while the catalogue
+    cannot be reached; then it gives up with a CrawlError, the run left to recovery.
+    `on_notice` is told what happens meanwhile, a line at a time (default: the log).
     """
+    from scheduler.recovery import recover_archive, recover_taken_over
+
+    notice = on_notice or logger.warning
+    retry = _catalogue_retry() if catalogue_retry is None else catalogue_retry
     engine = make_engine(database_url)
     try:
         ensure_schema(engine)
         sessions = make_session_factory(engine)
-        run_id = _start_run(sessions, seeds, channels, trigger)
+        refs = [channel.ref for channel in channels]
+        recover_archive(sessions, home / "warc", seeds, notice, channels=refs)
+        run_id, started_at, taken_over = _start_run(sessions, seeds, channels, trigger)
         if on_started:
             on_started(run_id)
         plan = _RunPlan(
-            seeds, tuple(channels), run_id, home, database_url, max_list_pages, time_limit
-        )
+            seeds, tuple(channels), run_id, home, database_url, max_list_pages, time_limit,
+            started_at,
+        )  # fmt: skip
         deadline = time.monotonic() + time_limit if time_limit else None
         stopper = stopper or CrawlStopper(deadline, grace)
         if stopper.deadline is None:
             stopper.deadline = deadline
-        with _Heartbeat(sessions, run_id, stopper):
-            aggregate = _run_and_record(sessions, plan, on_progress, stopper)
+        with _Heartbeat(sessions, run_id, stopper, notice=notice):
+            # A run that died since recover_archive looked: taken over by this one.
+            recover_taken_over(sessions, taken_over, home / "warc", seeds, notice)
+            aggregate = _run_and_record(sessions, plan, on_progress, stopper, notice, retry)
+    except SQLAlchemyError as exc:  # before the run began, or recovering another
+        raise catalogue_failure(engine, exc) from None
     finally:
         engine.dispose()
     return aggregate.result(run_id)
+
+
+def _catalogue_retry() -> float:
+    text = os.environ.get(CATALOGUE_RETRY_ENV, "")
+    try:
+        return float(text) if text else CATALOGUE_RETRY
+    except ValueError:
+        raise UsageError(
+            f"{CATALOGUE_RETRY_ENV}={text!r} is not a number of seconds (e.g. 120)"
+        ) from None
 
 
 class _Heartbeat:
@@ -312,11 +364,14 @@ class _Heartbeat:
         run_id: int,
         stopper: CrawlStopper,
         every: float = HEARTBEAT,
+        notice: Notice | None = None,
     ):
         self.sessions = sessions
         self.run_id = run_id
         self.stopper = stopper
         self.every = every
+        self.notice = notice or logger.warning
+        self.missed = 0  # beats missed in a row
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -333,10 +388,14 @@ class _Heartbeat:
             try:
                 with self.sessions.begin() as session:
                     alive = touch_heartbeat(session, self.run_id, datetime.now(UTC))
-            except SQLAlchemyError:
-                # A missed beat only makes the run look older; the crawl goes on.
-                logger.warning("run %s: cannot refresh its heartbeat", self.run_id, exc_info=True)
+            except SQLAlchemyError as exc:
+                # A missed beat only makes the run look older; the crawl goes on. Said once
+                # an outage: the catalogue being down is said where it matters, at the end.
+                self.missed += 1
+                if self.missed == 1:
+                    self.notice(f"run {self.run_id}: cannot refresh its heartbeat: {_line(exc)}")
                 continue
+            self.missed = 0
             if not alive:
                 # Another process judged this run dead (its heartbeat was late) and took its
                 # channels: stop, or two runs of one channel would overlap.
@@ -354,6 +413,7 @@ class _RunPlan:
     database_url: str
     max_list_pages: int
     time_limit: int
+    started_at: datetime
 
     def sites(self) -> list[str]:
         return list(dict.fromkeys(c.site for c in self.channels))
@@ -422,15 +482,18 @@ class _Aggregate:
 
 def _start_run(
     sessions: sessionmaker[Session], seeds: Seeds, channels: Sequence[Channel], trigger: str
-) -> int:
-    """Record the run and take its channels' locks, in one transaction: both or neither."""
+) -> tuple[int, datetime, list[int]]:
+    """Record the run and take its channels' locks, in one transaction: both or neither.
+
+    Returns the run's id, its start, and the runs it took locks over from (dead ones).
+    """
     now, host, refs = datetime.now(UTC), socket.gethostname(), [c.ref for c in channels]
     with sessions.begin() as session:
         upsert_site_channels(session, seeds_rows(seeds))
         run_id = start_run(
             session, trigger=trigger, channels=refs, pid=os.getpid(), host=host, started_at=now
         )
-        acquire_channel_locks(
+        taken_over = acquire_channel_locks(
             session,
             refs,
             run_id=run_id,
@@ -440,7 +503,7 @@ def _start_run(
             is_alive=lambda lock_host, pid: lock_host == host and pid_is_alive(pid),
             stale_after=STALE_AFTER,
         )
-        return run_id
+        return run_id, now, taken_over
 
 
 def _run_and_record(
@@ -448,6 +511,8 @@ def _run_and_record(
     plan: _RunPlan,
     on_progress: ProgressCallback | None,
     stopper: CrawlStopper,
+    notice: Notice,
+    retry: float,
 ) -> _Aggregate:
     """Run the sites, then record how the run ended, whatever happened on the way."""
     aggregate = _Aggregate()
@@ -455,16 +520,16 @@ def _run_and_record(
         _run_sites(plan, aggregate, on_progress, stopper)
     except KeyboardInterrupt:  # a Ctrl-C outside a crawl subprocess
         aggregate.fail("interrupted", INTERRUPTED)
-        _finish(sessions, plan.run_id, aggregate)
+        _finish(sessions, plan, aggregate, notice)
         raise
     except Exception as exc:
         # Not swallowed: recorded on the run, and raised on as one line with its cause.
         aggregate.status, aggregate.error = "failed", _crash_message(exc, plan.home)
-        _record_crash(sessions, plan.run_id, aggregate)
+        _record_crash(sessions, plan, aggregate, notice)
         if isinstance(exc, CppccArchiveError):
             raise
         raise CrawlError(aggregate.error) from exc
-    _finish(sessions, plan.run_id, aggregate)
+    _finish(sessions, plan, aggregate, notice, retry)
     return aggregate
 
 
@@ -487,7 +552,63 @@ def _run_sites(
             aggregate.add(site, outcome)
 
 
-def _finish(sessions: sessionmaker[Session], run_id: int, aggregate: _Aggregate) -> None:
+def _finish(
+    sessions: sessionmaker[Session],
+    plan: _RunPlan,
+    aggregate: _Aggregate,
+    notice: Notice,
+    retry: float = 0.0,
+) -> None:
+    """Catalogue what the run archived but could not catalogue, then record how it ended and
+    release its locks. While the catalogue cannot be reached, try again for `retry` seconds;
+    then raise a one-line CrawlError (the run stays `running`, for recovery to find dead)."""
+    from scheduler.recovery import catalogue_archived
+
+    deadline = time.monotonic() + retry
+    uncatalogued = _lost_writes(aggregate, notice)
+    told = False
+    while True:
+        try:
+            if uncatalogued:
+                warc_dir = plan.home / "warc"
+                refs = [channel.ref for channel in plan.channels]
+                catalogue_archived(sessions, warc_dir, plan.seeds, plan.started_at, refs, notice)
+                uncatalogued = False
+            _record_end(sessions, plan.run_id, aggregate)
+            return
+        except (SQLAlchemyError, CatalogueUnreachable) as exc:
+            unreachable = isinstance(exc, CatalogueUnreachable) or is_unreachable(exc)
+            if not unreachable or time.monotonic() + RETRY_EVERY > deadline:
+                raise _unrecorded(plan, exc, unreachable) from None
+            if not told:
+                told = True
+                notice(
+                    f"run {plan.run_id}: {_unreachable_line(plan, exc)}; trying again for "
+                    f"{retry:.0f} s to record how it ended (Ctrl-C gives up)"
+                )
+            time.sleep(RETRY_EVERY)
+
+
+def _lost_writes(aggregate: _Aggregate, notice: Notice) -> bool:
+    """Whether a crawl of the run may have archived records its catalogue lacks: its stats
+    say catalogue writes failed, or it ended without its report (killed, crashed)."""
+    reported = [stats for stats in aggregate.stats.values() if stats]
+    if any(int(stats.get(name, 0)) for stats in reported for name in CATALOGUE_LOSSES):
+        return True
+    if len(reported) == len(aggregate.stats):
+        return False
+    if aggregate.status == "interrupted":
+        # Stopped at once: catalogued at the next recovery only if asked, not while the
+        # user (or a stopping service) waits.
+        notice(
+            "the crawl was stopped before it could finish: `cppcc-archive verify --repair` "
+            "catalogues what it archived last"
+        )
+        return False
+    return True
+
+
+def _record_end(sessions: sessionmaker[Session], run_id: int, aggregate: _Aggregate) -> None:
     with sessions.begin() as session:
         release_channel_locks(session, run_id)
         finish_run(
@@ -503,12 +624,37 @@ def _finish(sessions: sessionmaker[Session], run_id: int, aggregate: _Aggregate)
         )
 
 
-def _record_crash(sessions: sessionmaker[Session], run_id: int, aggregate: _Aggregate) -> None:
+def _unrecorded(plan: _RunPlan, exc: BaseException, unreachable: bool) -> CrawlError:
+    """The one line for a run whose end could not be recorded."""
+    if not unreachable:
+        return CrawlError(f"run {plan.run_id} could not be recorded: {_line(exc)}")
+    channels = " ".join(channel.ref for channel in plan.channels)
+    return CrawlError(
+        f"run {plan.run_id}: {_unreachable_line(plan, exc)}, so the run could not be "
+        "recorded; its WARC files are closed and keep what it fetched. Once the catalogue "
+        f"answers again, `cppcc-archive crawl {channels}` (or the service's next start) "
+        "catalogues it from them"
+    )
+
+
+def _unreachable_line(plan: _RunPlan, exc: BaseException) -> str:
+    if isinstance(exc, CatalogueUnreachable):
+        return str(exc)
+    return f"the catalogue database {masked(plan.database_url)} cannot be reached ({_line(exc)})"
+
+
+def _line(exc: BaseException) -> str:
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
+def _record_crash(
+    sessions: sessionmaker[Session], plan: _RunPlan, aggregate: _Aggregate, notice: Notice
+) -> None:
     try:
-        _finish(sessions, run_id, aggregate)
+        _finish(sessions, plan, aggregate, notice)
     except (SQLAlchemyError, CppccArchiveError) as exc:
         raise CrawlError(
-            f"{aggregate.error}; run {run_id} could not be recorded as failed either "
+            f"{aggregate.error}; run {plan.run_id} could not be recorded as failed either "
             f"({' '.join(str(exc).split())})"
         ) from exc
 

@@ -38,7 +38,7 @@ def serve(settings: ServiceSettings) -> int:
     try:
         ensure_schema(engine)  # an unreachable catalogue too
         sessions = make_session_factory(engine)
-        recover_archive(sessions, settings.home / "warc", logger.info)
+        recover_archive(sessions, settings.home / "warc", seeds, logger.info, no_run_is_ours=True)
         scheduler = build_scheduler(
             settings, seeds, last_finished_times(sessions), datetime.now(SHANGHAI)
         )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import make_url, text
 
 from scheduler.launcher import SiteCrawl, SiteOutcome, classify, crawl_argv
+from tests.db_fixtures import PostgresServer
+from tests.faults import TcpProxy
 
 
 def site_crawl(tmp_path: Path) -> SiteCrawl:
@@ -157,3 +164,163 @@ def test_a_run_taken_for_dead_elsewhere_stops_its_crawl(tmp_path: Path) -> None:
         time.sleep(0.3)
     engine.dispose()
     assert stopper.reason == "signal"
+
+
+# -- a catalogue that stops answering ------------------------------------------------------
+
+
+def _aggregate(status: str, *reports: dict[str, object]) -> Any:
+    from scheduler.launcher import _Aggregate
+
+    aggregate = _Aggregate(status=status)
+    aggregate.stats = {f"site{number}": report for number, report in enumerate(reports)}
+    return aggregate
+
+
+@pytest.mark.parametrize(
+    ("status", "reports", "lost"),
+    [
+        ("finished", [{"response_received_count": 5}], False),
+        ("failed", [{"cppcc/errors/catalogue_unreachable": 1}], True),
+        ("failed", [{}, {"cppcc/errors/records_not_catalogued": 3}], True),
+        ("failed", [{"response_received_count": 5}, {}], True),  # one crawl left no report
+        ("interrupted", [{}], False),  # stopped at once: said, left for verify --repair
+    ],
+)
+def test_what_the_launcher_catalogues_again_from_the_warc_files(
+    status: str, reports: list[dict[str, object]], lost: bool
+) -> None:
+    from scheduler.launcher import _lost_writes
+
+    said: list[str] = []
+    assert _lost_writes(_aggregate(status, *reports), said.append) is lost
+    assert len(said) == (1 if status == "interrupted" else 0)
+
+
+@pytest.fixture
+def cut_catalogue(postgres_server: PostgresServer) -> Iterator[tuple[str, TcpProxy]]:
+    """A new PostgreSQL catalogue with its schema, reached through a proxy a test can cut."""
+    from pipelines.catalogue.engine import make_engine
+    from pipelines.catalogue.schema import ensure_schema
+
+    url = postgres_server.create_database()
+    engine = make_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+    host, port = make_url(url).host or "127.0.0.1", make_url(url).port or 5432
+    try:
+        with TcpProxy((host, port)) as proxy:
+            yield proxy.url_for(url), proxy
+    finally:
+        postgres_server.drop_database(url)
+
+
+def _running_run(url: str) -> tuple[Any, Any, int]:
+    from datetime import UTC, datetime
+
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.locks import acquire_channel_locks
+    from pipelines.catalogue.writes import start_run, upsert_site_channels
+
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        upsert_site_channels(session, [("rmzxb", "人民政协网", [("yw", "要闻", "http://x/")])])
+        run_id = start_run(
+            session, trigger="manual", channels=["rmzxb/yw"], pid=1, host="h", started_at=now
+        )
+        acquire_channel_locks(
+            session, ["rmzxb/yw"], run_id=run_id, host="h", pid=1, now=now,
+            is_alive=lambda _h, _p: True, stale_after=timedelta(minutes=5),
+        )  # fmt: skip
+    return engine, sessions, run_id
+
+
+def test_the_heartbeat_says_once_an_outage_that_it_cannot_beat(
+    cut_catalogue: tuple[str, TcpProxy],
+) -> None:
+    from scheduler.launcher import _Heartbeat
+    from scheduler.stopping import CrawlStopper
+
+    url, proxy = cut_catalogue
+    engine, sessions, run_id = _running_run(url)
+    said: list[str] = []
+    try:
+        with _Heartbeat(sessions, run_id, CrawlStopper(), every=0.05, notice=said.append):
+            proxy.cut()
+            time.sleep(1)  # many beats missed: one line
+            proxy.restore()
+            time.sleep(1)  # beating again
+            proxy.cut()
+            time.sleep(1)  # a second outage: its own line
+            proxy.restore()
+    finally:
+        engine.dispose()
+    assert len(said) == 2, said
+    assert all(line.startswith(f"run {run_id}: cannot refresh its heartbeat: ") for line in said)
+    assert all("\n" not in line for line in said)
+
+
+def test_a_run_end_is_recorded_once_the_catalogue_answers_again(
+    cut_catalogue: tuple[str, TcpProxy], tmp_path: Path
+) -> None:
+    from scheduler.launcher import _finish
+
+    url, proxy = cut_catalogue
+    engine, sessions, run_id = _running_run(url)
+    plan = _plan(tmp_path, run_id, url)
+    aggregate = _aggregate("failed", {"response_received_count": 5})
+    aggregate.error = "rmzxb: the crawl stopped early: catalogue_unreachable"
+    said: list[str] = []
+    proxy.cut()
+    threading.Timer(1.5, proxy.restore).start()
+    try:
+        _finish(sessions, plan, aggregate, said.append, retry=30)
+        with engine.connect() as connection:
+            runs = connection.execute(text("SELECT status, error FROM runs")).all()
+            locks = connection.execute(text("SELECT count(*) FROM channel_locks")).scalar()
+    finally:
+        engine.dispose()
+    assert [tuple(run) for run in runs] == [("failed", aggregate.error)]
+    assert locks == 0
+    assert len(said) == 1 and "trying again for 30 s" in said[0], said
+
+
+def test_a_run_end_that_cannot_be_recorded_gives_up_in_one_line(
+    cut_catalogue: tuple[str, TcpProxy], tmp_path: Path
+) -> None:
+    from pipelines.errors import CrawlError
+    from scheduler.launcher import _finish
+
+    url, proxy = cut_catalogue
+    engine, sessions, run_id = _running_run(url)
+    plan = _plan(tmp_path, run_id, url)
+    proxy.cut()
+    began = time.monotonic()
+    try:
+        with pytest.raises(CrawlError) as raised:
+            _finish(sessions, plan, _aggregate("failed", {}), lambda _line: None, retry=3)
+        assert time.monotonic() - began < 30
+        proxy.restore()
+        with engine.connect() as connection:
+            runs = connection.execute(text("SELECT status FROM runs")).scalars().all()
+            locks = connection.execute(text("SELECT count(*) FROM channel_locks")).scalar()
+    finally:
+        engine.dispose()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"run {run_id}: the catalogue database postgresql")
+    assert "cannot be reached" in message and "`cppcc-archive crawl rmzxb/yw`" in message
+    assert (runs, locks) == (["running"], 1)  # left as it was, for recovery to find dead
+
+
+def _plan(tmp_path: Path, run_id: int, url: str) -> Any:
+    from datetime import UTC, datetime
+
+    from crawler.seeds import load_seeds
+    from scheduler.launcher import _RunPlan
+
+    seeds = load_seeds(None)
+    channel = seeds.site("rmzxb").channel("yw")
+    return _RunPlan(seeds, (channel,), run_id, tmp_path / "home", url, 0, 0, datetime.now(UTC))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.errors import CatalogueError
@@ -38,14 +40,16 @@ def sqlite_path(url: URL) -> Path | None:
     if database in ("", ":memory:") or url.query.get("mode") == "memory":
         return None
     if database.startswith("file:"):  # a `?uri=true` URL
-        database = database.removeprefix("file:").split("?", 1)[0]
+        database = unquote(database.removeprefix("file:").split("?", 1)[0])
     return Path(database)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for the catalogue at `url` (any SQLAlchemy URL); connects lazily.
 
-    Raises CatalogueError for a URL that is malformed or names a driver that is not installed.
+    `read_only` opens a SQLite file so that nothing is written, not even its WAL index (see
+    `read_only_sqlite_url`); other back ends ignore it. Raises CatalogueError for a URL that
+    is malformed or names a driver that is not installed.
     """
     try:
         parsed = make_url(url)
@@ -55,10 +59,13 @@ def make_engine(url: str) -> Engine:
             "use e.g. sqlite:////path/catalogue.sqlite3 or postgresql://user@host/db"
         ) from None
     parsed = _with_installed_driver(parsed)
+    read_only = read_only and parsed.get_backend_name() == "sqlite"
+    if read_only and (path := sqlite_path(parsed)) is not None:
+        parsed = read_only_sqlite_url(path)
     options: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
-    if parsed.get_backend_name() == "sqlite":
+    if parsed.get_backend_name() == "sqlite" and not read_only:
         _make_parent_dir(parsed)
     try:
         engine = create_engine(parsed, **options)
@@ -68,8 +75,43 @@ def make_engine(url: str) -> Engine:
             "check the scheme, or install the driver (pip install 'cppcc-archive[postgres]')"
         ) from None
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, in_memory=sqlite_path(parsed) is None)
+        _configure_sqlite(engine, in_memory=sqlite_path(parsed) is None, read_only=read_only)
     return engine
+
+
+def sqlite_writable(path: Path) -> bool:
+    """Whether this process may write the SQLite catalogue `path`: the file, its WAL files,
+    and the folder they are made in (root may, except on read-only media)."""
+    companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    files = [path, *(companion for companion in companions if companion.exists())]
+    return all(os.access(name, os.W_OK) for name in [*files, path.parent])
+
+
+def read_only_sqlite_url(path: Path) -> URL:
+    """A URL that opens `path` read-only (`mode=ro`), and `immutable` where it must be.
+
+    In WAL mode even a reader writes: it makes the `-shm` index beside the file. Where the
+    folder cannot be written and no `-wal` file holds commits, the file is opened immutable
+    (no index, no locks); a `-wal` that holds commits is read through its `-shm`, which then
+    exists (its writer made it), since an immutable open would not see them.
+    """
+    wal = path.with_name(path.name + "-wal")
+    options = "mode=ro"
+    if not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size):
+        options += "&immutable=1"
+    uri = f"file:{quote(str(path.resolve()))}?{options}"
+    return URL.create("sqlite", database=uri, query={"uri": "true"})
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached at all (server down, connection
+    lost, file gone) rather than that a statement failed."""
+    if isinstance(error, DisconnectionError):
+        return True
+    # No statement: it failed while connecting. Invalidated: the connection broke under it.
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or error.statement is None
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -88,9 +130,51 @@ def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def connection_error(engine: Engine, exc: BaseException) -> CatalogueError:
     """The one-line error for a catalogue that cannot be reached or opened."""
+    path = sqlite_path(engine.url) if engine.dialect.name == "sqlite" else None
+    if path is None:
+        advice = "check that the server is running and that the --db URL is right"
+    else:
+        advice = _sqlite_advice(path, exc)
     return CatalogueError(
-        f"cannot open the catalogue database {masked(engine.url)}: {_one_line(exc)}; "
-        "check that the server is running and that the --db URL is right"
+        f"cannot open the catalogue database {masked(engine.url)}: {_one_line(exc)}; {advice}"
+    )
+
+
+def _sqlite_advice(path: Path, exc: BaseException) -> str:
+    """What to do about a SQLite catalogue file that cannot be opened."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    if path.is_dir():
+        return f"{path} is a folder, not a catalogue file: point --home or --db at a catalogue"
+    if path.exists() and not os.access(path, os.R_OK):
+        return f"you may not read {path}: ask its owner, or use a copy you can read"
+    if (code is not None and (code & 0xFF) == sqlite3.SQLITE_READONLY) or not os.access(
+        path.parent, os.W_OK
+    ):
+        return (
+            f"it (or {path.parent}) cannot be written here: run this where the archive can "
+            "be written (articles, show, runs and verify only read it)"
+        )
+    return "check that --home or --db names a cppcc-archive catalogue you can read"
+
+
+def catalogue_failure(engine: Engine, exc: BaseException) -> CatalogueError:
+    """The one-line error for a catalogue that failed while in use: why, and what to do."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    cannot_write = f"cannot write the catalogue database {masked(engine.url)}: {_one_line(exc)}"
+    if (code is not None and (code & 0xFF) == sqlite3.SQLITE_FULL) or sqlstate == "53100":
+        return CatalogueError(f"{cannot_write}; free some space on its disk and run this again")
+    if (code is not None and (code & 0xFF) == sqlite3.SQLITE_READONLY) or sqlstate == "25006":
+        return CatalogueError(
+            f"{cannot_write}; it is read-only here (commands that only read it work): run "
+            "this where it can be written"
+        )
+    if is_unreachable(exc):
+        return connection_error(engine, exc)
+    return CatalogueError(
+        f"the catalogue database {masked(engine.url)} failed: {_one_line(exc)}; run this "
+        "again, and see `cppcc-archive verify`"
     )
 
 
@@ -114,7 +198,7 @@ def _make_parent_dir(url: URL) -> None:
         ) from None
 
 
-def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
+def _configure_sqlite(engine: Engine, *, in_memory: bool, read_only: bool = False) -> None:
     """SQLAlchemy's pysqlite recipe: we emit BEGIN ourselves, so SAVEPOINTs work."""
 
     @event.listens_for(engine, "connect")
@@ -124,7 +208,7 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            if not in_memory:
+            if not in_memory and not read_only:
                 # Readers (the CLI) and the crawl's writer must not block each other.
                 _switch_to_wal(cursor)
                 # In WAL, NORMAL syncs at checkpoints, not at every commit: a power loss can
@@ -141,7 +225,7 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         # transaction that reads, then writes after another process committed fails at once
         # with "database is locked" (SQLITE_BUSY_SNAPSHOT): the busy timeout cannot help it.
         # Sessions that only read (READ_ONLY) take no write lock: in WAL they never wait.
-        if connection.get_execution_options().get(READ_ONLY):
+        if read_only or connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -16,7 +16,7 @@ Every function takes a Session and only flushes: the caller owns the transaction
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -62,21 +62,24 @@ def acquire_channel_locks(
     now: datetime,
     is_alive: IsAlive,
     stale_after: timedelta,
-) -> None:
+) -> list[int]:
     """Lock every one of `channels` ("site/channel" keys) for run `run_id`, or none of them.
 
     A lock held by a dead run (see `dead_reason`) is taken over: that run is marked
-    `interrupted` and its locks are released. A lock held by a live run raises ChannelBusy
-    naming it, and leaves none of `channels` locked. Locks this run already holds are kept.
-    Race-safe: when several processes acquire one channel at once, exactly one wins.
+    `interrupted` and its locks are released; returns the ids of the runs taken over. A lock
+    held by a live run raises ChannelBusy naming it, and leaves none of `channels` locked.
+    Locks this run already holds are kept. Race-safe: when several processes acquire one
+    channel at once, exactly one wins.
     """
     wanted = sorted(dict.fromkeys(split_channel_key(channel) for channel in channels))
+    taken_over: list[int] = []
     for _ in range(len(wanted) + _EXTRA_ATTEMPTS):
         if _insert_locks(session, wanted, run_id=run_id, host=host, pid=pid, now=now):
-            return
+            return taken_over
         holders = _holders(session, wanted)
         wanted = [key for key in wanted if _owner(holders, key) != run_id]
         others = sorted({lock.run_id for lock in holders if lock.run_id != run_id})
+        taken_over += others
         for holder_run_id in others:  # in id order, so that rival processes never deadlock
             _take_over(
                 session,
@@ -113,16 +116,50 @@ def touch_heartbeat(session: Session, run_id: int, now: datetime) -> bool:
     return cast(CursorResult[Any], result).rowcount == 1
 
 
+def dead_runs(
+    session: Session,
+    *,
+    host: str,
+    is_alive: IsAlive,
+    now: datetime,
+    stale_after: timedelta,
+    channels: Collection[str] | None = None,
+) -> list[Run]:
+    """The `running` runs whose process is gone (see `dead_reason`), oldest first; with
+    `channels` ("site/channel" keys), only those holding the lock of one of them. Reads only."""
+    query = select(Run).where(Run.status == "running").order_by(Run.id)
+    if channels is not None:
+        keys = [split_channel_key(channel) for channel in channels]
+        held = select(ChannelLock.run_id).where(
+            ChannelLock.site.in_({site for site, _ in keys}),
+            ChannelLock.channel.in_({channel for _, channel in keys}),
+        )
+        query = query.where(Run.id.in_(held))
+    return [
+        run
+        for run in session.scalars(query)
+        if dead_reason(run, host=host, is_alive=is_alive, now=now, stale_after=stale_after)
+    ]
+
+
 def recover_dead_runs(
-    session: Session, *, host: str, is_alive: IsAlive, now: datetime, stale_after: timedelta
+    session: Session,
+    *,
+    host: str,
+    is_alive: IsAlive,
+    now: datetime,
+    stale_after: timedelta,
+    run_ids: Collection[int] | None = None,
 ) -> list[int]:
     """Mark every `running` run whose process is gone as `interrupted`; returns their ids.
 
     A run is dead when it ran on `host` and its process is not alive, or when its heartbeat
-    is older than `stale_after`. Its locks are released, and so are locks left by runs that
-    are no longer running.
+    is older than `stale_after`; `run_ids` limits the marking to these runs. Its locks are
+    released, and so are locks left by runs that are no longer running.
     """
     query = select(Run).where(Run.status == "running").order_by(Run.id).with_for_update()
+    if run_ids is not None:
+        query = query.where(Run.id.in_(list(run_ids)))
     recovered = []
     for run in session.scalars(query):
         reason = dead_reason(run, host=host, is_alive=is_alive, now=now, stale_after=stale_after)

@@ -34,11 +34,16 @@ from typing import Any
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.engine import (
+    is_unreachable,
+    make_engine,
+    make_session_factory,
+    masked,
+)
 from pipelines.catalogue.records import save_records
 from pipelines.catalogue.walks import save_walk
 from pipelines.catalogue.writes import save_article, save_rejection
-from pipelines.errors import CppccArchiveError
+from pipelines.errors import CatalogueUnreachable, CppccArchiveError
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +86,7 @@ class CatalogueWriter:
         max_batch: int = DEFAULT_MAX_BATCH,
         max_delay: float = DEFAULT_MAX_DELAY,
         on_lost: Callable[[str], None] | None = None,
+        on_unreachable: Callable[[str], None] | None = None,
     ) -> None:
         self.database_url = database_url
         self.max_batch = max_batch
@@ -88,6 +94,9 @@ class CatalogueWriter:
         # Called (from a thread of the writer's) with the reason when the writer process ends
         # without being closed: a crawl must not go on archiving with nothing catalogued.
         self.on_lost = on_lost
+        # Called (from the same thread) with the error's message for each write that failed
+        # because the database could not be reached (CatalogueUnreachable).
+        self.on_unreachable = on_unreachable
         self._ids = itertools.count(1)
         self._futures: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()  # submit(), close() and the receiver share _futures
@@ -184,6 +193,8 @@ class CatalogueWriter:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
+                    if isinstance(value, CatalogueUnreachable) and self.on_unreachable:
+                        self.on_unreachable(str(value))
         except (EOFError, ConnectionResetError):  # reset: it died with jobs of ours unread
             reason = "the catalogue writer process ended"
         except Exception as error:  # a reply that cannot be read: nothing after it can be
@@ -231,7 +242,7 @@ def serve(connection: Connection) -> None:
             for outcome in _write(sessions, batch):
                 if replying:
                     try:
-                        connection.send(_sendable(outcome))
+                        connection.send(_sendable(_said_unreachable(outcome, database_url)))
                     except (BrokenPipeError, ConnectionResetError):
                         # The crawl is gone: what it sent before it went is written all the
                         # same, up to the end of the pipe.
@@ -290,6 +301,17 @@ def _undone_for_another(error: Exception) -> bool:
     a serialization failure (SQLSTATE class 40), which the same writes may pass on a retry."""
     sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
     return isinstance(error, OperationalError) and str(sqlstate or "").startswith("40")
+
+
+def _said_unreachable(outcome: Outcome, database_url: str) -> Outcome:
+    """The outcome, its error replaced by CatalogueUnreachable if it says the database could
+    not be reached: the crawl stops on that one, not on a write that failed alone."""
+    job, succeeded, value = outcome
+    if succeeded or not is_unreachable(value):
+        return outcome
+    why = " ".join(str(getattr(value, "orig", None) or value).split())
+    message = f"the catalogue database {masked(database_url)} cannot be reached ({why})"
+    return job, False, CatalogueUnreachable(message)
 
 
 def _sendable(outcome: Outcome) -> Outcome:
