@@ -64,6 +64,16 @@ CATALOGUE_LOSSES = (
 )
 
 
+# What a crawl's own finish reasons mean, for the one line that says why a run failed.
+EARLY_STOPS = {
+    "catalogue_unreachable": "the catalogue stopped answering (is the database server up?); "
+    "what the crawl archived is catalogued from its WARC files once it answers",
+    "catalogue_writer_lost": "its catalogue writer process died (see the log)",
+    "warc_write_error": "a page could not be written to the WARC files (is the disk full?)",
+    "launcher_gone": "the process that started it went away",
+}
+
+
 @dataclass(frozen=True)
 class SiteCrawl:
     """Everything one `scrapy crawl` subprocess needs: one site, some of its channels."""
@@ -149,7 +159,8 @@ def classify(outcome: SiteOutcome) -> tuple[str, str | None]:
     if outcome.exit_code != 0:
         return "failed", f"the crawl exited with code {outcome.exit_code}"
     if reason != "finished":
-        return "failed", f"the crawl stopped early: {reason}"
+        why = EARLY_STOPS.get(str(reason), "see the log")
+        return "failed", f"the crawl stopped early ({reason}): {why}"
     raised = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
     raised += int(stats.get("cppcc/errors/item", 0)) + int(stats.get("cppcc/warc/errors", 0))
     if raised:

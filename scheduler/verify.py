@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.seeds import Seeds
-from pipelines.catalogue.engine import make_session_factory, masked
+from pipelines.catalogue.engine import catalogue_failure, make_session_factory
 from pipelines.catalogue.locks import dead_reason
 from pipelines.catalogue.models import ArchivedRecord, Capture, ChannelLock, Rejection, Run
 from pipelines.errors import CatalogueError, UsageError
@@ -486,18 +486,18 @@ def _recatalogue(
     except DBAPIError as exc:
         # A full disk (SQLite: "database or disk is full"), a server gone: what was committed
         # stays, and a second run catalogues the rest.
+        failure = catalogue_failure(_engine_of(sessions), exc)
         raise CatalogueError(
-            f"verify --repair could not write the catalogue {_catalogue_name(sessions)}: "
-            f"{_one_line(exc.orig or exc)}; {report.records} records read, "
-            f"{sum(report.articles.values())} articles catalogued before it stopped. Free "
-            "some space (or bring the server back) and run `cppcc-archive verify --repair` again"
+            f"{failure} (verify --repair read {report.records} records and catalogued "
+            f"{sum(report.articles.values())} articles before it stopped; they are kept)"
         ) from None
     return Repair("recatalogued", None, f"catalogued from WARC: {report.summary()}")
 
 
-def _catalogue_name(sessions: sessionmaker[Session]) -> str:
+def _engine_of(sessions: sessionmaker[Session]) -> Engine:
     bind = sessions.kw.get("bind")
-    return masked(bind.url) if isinstance(bind, Engine) else "(unknown)"
+    assert isinstance(bind, Engine)  # the command binds its sessions to an engine
+    return bind
 
 
 def _verify_again(
