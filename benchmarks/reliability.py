@@ -26,22 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from replicas.rmzxb.channel import article_spec, channel_routes
+from replicas.rmzxb.channel import SEEDS, article_spec, channel_routes
 from replicas.server import ReplicaServer
 from tests.conftest import run_cli
 from tests.faults import KillTrial, kill_9_trial
 
-SEEDS = """\
-[sites.rmzxb]
-name = "人民政协网 (generated channel)"
-base_url = "{base_url}"
-download_delay = 0
-autothrottle = false
-
-[sites.rmzxb.channels.yw]
-name = "要闻"
-list = "/yw_n/index.shtml"
-"""
 PUBLISHED_BETWEEN = 200  # articles published before an incremental trial's crawl: 10 list pages
 
 

@@ -115,14 +115,17 @@ def _writer_lost(crawler: Crawler, reason: str) -> None:
     """The writer process died mid-crawl: stop the crawl, saying why (from any thread)."""
     from twisted.internet import reactor
 
-    def stop() -> None:
-        assert crawler.stats is not None
-        crawler.stats.inc_value("cppcc/errors/catalogue_writer_lost")
-        if crawler.engine is not None and crawler.engine.running:
-            logger.error("%s; stopping the crawl", reason)
-            deferred_from_coro(crawler.engine.close_spider_async(reason=WRITER_LOST))
+    stat = "cppcc/errors/catalogue_writer_lost"
+    reactor.callFromThread(_stop_crawl, crawler, stat, reason, WRITER_LOST)
 
-    reactor.callFromThread(stop)
+
+def _stop_crawl(crawler: Crawler, stat: str, why: str, finish_reason: str) -> None:
+    """Count `stat` and close the spider with `finish_reason`, logging `why` (reactor thread)."""
+    assert crawler.stats is not None
+    crawler.stats.inc_value(stat)
+    if crawler.engine is not None and crawler.engine.running:
+        logger.error("%s; stopping the crawl", why)
+        deferred_from_coro(crawler.engine.close_spider_async(reason=finish_reason))
 
 
 def _read_failed(crawler: Crawler, context: ExceptionContext) -> None:
@@ -144,18 +147,14 @@ def _unreachable(crawler: Crawler, reason: str) -> None:
     """
     from twisted.internet import reactor
 
-    def stop() -> None:
+    def once() -> None:
         catalogue = _CATALOGUES.get(crawler)
         if catalogue is None or catalogue.unreachable:
-            return
+            return  # failed look-ups come by the dozen once the server is gone
         catalogue.unreachable = True
-        assert crawler.stats is not None
-        crawler.stats.inc_value("cppcc/errors/catalogue_unreachable")
-        if crawler.engine is not None and crawler.engine.running:
-            logger.error("%s; stopping the crawl", reason)
-            deferred_from_coro(crawler.engine.close_spider_async(reason=UNREACHABLE))
+        _stop_crawl(crawler, "cppcc/errors/catalogue_unreachable", reason, UNREACHABLE)
 
-    reactor.callFromThread(stop)
+    reactor.callFromThread(once)
 
 
 def _dispose(crawler: Crawler) -> None:

@@ -16,22 +16,11 @@ from typing import Any
 
 import pytest
 
-from replicas.rmzxb.channel import article_spec, channel_routes, list_path
+from replicas.rmzxb.channel import SEEDS, article_spec, channel_routes, list_path
 from replicas.server import ReplicaServer, Reply
 from tests.conftest import CliResult, run_cli
 
 ARTICLES = 120
-SEEDS = """\
-[sites.rmzxb]
-name = "人民政协网 (generated channel)"
-base_url = "{base_url}"
-download_delay = 0
-autothrottle = false
-
-[sites.rmzxb.channels.yw]
-name = "要闻"
-list = "/yw_n/index.shtml"
-"""
 SLICE = {"CPPCC_BACKLOG_LIST_PAGES": "2"}
 
 

@@ -78,6 +78,18 @@ def channel_routes(articles: int) -> Routes:
 
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /admin/\n"
+# A seeds file for the channel served at {base_url}, crawled as fast as loopback allows.
+SEEDS = """\
+[sites.rmzxb]
+name = "人民政协网 (generated channel)"
+base_url = "{base_url}"
+download_delay = 0
+autothrottle = false
+
+[sites.rmzxb.channels.yw]
+name = "要闻"
+list = "/yw_n/index.shtml"
+"""
 
 
 def list_path(number: int) -> str:
