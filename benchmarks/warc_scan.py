@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.archive.verify import scan_file
 from pipelines.warc.exchange import HttpExchange
 from pipelines.warc.scan import scan_warc
 from pipelines.warc.writer import WarcWriter
-from scheduler.verify import scan_file
 
 PAGES = Path(__file__).parents[1] / "replicas" / "rmzxb" / "pages"
 PAGE = (PAGES / "rmzxb_article_2023-02-27_3299508.html").read_bytes()

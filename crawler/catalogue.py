@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 from weakref import WeakKeyDictionary
 
@@ -19,7 +18,6 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from pipelines.catalogue.engine import (
-    default_sqlite_url,
     is_unreachable,
     make_engine,
     make_read_session_factory,
@@ -27,6 +25,7 @@ from pipelines.catalogue.engine import (
 )
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writer import CatalogueWriter
+from pipelines.home import ArchiveHome
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -49,8 +48,9 @@ _CATALOGUES: WeakKeyDictionary[Crawler, _Catalogue] = WeakKeyDictionary()
 def catalogue_url(crawler: Crawler) -> str:
     """CPPCC_DATABASE_URL, or the SQLite catalogue in CPPCC_HOME."""
     settings = crawler.settings
-    home = Path(settings.get("CPPCC_HOME") or "archive")
-    return settings.get("CPPCC_DATABASE_URL") or default_sqlite_url(home)
+    return ArchiveHome.at(settings.get("CPPCC_HOME")).catalogue_url(
+        settings.get("CPPCC_DATABASE_URL")
+    )
 
 
 def _catalogue(crawler: Crawler) -> _Catalogue:

@@ -12,9 +12,9 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.capture import NOT_MODIFIED_KEY, warc_directory
 from crawler.catalogue import catalogue_reader
 from pipelines.catalogue.records import conditional_state
-from pipelines.warc.capture import NOT_MODIFIED_KEY, warc_directory
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
 
 if TYPE_CHECKING:

@@ -16,36 +16,9 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from twisted.internet.task import LoopingCall
 
+from pipelines.stats import HTTP_ERRORS, ITEM_ERRORS, progress_counts
+
 logger = logging.getLogger(__name__)
-
-# The counts a user watches while a crawl runs, by the stats key they come from.
-PROGRESS_STATS = {
-    "pages_fetched": "response_received_count",
-    "articles_new": "cppcc/articles/new",
-    "articles_updated": "cppcc/articles/updated",
-    "articles_unchanged": "cppcc/articles/unchanged",
-    "pages_rejected": "cppcc/pages_rejected",
-    "http_errors": "cppcc/http_errors",
-}
-# What counts as an error: our own code raising, the archive failing, or a download failing
-# for a reason other than an HTTP status (those are `http_errors`).
-ERROR_STATS_PREFIXES = ("spider_exceptions/", "cppcc/errors/", "cppcc/warc/errors")
-ERROR_STATS = ("downloader/exception_count",)
-# Downloader "exceptions" that are decisions, not failures: a page robots.txt forbids is
-# dropped with IgnoreRequest, and that is the crawler being polite.
-NOT_ERROR_STATS = ("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest",)
-
-
-def progress_counts(stats: dict[str, Any]) -> dict[str, int]:
-    """The counts a user watches (pages, articles, errors) from a crawl's Scrapy stats."""
-    counts = {name: int(stats.get(key, 0)) for name, key in PROGRESS_STATS.items()}
-    errors = sum(
-        int(value)
-        for key, value in stats.items()
-        if key.startswith(ERROR_STATS_PREFIXES) or key in ERROR_STATS
-    )
-    counts["errors"] = errors - sum(int(stats.get(key, 0)) for key in NOT_ERROR_STATS)
-    return counts
 
 
 def is_robots_txt(url: str) -> bool:
@@ -103,12 +76,12 @@ class RunReportExtension:
             self.http_errors[response.url] = response.status
         else:
             self.http_errors.pop(response.url, None)
-        self.stats.set_value("cppcc/http_errors", len(self.http_errors))
+        self.stats.set_value(HTTP_ERRORS, len(self.http_errors))
 
     def item_error(self, item: Any, response: Response, spider: Spider, failure: Any) -> None:
         """Count an exception raised in an item pipeline."""
         # An exception in our own pipeline code: the run is failed, whatever the exit code.
-        self.stats.inc_value("cppcc/errors/item")
+        self.stats.inc_value(ITEM_ERRORS)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Write the `finished` event: finish reason, counts, error pages, all stats."""

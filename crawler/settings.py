@@ -2,15 +2,14 @@
 
 import os
 
+# An honest User-Agent naming the project, so site operators know who is fetching and why
+# (`channels discover` sends the same).
+from pipelines.warc.naming import USER_AGENT as USER_AGENT
+
 BOT_NAME = "cppcc-archive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-# An honest User-Agent naming the project, so site operators know who is fetching and why.
-USER_AGENT = (
-    "cppcc-archive/0.1 (archival crawler of CPPCC news channels; "
-    "+https://github.com/cppcc-archive/cppcc-archive)"
-)
 ROBOTSTXT_OBEY = True
 
 # Polite defaults; each site's seeds entry can change them (see crawler/spiders/base.py).
@@ -46,7 +45,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 EXTENSIONS = {
-    "pipelines.warc.capture.WarcCaptureExtension": 100,
+    "crawler.capture.WarcCaptureExtension": 100,
     "crawler.extensions.RunReportExtension": 200,
     "crawler.watch.LauncherWatchExtension": 300,
     "crawler.memory.FreezeStartupObjectsExtension": 400,
@@ -56,8 +55,8 @@ EXTENSIONS = {
 }
 
 ITEM_PIPELINES = {
-    "pipelines.scrapy.NormalisePipeline": 300,
-    "pipelines.scrapy.CataloguePipeline": 400,
+    "crawler.pipelines.NormalisePipeline": 300,
+    "crawler.pipelines.CataloguePipeline": 400,
 }
 
 # Where everything goes. The command line passes these with -s; `scrapy crawl` alone uses the

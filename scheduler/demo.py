@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from crawler.seeds import load_seeds
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.queries import list_articles
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import CrawlError
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
+from scheduler.cli.output import print_table
 from scheduler.launcher import launch_crawl
-from scheduler.output import print_table
 from scheduler.progress import ProgressPrinter, describe_counts
+from scheduler.timing import load_seeds
 
 DEMO_SEEDS = """\
 # Written by `cppcc-archive demo`: the replica of 人民政协网 served on loopback.

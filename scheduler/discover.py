@@ -19,9 +19,9 @@ from urllib.robotparser import RobotFileParser
 import lxml.html
 from w3lib.encoding import html_to_unicode
 
-from crawler.seeds import DEFAULT_SCHEDULE, Site
 from pipelines.errors import CppccArchiveError
 from pipelines.normalise import parse_article_url
+from pipelines.seeds import DEFAULT_SCHEDULE, Site
 
 TIMEOUT = 30.0  # seconds for each request
 # Paths of channel list pages, relative to base_url; group 1 is the channel's slug.

@@ -10,12 +10,14 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from crawler.seeds import Seeds, cron_trigger, load_seeds
+from pipelines.archive.recover import recover_warc_files
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.queries import last_runs_by_channel
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.walks import WalkState, all_walk_states
-from scheduler.recovery import recover_archive, recover_warc_files
+from pipelines.home import ArchiveHome
+from pipelines.seeds import Seeds
+from scheduler.recovery import recover_archive
 from scheduler.service import (
     RUNNING,
     SHANGHAI,
@@ -25,7 +27,7 @@ from scheduler.service import (
     last_finished_times,
     serve_until_stopped,
 )
-from scheduler.timing import next_slot
+from scheduler.timing import cron_trigger, load_seeds, next_slot
 
 logger = logging.getLogger("cppcc_archive.service")
 
@@ -38,7 +40,8 @@ def serve(settings: ServiceSettings) -> int:
     try:
         ensure_schema(engine)  # an unreachable catalogue too
         sessions = make_session_factory(engine)
-        recover_archive(sessions, settings.home / "warc", seeds, logger.info, no_run_is_ours=True)
+        home = ArchiveHome(settings.home)
+        recover_archive(sessions, home, seeds, logger.info, no_run_is_ours=True)
         scheduler = build_scheduler(
             settings, seeds, last_finished_times(sessions), datetime.now(SHANGHAI)
         )
@@ -54,7 +57,7 @@ def serve(settings: ServiceSettings) -> int:
         # closing their WARC files on their own when they see us gone (one forced to stop
         # leaves `.open` files: salvaged now if it is already dead, else at the next start),
         # and the next start marks their runs interrupted.
-        recover_warc_files(settings.home / "warc", logger.info)
+        recover_warc_files(ArchiveHome(settings.home).warc, logger.info)
         logger.info(
             "stopped at once; %s run(s) will be marked interrupted at the next start",
             RUNNING.count(),

@@ -17,15 +17,16 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.seeds import Channel, Seeds, cron_trigger, load_seeds
+from pipelines.archive.recover import recover_warc_files
 from pipelines.catalogue.locks import ChannelBusy
 from pipelines.catalogue.queries import last_finished_by_channel
 from pipelines.errors import CppccArchiveError
+from pipelines.home import ArchiveHome
+from pipelines.seeds import Channel, Seeds
 from scheduler.launcher import RunResult, launch_crawl
 from scheduler.progress import describe_counts
-from scheduler.recovery import recover_warc_files
 from scheduler.stopping import GRACE_SECONDS, CrawlStopper
-from scheduler.timing import missed_slot
+from scheduler.timing import cron_trigger, load_seeds, missed_slot
 
 logger = logging.getLogger("cppcc_archive.service")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -125,7 +126,7 @@ def run_scheduled_crawl(
     if result.status != "finished":
         # A crawl stopped firmly may have left its WARC file `.open`: close it now, not at
         # the next start, which may be months away.
-        recover_warc_files(Path(home) / "warc", logger.info)
+        recover_warc_files(ArchiveHome(Path(home)).warc, logger.info)
 
 
 def _crawl_channel(

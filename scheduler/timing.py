@@ -1,12 +1,41 @@
-"""When a channel is due: the schedule's slots against its last run (pure, clock given)."""
+"""Cron schedules: triggers from seeds expressions, seeds checked with them, and when a channel
+is due (the schedule's slots against its last run; pure, clock given)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 
+from pipelines import seeds
+from pipelines.seeds import SCHEDULE_TIMEZONE, Seeds
+
 _JUST_AFTER = timedelta(microseconds=1)
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    """A trigger from 5 cron fields, or 6 whose first is seconds; Asia/Shanghai time."""
+    fields = expression.split()
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(expression, timezone=SCHEDULE_TIMEZONE)
+    if len(fields) == 6:
+        second, minute, hour, day, month, day_of_week = fields
+        return CronTrigger(
+            second=second,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=day_of_week,
+            timezone=SCHEDULE_TIMEZONE,
+        )
+    raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
+
+
+def load_seeds(path: Path | str | None = None) -> Seeds:
+    """The seeds file (the given one, else the packaged one), its cron schedules checked too."""
+    return seeds.load_seeds(path, check_schedule=cron_trigger)
 
 
 def next_slot(trigger: CronTrigger, after: datetime) -> datetime | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.seeds import load_seeds
+from pipelines.seeds import load_seeds
 from replicas.server import ReplicaServer, Reply
 from scheduler.discover import as_toml, discover_channels
 from tests.conftest import REPLICA_SEEDS, run_cli

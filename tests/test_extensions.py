@@ -11,7 +11,8 @@ from scrapy import Request, Spider
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from crawler.extensions import RunReportExtension, is_robots_txt, progress_counts
+from crawler.extensions import RunReportExtension, is_robots_txt
+from pipelines.stats import progress_counts
 
 BASE = "http://127.0.0.1:8000"
 

@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from scheduler.index import cmd_index
+from scheduler.cli.index import index_home as cmd_index
 from tests.conftest import run_cli
 from tests.test_cdxj import write_warc
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import make_url, text
 
-from scheduler.launcher import SiteCrawl, SiteOutcome, classify, crawl_argv
+from scheduler.crawl_process import SiteCrawl, SiteOutcome, crawl_argv
+from scheduler.run_record import classify
 from tests.db_fixtures import PostgresServer
 from tests.faults import TcpProxy
 
@@ -136,7 +137,7 @@ def test_a_run_taken_for_dead_elsewhere_stops_its_crawl(tmp_path: Path) -> None:
     from pipelines.catalogue.engine import make_engine, make_session_factory
     from pipelines.catalogue.schema import ensure_schema
     from pipelines.catalogue.writes import finish_run, start_run
-    from scheduler.launcher import _Heartbeat
+    from scheduler.heartbeat import Heartbeat
     from scheduler.stopping import CrawlStopper
 
     engine = make_engine(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}")
@@ -148,7 +149,7 @@ def test_a_run_taken_for_dead_elsewhere_stops_its_crawl(tmp_path: Path) -> None:
             session, trigger="manual", channels=["rmzxb/yw"], pid=1, host="h", started_at=now
         )
     stopper = CrawlStopper()
-    with _Heartbeat(sessions, run_id, stopper, every=0.05):
+    with Heartbeat(sessions, run_id, stopper, every=0.05):
         time.sleep(0.3)
         assert stopper.reason is None  # still running: beats go on
         with sessions.begin() as session:
@@ -170,9 +171,9 @@ def test_a_run_taken_for_dead_elsewhere_stops_its_crawl(tmp_path: Path) -> None:
 
 
 def _aggregate(status: str, *reports: dict[str, object]) -> Any:
-    from scheduler.launcher import _Aggregate
+    from scheduler.run_record import RunTally
 
-    aggregate = _Aggregate(status=status)
+    aggregate = RunTally(status=status)
     aggregate.stats = {f"site{number}": report for number, report in enumerate(reports)}
     return aggregate
 
@@ -190,7 +191,7 @@ def _aggregate(status: str, *reports: dict[str, object]) -> Any:
 def test_what_the_launcher_catalogues_again_from_the_warc_files(
     status: str, reports: list[dict[str, object]], lost: bool
 ) -> None:
-    from scheduler.launcher import _lost_writes
+    from scheduler.run_record import _lost_writes
 
     said: list[str] = []
     assert _lost_writes(_aggregate(status, *reports), said.append) is lost
@@ -240,14 +241,14 @@ def _running_run(url: str) -> tuple[Any, Any, int]:
 def test_the_heartbeat_says_once_an_outage_that_it_cannot_beat(
     cut_catalogue: tuple[str, TcpProxy],
 ) -> None:
-    from scheduler.launcher import _Heartbeat
+    from scheduler.heartbeat import Heartbeat
     from scheduler.stopping import CrawlStopper
 
     url, proxy = cut_catalogue
     engine, sessions, run_id = _running_run(url)
     said: list[str] = []
     try:
-        with _Heartbeat(sessions, run_id, CrawlStopper(), every=0.05, notice=said.append):
+        with Heartbeat(sessions, run_id, CrawlStopper(), every=0.05, notice=said.append):
             proxy.cut()
             time.sleep(1)  # many beats missed: one line
             proxy.restore()
@@ -265,7 +266,7 @@ def test_the_heartbeat_says_once_an_outage_that_it_cannot_beat(
 def test_a_run_end_is_recorded_once_the_catalogue_answers_again(
     cut_catalogue: tuple[str, TcpProxy], tmp_path: Path
 ) -> None:
-    from scheduler.launcher import _finish
+    from scheduler.run_record import record_end
 
     url, proxy = cut_catalogue
     engine, sessions, run_id = _running_run(url)
@@ -276,7 +277,7 @@ def test_a_run_end_is_recorded_once_the_catalogue_answers_again(
     proxy.cut()
     threading.Timer(1.5, proxy.restore).start()
     try:
-        _finish(sessions, plan, aggregate, said.append, retry=30)
+        record_end(sessions, plan, aggregate, said.append, retry=30)
         with engine.connect() as connection:
             runs = connection.execute(text("SELECT status, error FROM runs")).all()
             locks = connection.execute(text("SELECT count(*) FROM channel_locks")).scalar()
@@ -291,7 +292,7 @@ def test_a_run_end_that_cannot_be_recorded_gives_up_in_one_line(
     cut_catalogue: tuple[str, TcpProxy], tmp_path: Path
 ) -> None:
     from pipelines.errors import CrawlError
-    from scheduler.launcher import _finish
+    from scheduler.run_record import record_end
 
     url, proxy = cut_catalogue
     engine, sessions, run_id = _running_run(url)
@@ -300,7 +301,7 @@ def test_a_run_end_that_cannot_be_recorded_gives_up_in_one_line(
     began = time.monotonic()
     try:
         with pytest.raises(CrawlError) as raised:
-            _finish(sessions, plan, _aggregate("failed", {}), lambda _line: None, retry=3)
+            record_end(sessions, plan, _aggregate("failed", {}), lambda _line: None, retry=3)
         assert time.monotonic() - began < 30
         proxy.restore()
         with engine.connect() as connection:
@@ -318,9 +319,9 @@ def test_a_run_end_that_cannot_be_recorded_gives_up_in_one_line(
 def _plan(tmp_path: Path, run_id: int, url: str) -> Any:
     from datetime import UTC, datetime
 
-    from crawler.seeds import load_seeds
-    from scheduler.launcher import _RunPlan
+    from pipelines.seeds import load_seeds
+    from scheduler.crawl_process import RunPlan
 
     seeds = load_seeds(None)
     channel = seeds.site("rmzxb").channel("yw")
-    return _RunPlan(seeds, (channel,), run_id, tmp_path / "home", url, 0, 0, datetime.now(UTC))
+    return RunPlan(seeds, (channel,), run_id, tmp_path / "home", url, 0, 0, datetime.now(UTC))

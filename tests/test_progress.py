@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from scheduler.launcher import RunResult
 from scheduler.progress import ProgressPrinter, describe_counts, print_summary
+from scheduler.run_record import RunResult
 
 VIEW = {"id": 3, "status": "finished", "channels": ["rmzxb/yw"], "counts": {}}
 COUNTS = {"pages_fetched": 12, "articles_new": 5, "http_errors": 1, "errors": 0}

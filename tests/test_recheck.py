@@ -1,4 +1,4 @@
-"""Tests for crawler.recheck: the decaying re-check schedule, on a frozen clock."""
+"""Tests for pipelines.recheck: the decaying re-check schedule, on a frozen clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.recheck import (
+from pipelines.errors import UsageError
+from pipelines.recheck import (
     DEFAULT_INTERVALS,
     SHANGHAI,
     check_environment,
@@ -15,7 +16,6 @@ from crawler.recheck import (
     parse_intervals,
     parse_now,
 )
-from pipelines.errors import UsageError
 
 SEEN = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from pipelines.archive import reextract
 from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
 from pipelines.catalogue.models import Capture
 from replicas.rmzxb.articles import replica_articles
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from scheduler import reextract
 from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
 
 ARTICLES = {article.key: article for article in replica_articles()}

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.seeds import cron_trigger, load_seeds, packaged_seeds_path
 from pipelines.errors import SeedsError
+from pipelines.seeds import packaged_seeds_path
+from scheduler.timing import cron_trigger, load_seeds
 
 GOOD = """\
 [sites.rmzxb]

@@ -18,10 +18,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from crawler.seeds import cron_trigger, load_seeds
 from pipelines.processes import pid_is_alive
 from scheduler.service import ServiceSettings, build_scheduler
-from scheduler.timing import next_slot
+from scheduler.timing import cron_trigger, load_seeds, next_slot
 from tests.conftest import (
     GatedReplica,
     SlowReplica,

@@ -15,8 +15,8 @@ from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawler.items import ArticlePagesItem
+from crawler.pipelines import NormalisePipeline
 from crawler.spiders.rmzxb import RmzxbSpider
-from pipelines.scrapy import NormalisePipeline
 from replicas.rmzxb.articles import RELATED_PATHS, replica_articles
 from replicas.rmzxb.site import (
     ALIAS_HOST,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from crawler.seeds import cron_trigger
-from scheduler.timing import missed_slot, next_slot
+from scheduler.timing import cron_trigger, missed_slot, next_slot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HALF_HOURLY = cron_trigger("*/30 * * * *")

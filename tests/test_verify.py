@@ -25,18 +25,18 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.seeds import load_seeds
-from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
-from pipelines.catalogue.models import ChannelLock, Run
-from pipelines.warc.naming import warc_filename
-from replicas.rmzxb.site import build_site, not_found_page
-from replicas.server import ReplicaServer
-from scheduler.verify import (
+from pipelines.archive.verify import (
     Problem,
     check_open_files,
     scan_file,
     verify_archive,
 )
+from pipelines.catalogue.engine import default_sqlite_url, make_engine, make_session_factory
+from pipelines.catalogue.models import ChannelLock, Run
+from pipelines.seeds import load_seeds
+from pipelines.warc.naming import warc_filename
+from replicas.rmzxb.site import build_site, not_found_page
+from replicas.server import ReplicaServer
 from tests.conftest import REPLICA_SEEDS, run_cli
 
 ARTICLE = "/c/2023-03-05/3303391.shtml"  # in rmzxb/yw: fetched by both crawls

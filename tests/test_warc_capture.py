@@ -1,4 +1,4 @@
-"""Tests for pipelines.warc.capture: a real Scrapy crawl, in a subprocess, against loopback HTTP."""
+"""Tests for crawler.capture: a real Scrapy crawl, in a subprocess, against loopback HTTP."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.warc.capture import WarcCaptureExtension, exchange_from
+from crawler.capture import WarcCaptureExtension, exchange_from
 
 REPO = Path(__file__).resolve().parents[1]
 GZIP_PAGE = gzip.compress("<html><body>全国政协</body></html>".encode(), mtime=0)
@@ -99,7 +99,7 @@ class ReplicaSpider(scrapy.Spider):
     custom_settings = {"HTTPERROR_ALLOWED_CODES": [404]}
 
 process = CrawlerProcess({
-    "EXTENSIONS": {"pipelines.warc.capture.WarcCaptureExtension": 0},
+    "EXTENSIONS": {"crawler.capture.WarcCaptureExtension": 0},
     "CPPCC_WARC_DIR": warc_dir,
     "CPPCC_WARC_OPERATOR": "tests@example.org",
     "ROBOTSTXT_OBEY": False,

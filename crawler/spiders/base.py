@@ -20,8 +20,6 @@ from crawler.catalogue import catalogue_reader
 from crawler.conditional import UNCONDITIONAL_KEY
 from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.list_failures import describe_failure
-from crawler.recheck import DEFAULT_INTERVALS, is_due, parse_intervals, parse_now
-from crawler.seeds import Channel, Site, load_seeds
 from crawler.walk import ListPage, ListWalk
 from crawler.walk_record import WalkRecorder
 from pipelines.catalogue.recrawl import KnownPage, known_pages, stale_articles
@@ -33,6 +31,8 @@ from pipelines.normalise import (
     page_url,
     parse_article_url,
 )
+from pipelines.recheck import DEFAULT_INTERVALS, is_due, parse_intervals, parse_now
+from pipelines.seeds import Channel, Site, load_seeds
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuch
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.errors import CatalogueError
+from pipelines.home import ArchiveHome
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "cppcc_read_only"  # execution option of sessions that only read
@@ -23,7 +24,7 @@ POSTGRES_CONNECT_TIMEOUT_S = 10
 
 def default_sqlite_url(home: Path) -> str:
     """The catalogue's URL when no `--db` is given: `<home>/catalogue.sqlite3`."""
-    return URL.create("sqlite", database=str(Path(home) / "catalogue.sqlite3")).render_as_string()
+    return ArchiveHome(Path(home)).catalogue_url()
 
 
 def masked(url: str | URL) -> str:

@@ -29,6 +29,9 @@ from pipelines.errors import CatalogueError, CppccArchiveError
 
 # (host, pid) -> is that process alive? Only ever asked about the caller's own host.
 IsAlive = Callable[[str, int], bool]
+# A run on another host whose heartbeat is older than this is presumed dead (its host crashed
+# or lost power); running runs refresh theirs every 30 s (scheduler/heartbeat.py).
+STALE_AFTER = timedelta(minutes=5)
 
 # Each failed attempt clears at least one stale holder (or finds a lock just released), so a
 # few more attempts than channels always suffice unless other processes keep racing us.
@@ -171,6 +174,16 @@ def recover_dead_runs(
     session.execute(delete(ChannelLock).where(ChannelLock.run_id.in_(ended)))
     session.flush()
     return recovered
+
+
+def running_locks(session: Session) -> list[tuple[ChannelLock, Run]]:
+    """Each lock held by a run recorded `running`, with its run, by run id."""
+    found = []
+    for lock in session.scalars(select(ChannelLock).order_by(ChannelLock.run_id)):
+        run = session.get(Run, lock.run_id)
+        if run is not None and run.status == "running":
+            found.append((lock, run))
+    return found
 
 
 def dead_reason(

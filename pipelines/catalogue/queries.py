@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, String, cast, select
@@ -13,6 +13,7 @@ from pipelines.catalogue.models import (
     SHANGHAI,
     ArticleRecord,
     ArticleVersion,
+    Channel,
     ChannelLock,
     Rejection,
     Run,
@@ -133,6 +134,37 @@ def list_runs(session: Session, limit: int | None = 50) -> list[Run]:
 def get_run(session: Session, run_id: int) -> Run | None:
     """One crawl run, or None when there is no such id."""
     return session.get(Run, run_id)
+
+
+def runs_by_ids(session: Session, run_ids: Iterable[int]) -> list[Run]:
+    """The runs with these ids (those that exist)."""
+    return list(session.scalars(select(Run).where(Run.id.in_(list(run_ids)))))
+
+
+def article_ids(
+    session: Session,
+    *,
+    site: str | None = None,
+    channel: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[int]:
+    """Ids of the articles matching the filters (as `article_filters` reads them), in id order."""
+    filters = article_filters(site=site, channel=channel, since=since, until=until)
+    return list(
+        session.scalars(select(ArticleRecord.id).where(*filters).order_by(ArticleRecord.id))
+    )
+
+
+def with_captures(session: Session, rows: Sequence[ArticleRecord]) -> None:
+    """Load the captures of `rows` (already in `session`) in one query."""
+    query = select(ArticleRecord).where(ArticleRecord.id.in_([row.id for row in rows]))
+    session.scalars(query.options(selectinload(ArticleRecord.captures))).all()
+
+
+def catalogued_channels(session: Session) -> set[tuple[str, str]]:
+    """Every (site, channel) the catalogue knows, seeded now or once."""
+    return set(session.execute(select(Channel.site, Channel.key)).tuples())
 
 
 def run_rejections(session: Session, run_id: int) -> list[Rejection]:

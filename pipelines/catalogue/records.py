@@ -5,7 +5,7 @@ Every function takes a Session and only flushes: the caller owns the transaction
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ class ConditionalState:
 
 
 _records = table_of(ArchivedRecord)
+IN_CHUNK = 500  # values per SQL IN (…), well under every back end's parameter limit
 
 
 def save_records(session: Session, records: Sequence[ArchivedResponse], run_id: int | None) -> None:
@@ -86,6 +87,23 @@ def record_by_id(session: Session, record_id: str) -> RecordLocation | None:
     query = select(ArchivedRecord).where(ArchivedRecord.record_id == record_id)
     row = session.scalars(query).one_or_none()
     return location_of(row) if row else None
+
+
+def records_with_urls(session: Session, urls: Sequence[str]) -> list[ArchivedRecord]:
+    """Every record of these URLs (responses and revisits)."""
+    found: list[ArchivedRecord] = []
+    for chunk in _chunks(urls):
+        found += session.scalars(select(ArchivedRecord).where(ArchivedRecord.url.in_(chunk)))
+    return found
+
+
+def records_with_ids(session: Session, record_ids: Sequence[str]) -> list[ArchivedRecord]:
+    """The records with these WARC-Record-IDs (those the table has)."""
+    found: list[ArchivedRecord] = []
+    for chunk in _chunks(record_ids):
+        query = select(ArchivedRecord).where(ArchivedRecord.record_id.in_(chunk))
+        found += session.scalars(query)
+    return found
 
 
 def conditional_state(session: Session, url: str) -> ConditionalState | None:
@@ -148,3 +166,8 @@ def _row(record: ArchivedResponse, run_id: int | None) -> dict[str, Any]:
         "last_modified": record.last_modified,
         "run_id": run_id,
     }
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import object_session
 from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Capture, Rejection, Run
 from pipelines.catalogue.queries import run_rejections
 from pipelines.normalise.article import Article, Image
+from pipelines.stats import FAILED_PAGES, RETRY_AFTER_STATS, WALK_STATS, WARC_STATS
 
 _IMAGE_FIELDS = frozenset(field.name for field in dataclasses.fields(Image))
 
@@ -165,15 +166,6 @@ def _channel(found: dict[str, dict[str, Any]], site: str | None, channel: str) -
     return found.setdefault(f"{site}/{channel}" if site else channel, _channel_coverage())
 
 
-# What a run wrote to the WARC files, by the Scrapy stats key counting it.
-WARC_STATS = {
-    "records": "cppcc/warc/records",
-    "revisits": "cppcc/warc/revisits",
-    "bytes": "cppcc/warc/bytes",
-    "files": "cppcc/warc/files",
-}
-
-
 def warc_view(stats: dict[str, Any]) -> dict[str, int]:
     """Records, revisits, compressed bytes and files the run wrote, over all its sites."""
     totals = dict.fromkeys(WARC_STATS, 0)
@@ -181,10 +173,6 @@ def warc_view(stats: dict[str, Any]) -> dict[str, int]:
         for name, key in WARC_STATS.items():
             totals[name] += int(site_stats.get(key, 0) or 0)
     return totals
-
-
-# What a run's walk of each channel did, by the key under cppcc/walk/<channel>/.
-WALK_STATS = ("state", "pages", "reached", "last_page", "stopped", "failed_at", "failure")
 
 
 def walk_view(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -202,14 +190,6 @@ def walk_view(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return dict(sorted(walks.items()))
 
 
-# The waits servers asked for with Retry-After (a 429 or 503), by the stats key counting them.
-RETRY_AFTER_STATS = {
-    "waits": "cppcc/retry_after/waits",
-    "seconds": "cppcc/retry_after/seconds",
-    "capped": "cppcc/retry_after/capped",
-}
-
-
 def retry_after_view(stats: dict[str, Any]) -> dict[str, int]:
     """Waits a server asked for (429/503 with Retry-After), the seconds waited, and how many
     were cut to CPPCC_RETRY_AFTER_MAX, over all the run's sites."""
@@ -224,7 +204,7 @@ def failed_pages_view(stats: dict[str, Any]) -> list[dict[str, str]]:
     """Pages that failed for a reason other than their status (a redirect loop, a reset
     connection): `[{"url", "why"}]`, over all the run's sites."""
     return [page for _, site_stats in _stats_by_site(stats)
-            for page in site_stats.get("cppcc/failed_pages") or []]  # fmt: skip
+            for page in site_stats.get(FAILED_PAGES) or []]  # fmt: skip
 
 
 def _stats_by_site(stats: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any]]]:

@@ -436,3 +436,18 @@ def _json_ready(value: object) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def assign_channel(session: Session, site: str, channel: str, warc_names: Sequence[str]) -> None:
+    """Give `channel` to the articles of `site` that have none and a capture in these WARC
+    files (catalogued from a page alone, without the metadata record naming their channel)."""
+    captured = select(Capture.article_id).where(Capture.warc_filename.in_(list(warc_names)))
+    session.execute(
+        update(ArticleRecord)
+        .where(
+            ArticleRecord.site == site,
+            ArticleRecord.channel == "",
+            ArticleRecord.id.in_(captured),
+        )
+        .values(channel=channel)
+    )

@@ -116,7 +116,7 @@ def canonical_article_url(
 
 
 class SeededSite(Protocol):
-    """What a seeds file says of a site that article URLs depend on (crawler.seeds.Site)."""
+    """What a seeds file says of a site that article URLs depend on (pipelines.seeds.Site)."""
 
     @property
     def key(self) -> str: ...

@@ -1,4 +1,5 @@
-"""WARC file names after the IIPC/Heritrix convention, and the software that writes them."""
+"""WARC file names after the IIPC/Heritrix convention, and how the software that writes them
+names itself (warcinfo, User-Agent)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 DISTRIBUTION = "cppcc-archive"
+# An honest User-Agent naming the project, so site operators know who is fetching and why:
+# the crawls' (crawler/settings.py) and `channels discover`'s.
+USER_AGENT = (
+    "cppcc-archive/0.1 (archival crawler of CPPCC news channels; "
+    "+https://github.com/cppcc-archive/cppcc-archive)"
+)
 WARC_SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"  # appended while a file is being written; removed when it is closed
 _NAME = re.compile(

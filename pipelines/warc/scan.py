@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +75,7 @@ class Damage:
 
 def scan_warc(
     path: Path, *, check_digests: bool = False, keep_blocks: bool = True
-) -> Iterator[ScannedRecord | Damage]:
+) -> Generator[ScannedRecord | Damage, None, None]:
     """Every record of the file at `path` and every damaged span, in file order.
 
     With `check_digests`, each record's digest problems are listed on it; without

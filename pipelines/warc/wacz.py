@@ -19,17 +19,18 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from cdxj_indexer.main import CDXJIndexer
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.errors import CppccArchiveError
 from pipelines.warc.naming import software_name
+from pipelines.warc.scan import Damage, scan_warc
 
 WACZ_VERSION = "1.1.1"
 WARC_PATH = "archive/data.warc.gz"
@@ -139,14 +140,15 @@ def _with_warcinfo(spans: list[RecordSpan]) -> list[RecordSpan]:
 
 def _warcinfo_span(path: Path) -> RecordSpan | None:
     try:
-        with path.open("rb") as stream:
-            records = ArchiveIterator(stream)
-            record = next(iter(records), None)
-            if record is None or record.rec_type != "warcinfo":
-                return None
-            return RecordSpan(path, records.get_record_offset(), records.get_record_length())
-    except (ArchiveLoadFailed, EOFError, zlib.error) as error:
+        with closing(scan_warc(path, keep_blocks=False)) as items:
+            first = next(items, None)
+    except OSError as error:
         raise WaczError(f"{path}: cannot read its first record: {error}") from error
+    if isinstance(first, Damage):
+        raise WaczError(f"{path}: cannot read its first record: {first.detail}")
+    if first is None or first.record_type != "warcinfo":
+        return None
+    return RecordSpan(path, first.location.offset, first.location.length)
 
 
 def _copy_records(spans: Sequence[RecordSpan], target: Path) -> int:

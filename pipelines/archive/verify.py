@@ -1,8 +1,4 @@
-"""`cppcc-archive verify [--repair]`: check the WARC files and the catalogue against each other.
-
-Command line (add `add_verify` to the commands in scheduler/cli.py):
-
-    cppcc-archive verify [--repair] [--format text|json]
+"""Check the WARC files and the catalogue against each other, and repair what can be.
 
 Every closed WARC file in HOME/warc is read to its end, checking each record is whole and
 matches its digests; a damaged gzip member is reported where it is, with what is wrong
@@ -12,39 +8,40 @@ catalogue's captures and records must name a record that is where they say; ever
 response and article page must be in the catalogue; `.open` files are reported (unless a
 running crawl may be writing them). `--repair` closes the `.open` files of dead writers
 (pipelines/warc/salvage.py) and catalogues from the WARC files what the catalogue misses
-(scheduler/reindex.py), the records after a damaged member included; it never deletes
-anything, and a catalogue it cannot write (a full disk) is one line and exit 1.
-
-Exit status: 0 clean (or all that was found was repaired), 1 problems remain, 2 usage error.
+(pipelines/archive/reindex.py), the records after a damaged member included; it never deletes
+anything, and a catalogue it cannot write (a full disk) is one CatalogueError line.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import socket
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.seeds import Seeds
-from pipelines.catalogue.engine import catalogue_failure, make_session_factory
-from pipelines.catalogue.locks import dead_reason
-from pipelines.catalogue.models import ArchivedRecord, Capture, ChannelLock, Rejection, Run
-from pipelines.errors import CatalogueError, UsageError
+from pipelines.archive.reindex import ReindexReport, reindex, warc_files
+from pipelines.catalogue.audit import (
+    capture_places,
+    catalogued_page_ids,
+    record_places,
+    recorded_ids,
+)
+from pipelines.catalogue.engine import catalogue_failure
+from pipelines.catalogue.locks import STALE_AFTER, dead_reason, running_locks
+from pipelines.catalogue.writes import upsert_site_channels
+from pipelines.errors import CatalogueError
 from pipelines.normalise.urls import seeded_article_site
 from pipelines.processes import pid_is_alive
+from pipelines.seeds import Seeds, site_rows
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
 from pipelines.warc.salvage import DAMAGED_SUFFIX, salvage_open_files
 from pipelines.warc.scan import Damage, ScannedRecord, scan_warc
-from scheduler.cli_support import EXIT_FAILED, EXIT_OK, Config, add_command, catalogue_session
 
 UNCATALOGUED = ("uncatalogued-article", "uncatalogued-record")
 
@@ -215,10 +212,7 @@ def check_catalogue(
     """
     problems = []
     captured = set()
-    query = select(
-        Capture.id, Capture.url, Capture.warc_filename, Capture.warc_offset, Capture.record_id
-    ).order_by(Capture.id)
-    for row_id, url, name, offset, record_id in session.execute(query):
+    for row_id, url, name, offset, record_id in capture_places(session):
         captured.add(record_id)
         if name in open_names:
             continue
@@ -240,10 +234,7 @@ def _check_records(
     """Records rows not already checked as captures (list pages, pictures…): one problem per
     file and kind, for they come by the hundred when a file is lost."""
     found: dict[tuple[str, str], list[int]] = {}  # (kind, file) -> offsets
-    query = select(
-        ArchivedRecord.warc_filename, ArchivedRecord.warc_offset, ArchivedRecord.record_id
-    )
-    for name, offset, record_id in session.execute(query.order_by(ArchivedRecord.id)):
+    for name, offset, record_id in record_places(session):
         if record_id in captured or name in open_names:
             continue
         why = _not_there(scans, warc_dir, name, offset, record_id)
@@ -301,9 +292,7 @@ def check_uncatalogued(
 ) -> list[Problem]:
     """Responses and revisits missing from the records table, and 200 responses of article
     pages that neither a capture nor a rejection names."""
-    recorded = set(session.scalars(select(ArchivedRecord.record_id)))
-    named = set(session.scalars(select(Capture.record_id)))
-    named |= {rid for rid in session.scalars(select(Rejection.record_id)) if rid}
+    recorded, named = recorded_ids(session), catalogued_page_ids(session)
     problems = []
     for scan in scans.values():
         for entry in scan.entries:
@@ -342,13 +331,8 @@ def live_crawls(
     session: Session, *, host: str, is_alive: Callable[[int], bool], now: datetime
 ) -> list[LiveCrawl]:
     """The crawls running now, by their channel locks (as `crawl` and the service see them)."""
-    from scheduler.launcher import STALE_AFTER
-
     live = []
-    for lock in session.scalars(select(ChannelLock).order_by(ChannelLock.run_id)):
-        run = session.get(Run, lock.run_id)
-        if run is None or run.status != "running":
-            continue
+    for lock, run in running_locks(session):
         reason = dead_reason(
             run,
             host=host,
@@ -474,14 +458,10 @@ def _recatalogue(
     seeds: Seeds,
     on_progress: Callable[[str], None] | None,
 ) -> Repair:
-    from pipelines.catalogue.writes import upsert_site_channels
-    from scheduler.launcher import seeds_rows
-    from scheduler.reindex import ReindexReport, reindex, warc_files
-
     report = ReindexReport()
     try:
         with sessions.begin() as session:
-            upsert_site_channels(session, seeds_rows(seeds))
+            upsert_site_channels(session, site_rows(seeds))
         reindex(sessions, warc_files([warc_dir], report), seeds, report, on_progress)
     except DBAPIError as exc:
         # A full disk (SQLite: "database or disk is full"), a server gone: what was committed
@@ -509,99 +489,3 @@ def _verify_again(
 ) -> Verification:
     with sessions() as session:
         return verify_archive(session, warc_dir, seeds, cache=cache, on_progress=on_progress)
-
-
-# -- output ---------------------------------------------------------------------------------------
-
-
-def outcome_json(outcome: Outcome) -> dict[str, Any]:
-    final = outcome.final
-    return {
-        "clean": outcome.clean,
-        "files": final.files,
-        "records": final.records,
-        "problems": [
-            {**problem.as_json(), "repaired": repaired} for problem, repaired in outcome.problems()
-        ],
-        "repairs": [
-            {"action": r.action, "file": r.file, "detail": r.detail} for r in outcome.repairs
-        ],
-        "notes": final.notes,
-    }
-
-
-def print_outcome(outcome: Outcome, warc_dir: Path, fmt: str, out: TextIO) -> None:
-    """JSON, or a summary line, a line per problem, per repair, and per note."""
-    if fmt == "json":
-        json.dump(outcome_json(outcome), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        return
-    out.write(_summary(outcome, warc_dir) + "\n")
-    for problem, repaired in outcome.problems():
-        out.write(problem.line() + (" (repaired)" if repaired else "") + "\n")
-    for repair in outcome.repairs:
-        out.write(f"repair: {repair.detail}\n")
-    for note in outcome.final.notes:
-        out.write(f"note: {note}\n")
-
-
-def _summary(outcome: Outcome, warc_dir: Path) -> str:
-    final = outcome.final
-    head = f"verify {warc_dir}: {final.files} WARC files, {final.records} records"
-    found = len(outcome.problems())
-    if not found:
-        return f"{head}: clean"
-    text = f"{head}: {found} problem{'s' if found != 1 else ''}"
-    if outcome.after is None:
-        return text
-    remain = len(final.problems)
-    return f"{text}, {found - remain} repaired, {remain} remain{'s' if remain == 1 else ''}"
-
-
-# -- command line ---------------------------------------------------------------------------------
-
-
-def add_verify(commands: Any, common: argparse.ArgumentParser) -> None:
-    """The `verify` subcommand."""
-    sub = add_command(
-        commands,
-        common,
-        "verify",
-        "check every WARC file in HOME/warc and the catalogue against each other (damaged "
-        "records, digests, captures pointing nowhere, uncatalogued articles, `.open` files); "
-        "exit 0 when all is well, 1 when problems remain",
-        cmd_verify,
-    )
-    sub.add_argument(
-        "--repair",
-        action="store_true",
-        help="close `.open` files of crawls that stopped and catalogue from the WARC files what "
-        "the catalogue misses; nothing is deleted",
-    )
-    sub.add_argument("--format", choices=("text", "json"), default="text")
-
-
-def cmd_verify(config: Config, args: argparse.Namespace) -> int:
-    """Check the archive, repair it if asked, print what was found and done."""
-    warc_dir = config.home / "warc"
-    if not warc_dir.is_dir():
-        raise UsageError(f"no WARC folder {warc_dir}: point --home at an archive")
-    seeds = config.seeds()
-    cache: ScanCache = {}
-
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    with catalogue_session(config) as session:
-        found = verify_archive(session, warc_dir, seeds, cache=cache, on_progress=progress)
-        bind = session.get_bind()
-        session.rollback()  # SQLite takes its write lock at BEGIN: let the repairs write
-        outcome = Outcome(found)
-        if args.repair and found.problems:
-            assert isinstance(bind, Engine)  # catalogue_session binds sessions to an engine
-            sessions = make_session_factory(bind)
-            outcome = repair_archive(
-                sessions, warc_dir, seeds, found, cache=cache, on_progress=progress
-            )
-    print_outcome(outcome, warc_dir, args.format, sys.stdout)
-    return EXIT_OK if outcome.clean else EXIT_FAILED

@@ -10,8 +10,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from crawler.seeds import Seeds, load_seeds
 from pipelines.errors import CatalogueError, UsageError
+from pipelines.home import ArchiveHome
+from pipelines.seeds import Seeds
+from scheduler.timing import load_seeds
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -29,9 +31,12 @@ class Config:
 
     def catalogue_url(self) -> str:
         """The catalogue's SQLAlchemy URL: --db, or the SQLite file in the home folder."""
-        from pipelines.catalogue.engine import default_sqlite_url
+        return self.archive.catalogue_url(self.database_url)
 
-        return self.database_url or default_sqlite_url(self.home)
+    @property
+    def archive(self) -> ArchiveHome:
+        """The home's folders and default catalogue."""
+        return ArchiveHome(self.home)
 
     def seeds(self) -> Seeds:
         """The seeds file given, or the packaged one, loaded and checked."""

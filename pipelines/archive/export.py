@@ -1,17 +1,10 @@
-"""`cppcc-archive export`: chosen articles as a WACZ package, or their fields as JSON lines or CSV.
-
-Command line (registered in scheduler/cli.py by `add_export`):
-
-    cppcc-archive export wacz|jsonl|csv [--site S] [--channel C] [--since DATE] [--until DATE]
-                         [--force] OUT
+"""Chosen articles as a WACZ package, or their fields as JSON lines or CSV.
 
 A WACZ holds, for each article, every capture of every page (responses and revisits), the
 records those revisits stand for (followed through the catalogue's `records` table), the
 request record of each, the `metadata` records about them (a 304's head, the article's
 normalised fields) and the latest capture of each of its pictures. `jsonl` and `csv` hold the
-articles' normalised fields, as `show --format json` prints them without the captures; OUT
-may then be `-` for stdout. Exit 1 when no article matches; 2 when OUT exists (without
-`--force`) or a WACZ is asked for on stdout.
+articles' normalised fields, as `show --format json` prints them without the captures.
 """
 
 from __future__ import annotations
@@ -21,35 +14,26 @@ import json
 import os
 import sys
 import uuid
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
+from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import ArchivedRecord, ArticleRecord
-from pipelines.catalogue.queries import list_articles
+from pipelines.catalogue.queries import with_captures
+from pipelines.catalogue.records import records_with_ids, records_with_urls
 from pipelines.catalogue.views import article_view
-from pipelines.errors import CppccArchiveError, UsageError
+from pipelines.errors import CppccArchiveError
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
+from pipelines.warc.scan import Damage, scan_warc
 from pipelines.warc.wacz import Page, RecordSpan, WaczSummary, write_wacz
-
-if TYPE_CHECKING:
-    import argparse
-
-    from scheduler.cli_support import Config
 
 FORMATS = ("wacz", "jsonl", "csv")
 PROGRESS_EVERY = 200  # articles between two progress lines
 BATCH = 200  # articles whose captures are loaded at once
-IN_CHUNK = 500  # values per SQL IN (…), well under every back end's parameter limit
-EXIT_OK = 0
 
 
 class NothingToExport(CppccArchiveError):
@@ -61,89 +45,6 @@ class ExportError(CppccArchiveError):
 
 
 Progress = Callable[[str], None]
-
-
-# -- the command line ---------------------------------------------------------------------
-
-
-def add_export(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Register `export FORMAT [filters] [--force] OUT` on the `cppcc-archive` parser."""
-    from scheduler.cli_support import add_command, date_arg  # cli registers us: import it late
-
-    sub = add_command(
-        commands,
-        common,
-        "export",
-        "write the matching articles as a WACZ package (their captures, pictures and "
-        "metadata records, replayable in pywb and ReplayWeb.page), or as JSON lines or CSV",
-        cmd_export,
-    )
-    sub.add_argument("format", choices=FORMATS, metavar="FORMAT", help="wacz, jsonl or csv")
-    sub.add_argument("out", metavar="OUT", help="file to write; `-` for stdout (jsonl, csv)")
-    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
-    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
-    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
-    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
-    sub.add_argument("--force", action="store_true", help="replace OUT if it exists")
-
-
-def cmd_export(config: Config, args: argparse.Namespace) -> int:
-    """Export the matching articles to OUT in FORMAT; a summary line on stderr."""
-    from scheduler.cli_support import catalogue_session, check_site_channel
-
-    out = _check_out(args.out, args.format, args.force)
-    check_site_channel(config, args.site, args.channel)
-
-    def progress(line: str) -> None:
-        print(f"export: {line}", file=sys.stderr, flush=True)
-
-    with catalogue_session(config) as session:
-        rows = list_articles(
-            session, site=args.site, channel=args.channel, since=args.since, until=args.until,
-            limit=None,
-        )  # fmt: skip
-        if not rows:
-            raise NothingToExport(
-                f"no articles match {describe_filters(args)} in the catalogue "
-                f"{config.catalogue_url()} (list them with `cppcc-archive articles`)"
-            )
-        if args.format == "wacz":
-            assert out is not None
-            summary = export_wacz(
-                session, rows, config.home / "warc", out, describe_filters(args), progress
-            )
-            progress(
-                f"wrote {summary.pages} articles ({summary.records} WARC records, "
-                f"{summary.warc_bytes} bytes) to {out}"
-            )
-        else:
-            count = export_articles(session, rows, args.format, out, progress)
-            progress(f"wrote {count} articles to {out or 'stdout'}")
-    return EXIT_OK
-
-
-def describe_filters(args: argparse.Namespace) -> str:
-    """The filters as options, e.g. `--channel yw --since 2024-05-01`; `(no filter)` for none."""
-    given = [
-        f"--{name} {getattr(args, name)}"
-        for name in ("site", "channel", "since", "until")
-        if getattr(args, name) is not None
-    ]
-    return " ".join(given) or "(no filter)"
-
-
-def _check_out(given: str, fmt: str, force: bool) -> Path | None:
-    """OUT as a path (None for stdout); UsageError when it cannot be written as asked."""
-    if given == "-":
-        if fmt == "wacz":
-            raise UsageError("a WACZ package is a ZIP file and cannot go to stdout: name a file")
-        return None
-    out = Path(given)
-    if out.is_dir():
-        raise UsageError(f"{out} is a folder: name the file to write")
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists: give another name, or --force to replace it")
-    return out
 
 
 # -- jsonl, csv ---------------------------------------------------------------------------
@@ -210,10 +111,7 @@ def _with_captures(session: Session, rows: Sequence[ArticleRecord]) -> Iterator[
     """`rows` in order, their captures loaded BATCH articles at a time, not one query each."""
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
-        ids = [row.id for row in batch]
-        # The rows are in the session already: this fills in their captures.
-        query = select(ArticleRecord).where(ArticleRecord.id.in_(ids))
-        session.scalars(query.options(selectinload(ArticleRecord.captures))).all()
+        with_captures(session, batch)
         yield from batch
 
 
@@ -275,12 +173,10 @@ def _choose_article(selection: Selection, row: ArticleRecord) -> None:
 def _choose_pictures(session: Session, selection: Selection) -> None:
     """The latest record (response or revisit) of each picture URL."""
     latest: dict[str, ArchivedRecord] = {}
-    for chunk in _chunks(sorted(selection.pictures)):
-        query = select(ArchivedRecord).where(ArchivedRecord.url.in_(chunk))
-        for record in session.scalars(query):
-            kept = latest.get(record.url)
-            if kept is None or (record.fetched_at, record.id) > (kept.fetched_at, kept.id):
-                latest[record.url] = record
+    for record in records_with_urls(session, sorted(selection.pictures)):
+        kept = latest.get(record.url)
+        if kept is None or (record.fetched_at, record.id) > (kept.fetched_at, kept.id):
+            latest[record.url] = record
     for record in latest.values():
         selection.add(record.record_id, record.warc_filename, record.warc_offset,
                       record.warc_length)  # fmt: skip
@@ -290,10 +186,7 @@ def _follow_revisits(session: Session, selection: Selection) -> None:
     """Add the records the chosen revisits refer to, and theirs, until none is missing."""
     pending = set(selection.records)
     while pending:
-        found: list[ArchivedRecord] = []
-        for chunk in _chunks(sorted(pending)):
-            query = select(ArchivedRecord).where(ArchivedRecord.record_id.in_(chunk))
-            found += session.scalars(query)
+        found = records_with_ids(session, sorted(pending))
         pending = set()
         for record in found:
             selection.add(record.record_id, record.warc_filename, record.warc_offset,
@@ -325,24 +218,24 @@ def _spans(selection: Selection, warc_dir: Path, progress: Progress) -> list[Rec
 def _related(path: Path, wanted: set[str]) -> Iterator[RecordSpan]:
     """The request records concurrent to, and metadata records about, `wanted` records."""
     try:
-        with path.open("rb") as stream:
-            records = ArchiveIterator(stream)
-            for record in records:
-                headers = record.rec_headers
-                if record.rec_type == "request":
-                    about = headers.get_header("WARC-Concurrent-To")
-                elif record.rec_type == "metadata":
-                    about = headers.get_header("WARC-Refers-To")
-                else:
-                    continue
-                if about in wanted:
-                    yield RecordSpan(path, records.get_record_offset(), records.get_record_length())
+        for item in scan_warc(path, keep_blocks=False):
+            if isinstance(item, Damage):
+                raise ExportError(
+                    f"{path}: cannot be read to its end: {item.detail}; check it with "
+                    f"`cppcc-archive verify`"
+                )
+            about = item.fields.get(_ABOUT.get(item.record_type, ""))
+            if about in wanted:
+                location = item.location
+                yield RecordSpan(path, location.offset, location.length)
     except FileNotFoundError:
         raise ExportError(f"WARC file {path} is missing (moved or deleted?)") from None
-    except (OSError, ArchiveLoadFailed, EOFError, zlib.error) as error:
-        raise ExportError(
-            f"{path}: cannot be read to its end: {error}; check it with `warcio check {path}`"
-        ) from error
+    except OSError as error:
+        raise ExportError(f"{path}: cannot be read to its end: {error}") from error
+
+
+# The field naming the record a request or metadata record is about.
+_ABOUT = {"request": "WARC-Concurrent-To", "metadata": "WARC-Refers-To"}
 
 
 def _existing_paths(warc_dir: Path) -> dict[str, Path]:
@@ -372,21 +265,3 @@ def _successors(paths: Iterable[str]) -> dict[str, str]:
         for (prefix, pid, host, serial), name in by_key.items()
         if (prefix, pid, host, serial + 1) in by_key
     }
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start : start + IN_CHUNK]
-
-
-__all__ = [
-    "FORMATS",
-    "ExportError",
-    "NothingToExport",
-    "add_export",
-    "article_record",
-    "cmd_export",
-    "csv_cell",
-    "export_articles",
-    "export_wacz",
-]

@@ -10,21 +10,20 @@ WARC files: rebuilt rows belong to no run.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.seeds import Seeds
 from pipelines.catalogue.records import ArchivedResponse, save_records
 from pipelines.catalogue.writes import ArticleOutcome, save_article, save_rejection
 from pipelines.metadata import ArchivedArticle, parse_fields
 from pipelines.normalise import NotNormalisable, normalise_page, profile_named
 from pipelines.normalise.urls import seeded_article_site
+from pipelines.seeds import Seeds
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
@@ -239,16 +238,3 @@ def _renormalise(
     report.renormalised += 1
     if outcome is ArticleOutcome.NEW:
         report.articles["new"] = report.articles.get("new", 0) + 1
-
-
-def print_report(report: ReindexReport, fmt: str, out: TextIO) -> None:
-    """The report as JSON, or a summary line and one line per file that needs a look."""
-    if fmt == "json":
-        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        return
-    out.write(report.summary() + "\n")
-    for name in report.open_files:
-        out.write(f"skipped {name}: still open; `cppcc-archive verify --repair` closes it\n")
-    for problem in report.unreadable:
-        out.write(f"damaged, not read: {problem}\n")

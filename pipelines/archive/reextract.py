@@ -7,18 +7,17 @@ normalised again with the site's profile, and saved when the result differs.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, object_session
 
-from pipelines.catalogue.models import SHANGHAI, ArticleRecord, Capture
+from pipelines.catalogue.models import ArticleRecord, Capture
+from pipelines.catalogue.queries import article_ids
 from pipelines.catalogue.records import location_of, record_by_id
 from pipelines.catalogue.views import article_to_article
 from pipelines.catalogue.writes import ArticleOutcome, save_article
@@ -90,7 +89,7 @@ def reextract_articles(
     Commits every COMMIT_EVERY articles and at the end. `on_progress(done, total)` is called
     every PROGRESS_EVERY articles. Dates are inclusive days in Asia/Shanghai.
     """
-    ids = list(session.scalars(_article_ids(site, channel, since, until)))
+    ids = article_ids(session, site=site, channel=channel, since=since, until=until)
     report = ReextractReport()
     for done, article_id in enumerate(ids, 1):
         row = session.get(ArticleRecord, article_id)
@@ -103,25 +102,6 @@ def reextract_articles(
             on_progress(done, len(ids))
     session.commit()
     return report
-
-
-def _article_ids(
-    site: str | None, channel: str | None, since: date | None, until: date | None
-) -> Select[int]:
-    query = select(ArticleRecord.id)
-    if site is not None:
-        query = query.where(ArticleRecord.site == site)
-    if channel is not None:
-        query = query.where(ArticleRecord.channel == channel)
-    if since is not None:
-        query = query.where(ArticleRecord.published_at >= _day_start(since))
-    if until is not None:
-        query = query.where(ArticleRecord.published_at < _day_start(until + timedelta(days=1)))
-    return query.order_by(ArticleRecord.id)
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
 def _reextract_one(
@@ -238,14 +218,3 @@ def _save_if_changed(
         run_id=None,
         seen_at=seen_at,
     )
-
-
-def print_report(report: ReextractReport, fmt: str, out: TextIO) -> None:
-    """The report as JSON, or as a summary line and one line per failure."""
-    if fmt == "json":
-        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        return
-    out.write(report.summary() + "\n")
-    for failure in report.failures:
-        out.write(f"failed: {failure.url}: {failure.reason}\n")

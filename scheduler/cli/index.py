@@ -1,6 +1,6 @@
 """`cppcc-archive index`: bring the CDXJ indexes in HOME/indexes up to date with HOME/warc.
 
-Command line (wired in scheduler/cli.py):
+Command line:
 
     cppcc-archive index [--format text|json]
 
@@ -14,21 +14,41 @@ be indexed, or the WARC folder is missing). `.open` files are skipped and do not
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pipelines.errors import CppccArchiveError
+from pipelines.home import ArchiveHome
 from pipelines.warc.cdxj import IndexReport, index_archive
+from scheduler.cli.support import EXIT_FAILED, EXIT_OK, Config, add_command
 
-EXIT_OK, EXIT_FAILED = 0, 1
+
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(
+        commands,
+        common,
+        "index",
+        "write the CDXJ index (for pywb, ReplayWeb.page) of every closed WARC file in "
+        "HOME/warc that lacks an up-to-date one, into HOME/indexes; crawls index each file "
+        "as they close it",
+        cmd_index,
+    )
+    sub.add_argument("--format", choices=("text", "json"), default="text")
 
 
-def cmd_index(home: Path, warc_dirs: list[Path] | None, fmt: str, out: TextIO, err: TextIO) -> int:
+def cmd_index(config: Config, args: argparse.Namespace) -> int:
+    """Index the archive's closed WARC files; exit 1 when one could not be read."""
+    return index_home(config.home, None, args.format, sys.stdout, sys.stderr)
+
+
+def index_home(home: Path, warc_dirs: list[Path] | None, fmt: str, out: TextIO, err: TextIO) -> int:
     """Index the closed WARC files of `warc_dirs` (default HOME/warc) into HOME/indexes."""
-    index_dir = home / "indexes"
+    archive = ArchiveHome(home)
     try:
-        report = index_archive(warc_dirs or [home / "warc"], index_dir)
+        report = index_archive(warc_dirs or [archive.warc], archive.indexes)
     except CppccArchiveError as error:
         print(f"cppcc-archive: error: {error}", file=err)
         return error.exit_code

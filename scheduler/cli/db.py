@@ -1,6 +1,6 @@
 """`cppcc-archive db upgrade|current`: migrate the catalogue's schema, or say where it is.
 
-Command line (registered in scheduler/cli.py with `add_db`):
+Command line:
 
     cppcc-archive db upgrade [--format text|json]   migrate to the newest schema (creating an
                                                     empty catalogue), saying from which to
@@ -26,10 +26,10 @@ from sqlalchemy.exc import DBAPIError
 from pipelines.catalogue.engine import connection_error, make_engine, masked, sqlite_path
 from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
 from pipelines.errors import CatalogueError
-from scheduler.cli_support import EXIT_OK, add_command
+from scheduler.cli.support import EXIT_OK, add_command
 
 if TYPE_CHECKING:
-    from scheduler.cli_support import Config
+    from scheduler.cli.support import Config
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Revisions:
         }
 
 
-def add_db(commands: Any, common: argparse.ArgumentParser) -> None:
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
     """The `db` command and its actions."""
     helptext = "the catalogue database's schema: migrate it, or show its revision"
     sub = commands.add_parser("db", help=helptext, description=helptext)

@@ -18,6 +18,7 @@ from crawler.catalogue import catalogue_reader, catalogue_writer
 from crawler.items import ArticlePagesItem
 from crawler.record_index import CrawlRecordIndex, original_of
 from pipelines.catalogue.records import ArchivedResponse
+from pipelines.home import ArchiveHome
 from pipelines.metadata import article_fields, rejection_fields
 from pipelines.warc.cdxj import index_warc
 from pipelines.warc.exchange import Headers, HttpExchange
@@ -81,7 +82,7 @@ class WarcCaptureExtension:
         directory = warc_directory(settings)
         if not directory:
             raise NotConfigured("neither CPPCC_WARC_DIR nor CPPCC_HOME is set: no WARC is written")
-        index_dir = Path(directory).parent / "indexes"
+        index_dir = ArchiveHome(Path(directory).parent).indexes
 
         def index_closed_file(path: Path) -> None:
             # pywb and ReplayWeb.page find captures through CDXJ: index each file once closed.
@@ -227,7 +228,7 @@ class WarcCaptureExtension:
 def warc_directory(settings: BaseSettings) -> str:
     """The archive's WARC folder: CPPCC_WARC_DIR, else <CPPCC_HOME>/warc; "" when neither."""
     home = settings.get("CPPCC_HOME")
-    return settings.get("CPPCC_WARC_DIR") or (f"{home}/warc" if home else "")
+    return settings.get("CPPCC_WARC_DIR") or (str(ArchiveHome.at(home).warc) if home else "")
 
 
 def exchange_from(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:

@@ -1,22 +1,24 @@
-"""Load and validate the seeds file (sites and channels) into frozen dataclasses."""
+"""Load and validate the seeds file (sites and channels) into frozen dataclasses.
+
+Cron schedules are checked by whoever runs them: the scheduler passes its check to
+`load_seeds` (scheduler/timing.py), so a crawl process never loads the scheduler's library.
+"""
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
-
 from pipelines.errors import SeedsError
 
 # The sites a spider exists for: the seeds key picks the spider of the same name.
 KNOWN_SITES = frozenset({"rmzxb", "cppcc", "hnzx"})
-SCHEDULE_TIMEZONE = "Asia/Shanghai"
+SCHEDULE_TIMEZONE = "Asia/Shanghai"  # the zone schedules are read in
 DEFAULT_SCHEDULE = "0 * * * *"
 SITE_KEYS = frozenset(
     {
@@ -30,6 +32,9 @@ SITE_KEYS = frozenset(
     }
 )
 CHANNEL_KEYS = frozenset({"name", "list", "schedule", "enabled"})
+
+# Checks a cron expression; raises ValueError saying what is wrong with it.
+ScheduleCheck = Callable[[str], object]
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,14 @@ def packaged_seeds_path() -> Path:
     return Path(str(resources.files("seeds").joinpath("channels.toml")))
 
 
-def load_seeds(path: Path | str | None = None) -> Seeds:
-    """Read and validate a seeds file; any problem is one SeedsError line naming file and key."""
+def load_seeds(
+    path: Path | str | None = None, *, check_schedule: ScheduleCheck | None = None
+) -> Seeds:
+    """Read and validate a seeds file; any problem is one SeedsError line naming file and key.
+
+    `check_schedule` checks each channel's cron expression (raising ValueError); without it
+    a schedule need only be a string.
+    """
     path = Path(path) if path else packaged_seeds_path()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -127,17 +138,20 @@ def load_seeds(path: Path | str | None = None) -> Seeds:
         raise SeedsError(f"{path}: cannot read the seeds file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SeedsError(f"{path}: not valid TOML: {exc}") from None
-    return parse_seeds(data, path)
+    return parse_seeds(data, path, check_schedule)
 
 
-def parse_seeds(data: Mapping[str, Any], path: Path) -> Seeds:
+def parse_seeds(
+    data: Mapping[str, Any], path: Path, check_schedule: ScheduleCheck | None = None
+) -> Seeds:
     sites = _table(data.get("sites"), path, "sites")
     if not sites:
         raise SeedsError(f"{path}: [sites] is empty: name at least one site")
-    return Seeds(path, tuple(_parse_site(key, value, path) for key, value in sites.items()))
+    parsed = tuple(_parse_site(key, value, path, check_schedule) for key, value in sites.items())
+    return Seeds(path, parsed)
 
 
-def _parse_site(key: str, data: Any, path: Path) -> Site:
+def _parse_site(key: str, data: Any, path: Path, check_schedule: ScheduleCheck | None) -> Site:
     where = f"sites.{key}"
     if key not in KNOWN_SITES:
         known = ", ".join(sorted(KNOWN_SITES))
@@ -156,14 +170,18 @@ def _parse_site(key: str, data: Any, path: Path) -> Site:
         name=_string(table, "name", path, where),
         base_url=base_url.rstrip("/"),
         aliases=tuple(_string_list(table, "aliases", path, where)),
-        channels=tuple(_parse_channel(key, ck, cv, path) for ck, cv in channels.items()),
+        channels=tuple(
+            _parse_channel(key, ck, cv, path, check_schedule) for ck, cv in channels.items()
+        ),
         download_delay=_number(table, "download_delay", 1.0, path, where),
         concurrent_requests=int(_number(table, "concurrent_requests", 2, path, where, minimum=1)),
         autothrottle=_boolean(table, "autothrottle", True, path, where),
     )
 
 
-def _parse_channel(site: str, key: str, data: Any, path: Path) -> Channel:
+def _parse_channel(
+    site: str, key: str, data: Any, path: Path, check_schedule: ScheduleCheck | None
+) -> Channel:
     where = f"sites.{site}.channels.{key}"
     table = _table(data, path, where)
     _refuse_unknown_keys(table, CHANNEL_KEYS, path, where)
@@ -179,7 +197,8 @@ def _parse_channel(site: str, key: str, data: Any, path: Path) -> Channel:
     if not isinstance(schedule, str):
         raise SeedsError(f"{path}: {where}.schedule: must be a cron expression string")
     try:
-        cron_trigger(schedule)
+        if check_schedule is not None:
+            check_schedule(schedule)
     except ValueError as exc:
         raise SeedsError(
             f"{path}: {where}.schedule: bad cron expression {schedule!r}: {exc}"
@@ -192,25 +211,6 @@ def _parse_channel(site: str, key: str, data: Any, path: Path) -> Channel:
         schedule=schedule,
         enabled=_boolean(table, "enabled", True, path, where),
     )
-
-
-def cron_trigger(expression: str) -> CronTrigger:
-    """A trigger from 5 cron fields, or 6 whose first is seconds; Asia/Shanghai time."""
-    fields = expression.split()
-    if len(fields) == 5:
-        return CronTrigger.from_crontab(expression, timezone=SCHEDULE_TIMEZONE)
-    if len(fields) == 6:
-        second, minute, hour, day, month, day_of_week = fields
-        return CronTrigger(
-            second=second,
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=day_of_week,
-            timezone=SCHEDULE_TIMEZONE,
-        )
-    raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
 
 
 def _refuse_unknown_keys(
@@ -259,3 +259,11 @@ def _boolean(table: Mapping[str, Any], key: str, default: bool, path: Path, wher
     if not isinstance(value, bool):
         raise SeedsError(f"{path}: {where}.{key}: must be true or false")
     return value
+
+
+def site_rows(seeds: Seeds) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """The seeds' sites and channels as the catalogue's `upsert_site_channels` takes them."""
+    return [
+        (site.key, site.name, [(c.key, c.name, site.url(c.list_path)) for c in site.channels])
+        for site in seeds.sites
+    ]

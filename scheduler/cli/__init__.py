@@ -1,0 +1,101 @@
+"""The `cppcc-archive` command line: global options, and one module per command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pipelines.errors import CppccArchiveError
+from pipelines.home import ArchiveHome
+from scheduler.cli import (
+    articles,
+    channels,
+    crawl,
+    db,
+    demo,
+    export,
+    index,
+    reextract,
+    reindex,
+    runs,
+    schedule,
+    serve,
+    show,
+    verify,
+)
+from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config
+
+COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
+            reindex, export, verify, db)  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `cppcc-archive` command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = Config(
+        home=ArchiveHome.at(args.home).root,
+        database_url=args.db or None,
+        seeds_path=args.seeds or None,
+    )
+    try:
+        return int(args.handler(config, args))
+    except CppccArchiveError as exc:
+        print(f"cppcc-archive: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cppcc-archive: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `cppcc-archive articles | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: global options and one subcommand per command."""
+    common = CliParser(add_help=False)
+    _add_global_options(common, default=argparse.SUPPRESS)
+    parser = CliParser(
+        prog="cppcc-archive",
+        description="Archive the CPPCC news channels: crawl them into WARC files and a "
+        "catalogue, and query the catalogue.",
+        epilog="Exit status: 0 success, 1 a crawl or the catalogue failed, 2 a usage error "
+        "(bad option, seeds file, unknown channel), 130 interrupted.",
+    )
+    _add_global_options(parser, default=None)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=CliParser
+    )
+    for command in COMMANDS:
+        command.add(commands, common)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--home",
+        default=default if default is argparse.SUPPRESS else env("CPPCC_ARCHIVE_HOME"),
+        help="archive folder: WARC files in HOME/warc, default catalogue HOME/catalogue.sqlite3 "
+        "(env CPPCC_ARCHIVE_HOME; default ./archive)",
+    )
+    parser.add_argument(
+        "--db",
+        default=default if default is argparse.SUPPRESS else env("CPPCC_DATABASE_URL"),
+        metavar="URL",
+        help="catalogue database, any SQLAlchemy URL (env CPPCC_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--seeds",
+        default=default if default is argparse.SUPPRESS else env("CPPCC_SEEDS"),
+        metavar="FILE",
+        help="seeds file naming sites and channels (env CPPCC_SEEDS; default: the packaged one)",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""`cppcc-archive articles`: catalogued articles, newest first, or found by full-text search."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pipelines.catalogue.queries import list_articles
+from pipelines.catalogue.search import DEFAULT_LIMIT, search_articles
+from pipelines.catalogue.views import article_summary
+from pipelines.errors import UsageError
+from scheduler.cli.output import print_records
+from scheduler.cli.support import (
+    EXIT_OK,
+    Config,
+    add_command,
+    catalogue_session,
+    check_site_channel,
+    date_arg,
+    non_negative_int,
+)
+
+ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source", "title")
+SEARCH_COLUMNS = ("id", "published_at", "channel", "title", "snippet")
+
+
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(
+        commands, common, "articles", "list catalogued articles, newest first", cmd_articles
+    )
+    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
+    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
+    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
+    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
+    sub.add_argument(
+        "--changed-since",
+        type=date_arg,
+        metavar="DATE",
+        help="only articles edited (a new version archived) on or after DATE",
+    )
+    sub.add_argument("--section", help="only articles with this section in their breadcrumb")
+    sub.add_argument("--source", help="only articles from this source (来源), e.g. 新华社")
+    sub.add_argument("--editor", help="only articles by this editor (编辑)")
+    sub.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="full-text search of titles, subtitles, bodies and captions; every space-"
+        "separated part must match (Chinese words of two characters or more); title hits "
+        "first, then by relevance; with a snippet",
+    )
+    sub.add_argument(
+        "--limit",
+        type=non_negative_int,
+        metavar="N",
+        help="at most N articles (default 50; 20 with --search)",
+    )
+    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+
+
+def cmd_articles(config: Config, args: argparse.Namespace) -> int:
+    """List catalogued articles, newest first or by relevance to --search, filtered."""
+    check_site_channel(config, args.site, args.channel)
+    filters = {
+        "site": args.site, "channel": args.channel, "since": args.since, "until": args.until,
+        "section": args.section, "source": args.source, "editor": args.editor,
+    }  # fmt: skip
+    if args.search is not None:
+        if args.changed_since is not None:
+            raise UsageError("--search and --changed-since do not combine; use one of them")
+        return _search_articles(config, args, filters)
+    with catalogue_session(config) as session:
+        rows = list_articles(
+            session,
+            **filters,
+            changed_since=args.changed_since,
+            limit=50 if args.limit is None else args.limit,
+            summary_only=True,
+        )
+        records = [article_summary(row) for row in rows]
+    print_records(records, ARTICLE_COLUMNS, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str, Any]) -> int:
+
+    limit = DEFAULT_LIMIT if args.limit is None else args.limit
+    with catalogue_session(config) as session:
+        hits = search_articles(session, args.search, limit=limit, **filters)
+        records = [
+            {
+                **article_summary(hit.article),
+                "title_match": hit.title_match,
+                "snippet": hit.snippet,
+                "highlights": [list(span) for span in hit.highlights],
+            }
+            for hit in hits
+        ]
+    if args.format == "table":
+        for record in records:
+            record["snippet"] = _marked(record["snippet"], record["highlights"])
+    print_records(records, SEARCH_COLUMNS, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _marked(snippet: str, spans: list[list[int]]) -> str:
+    """The snippet with each hit between 【】, as a table shows it."""
+    for start, end in sorted(spans, reverse=True):
+        snippet = f"{snippet[:start]}【{snippet[start:end]}】{snippet[end:]}"
+    return snippet

@@ -1,0 +1,121 @@
+"""`cppcc-archive crawl`: crawl channels now, with progress, and print the run's summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from pipelines.catalogue.queries import get_run
+from pipelines.catalogue.views import run_view
+from pipelines.errors import CatalogueError, UsageError
+from pipelines.recheck import check_environment
+from scheduler.cli.support import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Config,
+    add_command,
+    catalogue_session,
+    non_negative_int,
+)
+from scheduler.launcher import launch_crawl
+from scheduler.progress import ProgressPrinter, print_summary
+from scheduler.run_record import RunResult
+
+
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(commands, common, "crawl", "crawl channels once, now", cmd_crawl)
+    sub.add_argument(
+        "channels",
+        nargs="*",
+        metavar="SITE[/CHANNEL]",
+        help="channels to crawl, e.g. rmzxb/yw or rmzxb (all, when none)",
+    )
+    sub.add_argument(
+        "--max-list-pages",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="list pages to walk per channel (default 0: all)",
+    )
+    sub.add_argument(
+        "--time-limit",
+        type=non_negative_int,
+        default=os.environ.get("CPPCC_RUN_TIME_LIMIT", "0"),
+        metavar="SECONDS",
+        help="stop the crawl after SECONDS and record it failed "
+        "(env CPPCC_RUN_TIME_LIMIT; default 0: no limit)",
+    )
+    sub.add_argument(
+        "--format", choices=("text", "json"), default="text", help="summary format (default text)"
+    )
+
+
+def cmd_crawl(config: Config, args: argparse.Namespace) -> int:
+    """Crawl the chosen channels now, then print a summary of the run."""
+    check_environment()  # the crawl's own settings, read in its process: checked here first
+    seeds = config.seeds()
+    channels = seeds.select(args.channels)
+    if not channels:
+        raise UsageError(f"{seeds.path}: no enabled channel to crawl")
+    progress = ProgressPrinter(sys.stderr)
+    started = time.monotonic()
+    try:
+        result = launch_crawl(
+            seeds,
+            channels,
+            home=config.home,
+            database_url=config.catalogue_url(),
+            max_list_pages=args.max_list_pages,
+            time_limit=args.time_limit,
+            on_progress=progress.update,
+            on_notice=_notice,
+        )
+    finally:
+        progress.close()  # an error line must not land on the progress line
+    _print_crawl_summary(config, result, args.format, time.monotonic() - started)
+    return _crawl_exit_status(result)
+
+
+def _notice(line: str) -> None:
+    """What the launcher says while a crawl runs (recovery, retries): a line of its own."""
+    clear = "\r\033[K" if sys.stderr.isatty() else ""  # the progress line, if it is there
+    print(f"{clear}cppcc-archive: {line}", file=sys.stderr, flush=True)
+
+
+def _crawl_exit_status(result: RunResult) -> int:
+    if result.status == "interrupted":
+        print(
+            f"cppcc-archive: interrupted: run {result.run_id} stopped; what it fetched is "
+            "archived and recorded",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.status == "finished" else EXIT_FAILED
+
+
+def _print_crawl_summary(config: Config, result: RunResult, fmt: str, seconds: float) -> None:
+
+    view = _run_view(config, result.run_id)
+    if fmt == "json":
+        view["http_error_pages"] = result.http_errors
+        view["robots_txt_status"] = result.robots_txt
+        json.dump(view, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_summary(view, result, seconds, config.home, sys.stdout)
+
+
+def _run_view(config: Config, run_id: int) -> dict[str, Any]:
+
+    with catalogue_session(config) as session:
+        run = get_run(session, run_id)
+        if run is None:
+            raise CatalogueError(
+                f"run {run_id} vanished from the catalogue {config.catalogue_url()}"
+            )
+        return run_view(run)

@@ -1,0 +1,101 @@
+"""`cppcc-archive export wacz|jsonl|csv [filters] [--force] OUT`: chosen articles as a WACZ
+package, or their fields as JSON lines or CSV (OUT `-`: stdout).
+
+Exit 1 when no article matches; 2 when OUT exists (without `--force`) or a WACZ is asked for
+on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipelines.archive.export import FORMATS, NothingToExport, export_articles, export_wacz
+from pipelines.catalogue.queries import list_articles
+from pipelines.errors import UsageError
+from scheduler.cli.support import (
+    EXIT_OK,
+    Config,
+    add_command,
+    catalogue_session,
+    check_site_channel,
+    date_arg,
+)
+
+
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register `export FORMAT [filters] [--force] OUT` on the `cppcc-archive` parser."""
+    sub = add_command(
+        commands,
+        common,
+        "export",
+        "write the matching articles as a WACZ package (their captures, pictures and "
+        "metadata records, replayable in pywb and ReplayWeb.page), or as JSON lines or CSV",
+        cmd_export,
+    )
+    sub.add_argument("format", choices=FORMATS, metavar="FORMAT", help="wacz, jsonl or csv")
+    sub.add_argument("out", metavar="OUT", help="file to write; `-` for stdout (jsonl, csv)")
+    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
+    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
+    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
+    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
+    sub.add_argument("--force", action="store_true", help="replace OUT if it exists")
+
+
+def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    """Export the matching articles to OUT in FORMAT; a summary line on stderr."""
+    out = _check_out(args.out, args.format, args.force)
+    check_site_channel(config, args.site, args.channel)
+
+    def progress(line: str) -> None:
+        print(f"export: {line}", file=sys.stderr, flush=True)
+
+    with catalogue_session(config) as session:
+        rows = list_articles(
+            session, site=args.site, channel=args.channel, since=args.since, until=args.until,
+            limit=None,
+        )  # fmt: skip
+        if not rows:
+            raise NothingToExport(
+                f"no articles match {describe_filters(args)} in the catalogue "
+                f"{config.catalogue_url()} (list them with `cppcc-archive articles`)"
+            )
+        if args.format == "wacz":
+            assert out is not None
+            summary = export_wacz(
+                session, rows, config.archive.warc, out, describe_filters(args), progress
+            )
+            progress(
+                f"wrote {summary.pages} articles ({summary.records} WARC records, "
+                f"{summary.warc_bytes} bytes) to {out}"
+            )
+        else:
+            count = export_articles(session, rows, args.format, out, progress)
+            progress(f"wrote {count} articles to {out or 'stdout'}")
+    return EXIT_OK
+
+
+def describe_filters(args: argparse.Namespace) -> str:
+    """The filters as options, e.g. `--channel yw --since 2024-05-01`; `(no filter)` for none."""
+    given = [
+        f"--{name} {getattr(args, name)}"
+        for name in ("site", "channel", "since", "until")
+        if getattr(args, name) is not None
+    ]
+    return " ".join(given) or "(no filter)"
+
+
+def _check_out(given: str, fmt: str, force: bool) -> Path | None:
+    """OUT as a path (None for stdout); UsageError when it cannot be written as asked."""
+    if given == "-":
+        if fmt == "wacz":
+            raise UsageError("a WACZ package is a ZIP file and cannot go to stdout: name a file")
+        return None
+    out = Path(given)
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder: name the file to write")
+    if out.exists() and not force:
+        raise UsageError(f"{out} exists: give another name, or --force to replace it")
+    return out

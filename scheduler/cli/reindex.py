@@ -1,0 +1,76 @@
+"""`cppcc-archive reindex`: rebuild the catalogue from the WARC files alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.archive.reindex import ReindexReport, reindex, warc_files
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.schema import ensure_schema
+from pipelines.catalogue.writes import upsert_site_channels
+from pipelines.errors import UsageError
+from pipelines.seeds import site_rows
+from scheduler.cli.support import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Config,
+    add_command,
+)
+
+
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(
+        commands,
+        common,
+        "reindex",
+        "rebuild the catalogue from WARC files alone (records, articles and their versions, "
+        "rejected pages); safe to run on a catalogue that has them already",
+        cmd_reindex,
+    )
+    sub.add_argument(
+        "warc_dirs",
+        nargs="*",
+        type=Path,
+        metavar="WARC_DIR",
+        help="folders of WARC files to read (default: HOME/warc)",
+    )
+    sub.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_reindex(config: Config, args: argparse.Namespace) -> int:
+    """Catalogue what the WARC files hold; exit 1 when a file could not be read to its end."""
+    seeds = config.seeds()
+    folders = args.warc_dirs or [config.archive.warc]
+    for folder in folders:
+        if not folder.is_dir():
+            raise UsageError(f"no WARC folder {folder}: name folders that hold .warc.gz files")
+    report = ReindexReport()
+    files = warc_files(folders, report)
+    engine = make_engine(config.catalogue_url())
+    try:
+        ensure_schema(engine)
+        sessions = make_session_factory(engine)
+        with sessions.begin() as session:
+            upsert_site_channels(session, site_rows(seeds))
+        reindex(sessions, files, seeds, report, lambda line: print(line, file=sys.stderr))
+    finally:
+        engine.dispose()
+    print_report(report, args.format, sys.stdout)
+    return EXIT_FAILED if report.unreadable else EXIT_OK
+
+
+def print_report(report: ReindexReport, fmt: str, out: TextIO) -> None:
+    """The report as JSON, or a summary line and one line per file that needs a look."""
+    if fmt == "json":
+        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    out.write(report.summary() + "\n")
+    for name in report.open_files:
+        out.write(f"skipped {name}: still open; `cppcc-archive verify --repair` closes it\n")
+    for problem in report.unreadable:
+        out.write(f"damaged, not read: {problem}\n")

@@ -1,0 +1,75 @@
+"""`cppcc-archive runs`: the crawl history, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+
+from pipelines.catalogue.queries import list_runs
+from pipelines.catalogue.views import run_view
+from scheduler.cli.output import print_records, truncate
+from scheduler.cli.support import (
+    EXIT_OK,
+    Config,
+    add_command,
+    catalogue_session,
+    non_negative_int,
+)
+
+RUN_COLUMNS = (
+    "id",
+    "trigger",
+    "status",
+    "started_at",
+    "finished_at",
+    "channels",
+    "pages_fetched",
+    "articles_new",
+    "articles_updated",
+    "http_errors",
+    "errors",
+    "backlog",
+    "error",
+)
+RUN_TIME_COLUMNS = ("started_at", "finished_at")
+ERROR_WIDTH = 72  # a table shows the start of why a run failed; JSON and CSV show all of it
+
+
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(commands, common, "runs", "the crawl history, newest first", cmd_runs)
+    sub.add_argument("--limit", type=non_negative_int, default=50, metavar="N")
+    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+
+
+def cmd_runs(config: Config, args: argparse.Namespace) -> int:
+    """List the crawl runs, newest first, with their counts and why any failed."""
+    with catalogue_session(config) as session:
+        views = [run_view(run) for run in list_runs(session, limit=args.limit)]
+    if args.format in ("json", "jsonl"):
+        print_records(views, RUN_COLUMNS, args.format, sys.stdout)
+        return EXIT_OK
+    flat = [{**view, **view.get("counts", {}), "backlog": _backlog(view)} for view in views]
+    if args.format == "table":
+        flat = [_run_row(row) for row in flat]
+    print_records(flat, RUN_COLUMNS, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _backlog(view: dict[str, Any]) -> str:
+    """`yw: walked to page 12 of 30; xs: complete`: the state each channel's walk was left in."""
+    walks = view.get("walk") or {}
+    states = ((ref.rpartition("/")[2], walk.get("state")) for ref, walk in walks.items())
+    return "; ".join(f"{channel}: {state}" for channel, state in states if state)
+
+
+def _run_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A run as a table shows it: times to the second, the start of its error."""
+    shown = dict(row)
+    for column in RUN_TIME_COLUMNS:
+        if shown.get(column):
+            shown[column] = datetime.fromisoformat(shown[column]).isoformat(timespec="seconds")
+    if shown.get("error"):
+        shown["error"] = truncate(" ".join(shown["error"].split()), ERROR_WIDTH)
+    return shown

@@ -1,0 +1,83 @@
+"""`cppcc-archive show`: one article by catalogue id or URL, as JSON or text, or its versions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pipelines.catalogue.queries import find_article
+from pipelines.catalogue.versions import print_versions, versions_view
+from pipelines.catalogue.views import article_to_article, article_view
+from pipelines.errors import CppccArchiveError, UsageError
+from pipelines.normalise import render_text
+from pipelines.normalise.urls import canonical_article_url, parse_article_url
+from scheduler.cli.support import (
+    EXIT_OK,
+    Config,
+    add_command,
+    catalogue_session,
+)
+
+
+def add(commands: Any, common: argparse.ArgumentParser) -> None:
+    sub = add_command(commands, common, "show", "show one article by catalogue id or URL", cmd_show)
+    sub.add_argument("article", metavar="URL_OR_ID", help="catalogue id, or the article's URL")
+    sub.add_argument("--format", choices=("json", "text"), default="json")
+    sub.add_argument(
+        "--versions",
+        action="store_true",
+        help="the article's history: every version archived, with what changed in each",
+    )
+
+
+def cmd_show(config: Config, args: argparse.Namespace) -> int:
+    """Show one article, found by catalogue id or URL, as JSON or as text."""
+    candidates = _article_keys(config, args.article)  # a bad --seeds is said before all else
+    with catalogue_session(config) as session:
+        row = None
+        for candidate in candidates:
+            row = find_article(session, candidate)
+            if row is not None:
+                break
+        if row is None:
+            raise UsageError(
+                f"no article {args.article!r} in the catalogue "
+                "(list them with `cppcc-archive articles`)"
+            )
+        if args.versions:
+            _print_versions(row, args.format)
+        elif args.format == "text":
+            sys.stdout.write(render_text(article_to_article(row)).rstrip("\n") + "\n")
+        else:
+            json.dump(article_view(row), sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _print_versions(row: Any, fmt: str) -> None:
+
+    views = versions_view(row.versions)
+    if fmt == "text":
+        sys.stdout.write(f"{row.url}\n")
+        print_versions(views, sys.stdout)
+    else:
+        json.dump({"id": row.id, "url": row.url, "versions": views}, sys.stdout,
+                  ensure_ascii=False, indent=2)  # fmt: skip
+        sys.stdout.write("\n")
+
+
+def _article_keys(config: Config, given: str) -> list[str]:
+    """The catalogue keys `given` may stand for: itself, and its canonical article URL."""
+    keys = [given]
+    if given.startswith(("http://", "https://")) and parse_article_url(given):
+        try:
+            sites = config.seeds().sites
+        except CppccArchiveError:
+            if config.seeds_path:  # a seeds file the user named must work
+                raise
+            sites = ()
+        for site in sites:
+            keys.append(canonical_article_url(given, base_url=site.base_url, aliases=site.aliases))
+    return list(dict.fromkeys(keys))
