@@ -1,4 +1,4 @@
-"""Scrapy extension that writes every downloaded response, as the server sent it, to WARC."""
+"""Downloader middleware at the downloader's edge: each response, as the server sent it, to WARC."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.catalogue import catalogue_reader, catalogue_writer
+from crawler.catalogue import CatalogueReads, catalogue_reads, catalogue_writer
 from crawler.items import ArticlePagesItem
 from crawler.record_index import CrawlRecordIndex, original_of
-from pipelines.catalogue.records import ArchivedResponse
+from pipelines.catalogue.records import ArchivedResponse, original_with_digest
 from pipelines.home import ArchiveHome
 from pipelines.metadata import article_fields, rejection_fields
+from pipelines.stats import DIGEST_LOOKUP_ERRORS, RECORDS_NOT_CATALOGUED, WARC_ERRORS
 from pipelines.warc.cdxj import index_warc
 from pipelines.warc.exchange import Headers, HttpExchange
 from pipelines.warc.location import RecordLocation
@@ -49,13 +50,15 @@ NOT_MODIFIED_KEY = "cppcc_not_modified_original"
 CLOSE_REASON = "warc_write_error"
 
 
-class WarcCaptureExtension:
-    """Writes each response from the downloader's edge, before any downloader middleware.
+class WarcCaptureMiddleware:
+    """Writes each response where it leaves the downloader, before any other middleware.
 
-    `response_downloaded` fires right after the download handler, so bodies are still
-    compressed and redirects (3xx) are seen as their own exchanges. The response record's
-    location goes into `request.meta["cppcc_capture"]`, which callbacks read as
-    `response.meta["cppcc_capture"]`.
+    Ordered closest to the downloader (after every other downloader middleware), it sees each
+    response first: bodies still compressed, redirects (3xx) and 304s as their own exchanges.
+    A payload archived before is written as a revisit of it; whether it was is asked of this
+    crawl's memory, then of the catalogue in a reading thread, awaited, so the download goes
+    on meanwhile. The response record's location goes into `request.meta["cppcc_capture"]`,
+    which callbacks read as `response.meta["cppcc_capture"]`.
 
     Settings: CPPCC_WARC_DIR (required, else the extension is off), CPPCC_WARC_MAX_SIZE,
     CPPCC_WARC_PREFIX, CPPCC_WARC_COMPRESS_LEVEL, and for the warcinfo record
@@ -69,11 +72,13 @@ class WarcCaptureExtension:
         stats: StatsCollector,
         close_spider: Callable[[str], Any],
         records: CrawlRecordIndex | None = None,
+        reads: CatalogueReads | None = None,
     ) -> None:
         self.writer = writer
         self.stats = stats
         self.close_spider = close_spider
         self.records = records
+        self.reads = reads
         self._stopping = False
 
     @classmethod
@@ -115,47 +120,55 @@ class WarcCaptureExtension:
         stats = crawler.stats
         records = CrawlRecordIndex(
             catalogue_writer(crawler),
-            catalogue_reader(crawler),
             settings.getint("CPPCC_RUN_ID") or None,
-            on_error=lambda: stats.inc_value("cppcc/errors/records_not_catalogued"),
+            on_error=lambda: stats.inc_value(RECORDS_NOT_CATALOGUED),
         )
-        extension = cls(writer, stats, close_spider, records)
-        crawler.signals.connect(extension.response_downloaded, signal=signals.response_downloaded)
+        extension = cls(writer, stats, close_spider, records, catalogue_reads(crawler))
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
-    def response_downloaded(self, response: Response, request: Request) -> None:
+    async def process_response(self, request: Request, response: Response) -> Response:
+        exchange = exchange_from(request, response, datetime.now(UTC))
+        original = await self._original_for(exchange, request)
+        self.write(exchange, original, request)
+        return response
+
+    def write(self, exchange: HttpExchange, original: Original | None, request: Request) -> None:
+        """Write the exchange (a revisit of `original`, if any); its place into the request."""
         before = self._counters()
         try:
-            exchange = exchange_from(request, response, datetime.now(UTC))
-            original = self._original_for(exchange, request)
             location = self.writer.write_exchange(exchange, original)
             request.meta[META_KEY] = location
         except Exception:  # any failure loses a page from the archive: count it, stop the crawl
-            logger.error("Cannot archive %s; stopping the crawl", response.url, exc_info=True)
-            self.stats.inc_value("cppcc/warc/errors")
+            logger.error("Cannot archive %s; stopping the crawl", exchange.url, exc_info=True)
+            self.stats.inc_value(WARC_ERRORS)
             self._stop()
             return
         if self.records is not None:
             self.records.add(_archived(location, exchange.response_headers))
         self._count(location, before)
 
-    def _original_for(self, exchange: HttpExchange, request: Request) -> Original | None:
+    async def _original_for(self, exchange: HttpExchange, request: Request) -> Original | None:
         """The earlier capture this response repeats, when it is to be written as a revisit."""
         if exchange.status == 304:
             asked: RecordLocation | None = request.meta.get(NOT_MODIFIED_KEY)
             return original_of(asked) if asked else None  # a 304 we did not ask for is kept
         if not exchange.body or exchange.truncated or self.records is None:
             return None
+        digest = sha1_digest(exchange.body)
+        if self.reads is None or self.records.remembered(digest):
+            return self.records.remembered(digest)
         try:
-            return self.records.original_for(sha1_digest(exchange.body))
+            found = await self.reads.read(original_with_digest, digest)
         except Exception:  # a catalogue that cannot answer must not cost the page: keep it whole
             logger.error("Cannot look up %s in the catalogue", exchange.url, exc_info=True)
-            self.stats.inc_value("cppcc/errors/digest_lookup")
+            self.stats.inc_value(DIGEST_LOOKUP_ERRORS)
             return None
+        # A response with the same payload may have been written while this one waited.
+        return self.records.remembered(digest) or (original_of(found) if found else None)
 
     def _counters(self) -> tuple[int, int, int]:
         return self.writer.records_written, self.writer.bytes_written, self.writer.files_opened
@@ -181,7 +194,7 @@ class WarcCaptureExtension:
             location = self.writer.write_metadata(target_uri, refers_to, info)
         except Exception:  # the page itself is archived; only the normalised copy is lost
             logger.error("Cannot archive the metadata of %s", target_uri, exc_info=True)
-            self.stats.inc_value("cppcc/warc/errors")
+            self.stats.inc_value(WARC_ERRORS)
             return None
         self._count(None, before)
         return location
@@ -217,7 +230,7 @@ class WarcCaptureExtension:
             self.writer.close()
         except Exception:  # the file stays `.open`; say so and count it, nothing else to do
             logger.error("Cannot close the WARC file", exc_info=True)
-            self.stats.inc_value("cppcc/warc/errors")
+            self.stats.inc_value(WARC_ERRORS)
 
     def _stop(self) -> None:
         if not self._stopping:

@@ -1,11 +1,17 @@
-"""The crawl's one connection to the catalogue, shared by all of its components."""
+"""The crawl's one connection to the catalogue, shared by all of its components.
+
+Writes go to the crawl's writer process; look-ups run in a small pool of threads of their
+own. Scrapy's thread awaits both and never waits on the database itself.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from concurrent.futures import Future
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from scrapy import signals
@@ -34,10 +40,40 @@ WRITER_LOST = "catalogue_writer_lost"  # the crawl's finish reason when its writ
 UNREACHABLE = "catalogue_unreachable"
 
 
+READ_THREADS = 2  # look-ups at once: the reactor hands them over and goes on downloading
+
+
+class CatalogueReads:
+    """Look-ups on the catalogue in threads of their own, each with its own session.
+
+    `read(query, *args)` runs `query(session, *args)` in a pool thread; Scrapy's thread awaits
+    the answer without blocking. Sessions only read: SQLite takes no write lock for them.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], threads: int = READ_THREADS) -> None:
+        self.sessions = sessions
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="catalogue-read")
+
+    async def read(self, query: Callable[..., T], *args: Any) -> T:
+        """What `query(session, *args)` returns, from a pool thread."""
+        return await settled(self.pool.submit(self._run, query, *args))
+
+    def read_now(self, query: Callable[..., T], *args: Any) -> T:
+        """The same, in the caller's thread: for a crawl's start, before any download."""
+        return self._run(query, *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, query: Callable[..., T], *args: Any) -> T:
+        with self.sessions() as session:
+            return query(session, *args)
+
+
 @dataclass
 class _Catalogue:
     engine: Engine
-    readers: sessionmaker[Session]
+    reads: CatalogueReads
     writer: CatalogueWriter
     unreachable: bool = False  # the crawl was told to stop for it: once is enough
 
@@ -70,7 +106,8 @@ def _catalogue(crawler: Crawler) -> _Catalogue:
             on_lost=lambda reason: _writer_lost(crawler, reason),
             on_unreachable=lambda reason: _unreachable(crawler, reason),
         )
-        _CATALOGUES[crawler] = _Catalogue(engine, make_read_session_factory(engine), writer)
+        reads = CatalogueReads(make_read_session_factory(engine))
+        _CATALOGUES[crawler] = _Catalogue(engine, reads, writer)
         event.listen(engine, "handle_error", lambda context: _read_failed(crawler, context))
         crawler.signals.connect(
             lambda: _dispose(crawler), signal=signals.engine_stopped, weak=False
@@ -78,9 +115,9 @@ def _catalogue(crawler: Crawler) -> _Catalogue:
     return _CATALOGUES[crawler]
 
 
-def catalogue_reader(crawler: Crawler) -> sessionmaker[Session]:
-    """Sessions on the crawl's catalogue for look-ups only (no write lock on SQLite)."""
-    return _catalogue(crawler).readers
+def catalogue_reads(crawler: Crawler) -> CatalogueReads:
+    """The crawl's look-ups, awaited in Scrapy's thread (no write lock on SQLite)."""
+    return _catalogue(crawler).reads
 
 
 def catalogue_writer(crawler: Crawler) -> CatalogueWriter:
@@ -88,11 +125,13 @@ def catalogue_writer(crawler: Crawler) -> CatalogueWriter:
     return _catalogue(crawler).writer
 
 
-async def committed(future: Future[T]) -> T:
-    """What a write submitted to the catalogue writer returned, once it has committed.
+async def settled(future: Future[T]) -> T:
+    """What a write submitted to the catalogue writer (once committed) or a look-up returned.
 
     Awaited in Scrapy's thread (an item pipeline, say) without blocking it.
     """
+    if _in_asyncio_loop():  # Scrapy's asyncio reactor (its default), or a test's own loop
+        return await asyncio.wrap_future(future)
     from twisted.internet import reactor
 
     deferred: Deferred[T] = Deferred()
@@ -104,11 +143,19 @@ async def committed(future: Future[T]) -> T:
         else:
             deferred.errback(Failure(error))
 
-    # Called in the writer's receiving thread (or at once, if it is done): hand over to the
-    # reactor's.
+    # Called in the writer's receiving thread or a reading one (or at once, if it is done):
+    # hand over to the reactor's.
     future.add_done_callback(lambda done: reactor.callFromThread(settle, done))
     result: T = await maybe_deferred_to_future(deferred)
     return result
+
+
+def _in_asyncio_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _writer_lost(crawler: Crawler, reason: str) -> None:
@@ -163,4 +210,5 @@ def _dispose(crawler: Crawler) -> None:
         try:
             catalogue.writer.close()
         finally:
+            catalogue.reads.close()
             catalogue.engine.dispose()

@@ -10,10 +10,9 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
-from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.capture import NOT_MODIFIED_KEY, warc_directory
-from crawler.catalogue import catalogue_reader
+from crawler.catalogue import CatalogueReads, catalogue_reads
 from pipelines.catalogue.records import conditional_state
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
 
@@ -43,8 +42,8 @@ class ConditionalRequestMiddleware:
     cppcc/conditional/not_modified, cppcc/conditional/unreadable.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], warc_dir: Path, stats: StatsCollector):
-        self.sessions = sessions
+    def __init__(self, reads: CatalogueReads, warc_dir: Path, stats: StatsCollector):
+        self.reads = reads
         self.warc_dir = warc_dir
         self.stats = stats
 
@@ -55,16 +54,16 @@ class ConditionalRequestMiddleware:
         if not settings.getbool("CPPCC_CONDITIONAL_REQUESTS", True) or not directory:
             raise NotConfigured("conditional requests are off")
         assert crawler.stats is not None
-        return cls(catalogue_reader(crawler), Path(directory), crawler.stats)
+        return cls(catalogue_reads(crawler), Path(directory), crawler.stats)
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         # A redirected request inherits the headers and meta of the one before it: those
         # validators are another URL's.
         _drop_validators(request)
         if request.method != "GET" or request.meta.get(UNCONDITIONAL_KEY):
             return
-        with self.sessions() as session:
-            state = conditional_state(session, request.url)
+        # In a reading thread: the look-up must not hold up the downloads in flight.
+        state = await self.reads.read(conditional_state, request.url)
         if state is None or not (state.etag or state.last_modified):
             return
         if state.etag:

@@ -1,24 +1,19 @@
-"""What the spiders hand to the item pipelines: an article's fetched pages, not yet normalised."""
+"""What the spiders hand to the item pipelines: an article's pages, each normalised."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pipelines.normalise import (
-    NotNormalisable,
-    PageLinks,
-    SiteProfile,
-    normalise_page,
-    page_links,
-)
+from pipelines.normalise import NotNormalisable, PageLinks
 from pipelines.normalise.article import Article
 from pipelines.warc.location import RecordLocation
 
 
 @dataclass
 class FetchedPage:
-    """One page as the server sent it (body after content decoding) and where it was archived."""
+    """One page as the server sent it (body after content decoding), where it was archived,
+    and what the spider's normalising of it gave: its article, or why it is none."""
 
     url: str
     status: int
@@ -26,52 +21,22 @@ class FetchedPage:
     body: bytes
     capture: RecordLocation | None
     page: int = 1  # the page of the article this is, 1 for the first
-    # What normalising the page gave: the spider needs its pictures, the pipeline its
-    # fields, and parsing a page twice costs a crawl more than anything else it does.
-    _normalised: Article | NotNormalisable | None = field(default=None, repr=False)
-    _links: PageLinks | None = field(default=None, repr=False)  # of a page rejected
-
-    def normalised(self, profile: SiteProfile) -> Article:
-        """The page normalised with `profile` (once); raises its NotNormalisable each time."""
-        if self._normalised is None:
-            try:
-                self._normalised = normalise_page(
-                    self.url, self.headers, self.body, profile=profile, fetched_at=self.fetched_at
-                )
-            except NotNormalisable as exc:
-                self._normalised = exc
-        if isinstance(self._normalised, NotNormalisable):
-            raise self._normalised
-        return self._normalised
+    article: Article | None = None  # the page normalised
+    rejected: NotNormalisable | None = None  # why it did not normalise
+    links: PageLinks = field(default_factory=PageLinks)  # pictures, attached files, pager
 
     @property
     def fetched_at(self) -> datetime:
         """When the page was fetched: its capture's WARC-Date; now when it was not archived."""
         return self.capture.fetched_at if self.capture is not None else datetime.now(UTC)
 
-    def links(self, profile: SiteProfile) -> PageLinks:
-        """The pictures, attached files and pager links normalising the page found.
-
-        A page rejected (no date, say) is parsed once more for them, and a page that is no
-        HTML at all has none.
-        """
-        try:
-            return PageLinks.of(self.normalised(profile))
-        except NotNormalisable:
-            pass
-        if self._links is None:
-            try:
-                self._links = page_links(self.url, self.headers, self.body, profile=profile)
-            except NotNormalisable:
-                self._links = PageLinks()
-        return self._links
-
 
 @dataclass
 class ArticlePagesItem:
     """All fetched pages of one article, page 1 first, found on a channel's list page.
 
-    The normalise pipeline fills `article` or `rejection` (a reason slug and a message).
+    The article pipeline fills `article` (the pages merged) or `rejection` (a reason slug and
+    a message).
     """
 
     site: str

@@ -1,4 +1,4 @@
-"""Thin item pipelines adapting the normaliser and the catalogue to Scrapy."""
+"""Thin item pipelines: an article's pages merged, and the article (or why not) catalogued."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from crawler.catalogue import catalogue_writer, committed
+from crawler.catalogue import catalogue_writer, settled
 from crawler.items import ArticlePagesItem, FetchedPage
 from pipelines.catalogue.writer import CatalogueWriter
-from pipelines.normalise import (
-    Article,
-    NotNormalisable,
-    SiteProfile,
-    merge_pages,
-    profile_named,
-)
+from pipelines.normalise import Article, NotNormalisable, merge_pages
 
 logger = logging.getLogger(__name__)
 
@@ -68,34 +62,36 @@ _DROP_CLASSES: dict[str, type[PageRejected]] = {
 }
 
 
-class NormalisePipeline:
-    """Turn an article's fetched pages into one normalised Article, or a reason why not."""
+class ArticlePipeline:
+    """Merge an article's pages, normalised by the spider, into one Article, or say why not;
+    count what normalising found."""
 
     def __init__(self, stats: StatsCollector):
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> NormalisePipeline:
+    def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePagesItem):
             return item
         first, *later = item.pages
-        # The crawl that fetched the page says which site it is, never the host: mirrors and
-        # replicas of several sites may share one.
-        profile = profile_named(item.site)
-        try:
-            pages = [first.normalised(profile)]
-        except NotNormalisable as exc:
-            item.rejection = (exc.reason, str(exc))
+        if first.article is None:
+            problem = first.rejected or NotNormalisable(
+                first.url, "the spider did not normalise it"
+            )
+            item.rejection = (problem.reason, str(problem))
             return item
-        pages += self._later_pages(item, later, profile)
-        article = merge_pages(pages)
+        article = merge_pages([first.article, *self._later_pages(item, later)])
         # The spider knows the canonical URL (alias hosts folded); the page knows the rest.
         item.article = replace(article, url=item.url)
-        # Per channel field coverage: articles, fields not found, fields found only by a
-        # generic fallback (the profile's selectors missed them: the layout changed).
+        self._count(item, article)
+        return item
+
+    def _count(self, item: ArticlePagesItem, article: Article) -> None:
+        """Per channel field coverage: articles, fields not found, fields found only by a
+        generic fallback (the profile's selectors missed them: the layout changed)."""
         self.stats.inc_value(f"cppcc/articles_normalised/{item.channel}")
         for name in article.missing_fields:
             self.stats.inc_value(f"cppcc/fields_missing/{item.channel}/{name}")
@@ -105,20 +101,19 @@ class NormalisePipeline:
         for name in article.warnings:
             self.stats.inc_value(f"cppcc/warnings/{name}")
             logger.warning("article %s: %s", item.url, name)
-        return item
 
-    def _later_pages(
-        self, item: ArticlePagesItem, later: list[FetchedPage], profile: SiteProfile
-    ) -> list[Article]:
-        """The pages after the first that normalise; the others are counted and logged."""
+    def _later_pages(self, item: ArticlePagesItem, later: list[FetchedPage]) -> list[Article]:
+        """The pages after the first that normalised; the others are counted and logged."""
         usable = []
         for page in later:
-            try:
-                usable.append(page.normalised(profile))
-            except NotNormalisable as exc:
-                # Page 1 made it an article; a broken later page costs only its own text.
-                logger.warning("article %s is kept without an unusable page: %s", item.url, exc)
-                self.stats.inc_value("cppcc/articles/pages_unusable")
+            if page.article is not None:
+                usable.append(page.article)
+                continue
+            # Page 1 made it an article; a broken later page costs only its own text.
+            logger.warning(
+                "article %s is kept without an unusable page: %s", item.url, page.rejected
+            )
+            self.stats.inc_value("cppcc/articles/pages_unusable")
         return usable
 
 
@@ -126,7 +121,7 @@ class CataloguePipeline:
     """Write each article (or the reason it is not one) to the catalogue.
 
     The writes go to the crawl's catalogue writer process (many to a transaction); an item
-    leaves the pipeline once its write has committed, and Scrapy downloads on meanwhile.
+    leaves the pipeline once its write has settled, and Scrapy downloads on meanwhile.
     """
 
     def __init__(self, writer: CatalogueWriter, run_id: int | None, stats: StatsCollector):
@@ -146,7 +141,7 @@ class CataloguePipeline:
         if item.article is None:
             raise await self._reject(item)
         captures = [(page.page, page.capture) for page in item.pages if page.capture]
-        outcome = await committed(
+        outcome = await settled(
             self.writer.submit(
                 "save_article",
                 article=item.article,
@@ -163,7 +158,7 @@ class CataloguePipeline:
         """Record why the item is not an article; the DropItem to raise, named for the reason."""
         reason, detail = item.rejection or ("unknown", "no article and no reason")
         first = item.pages[0]
-        await committed(
+        await settled(
             self.writer.submit(
                 "save_rejection",
                 url=first.url,

@@ -1,4 +1,4 @@
-"""What this crawl and earlier ones archived: the originals revisit records refer to."""
+"""What this crawl archived: originals revisit records refer to, until the catalogue has them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from pipelines.catalogue.records import ArchivedResponse, original_with_digest
+from pipelines.catalogue.records import ArchivedResponse
 from pipelines.catalogue.writer import CatalogueWriter, CatalogueWriterClosed
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.records import Original
@@ -29,7 +27,7 @@ def original_of(location: RecordLocation) -> Original:
 
 
 class CrawlRecordIndex:
-    """The catalogue's records table, with this crawl's records held in memory in front of it.
+    """This crawl's records, held in memory until the catalogue has them.
 
     Records are written to the catalogue in batches (a crawl writes hundreds a minute), by
     the crawl's catalogue writer process; the ones not yet written are found in memory, so a
@@ -44,13 +42,11 @@ class CrawlRecordIndex:
     def __init__(
         self,
         writer: CatalogueWriter,
-        readers: sessionmaker[Session],
         run_id: int | None,
         on_error: Callable[[], None],
         flush_every: int = FLUSH_EVERY,
     ) -> None:
         self.writer = writer  # writes the batches
-        self.readers = readers  # for look-ups: no write lock taken
         self.run_id = run_id
         self.on_error = on_error
         self.flush_every = flush_every
@@ -58,13 +54,9 @@ class CrawlRecordIndex:
         self._originals: dict[str, Original] = {}  # payload digest -> this crawl's response
         self._in_flight: list[tuple[list[ArchivedResponse], Future[None]]] = []
 
-    def original_for(self, payload_digest: str) -> Original | None:
-        """An earlier full response with this payload: this crawl's, else the catalogue's."""
-        if payload_digest in self._originals:
-            return self._originals[payload_digest]
-        with self.readers() as session:
-            found = original_with_digest(session, payload_digest)
-        return original_of(found) if found else None
+    def remembered(self, payload_digest: str) -> Original | None:
+        """This crawl's full response with this payload, while the catalogue lacks it."""
+        return self._originals.get(payload_digest)
 
     def add(self, record: ArchivedResponse) -> None:
         """Remember a record just written; the catalogue gets it with the next batch."""

@@ -42,10 +42,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Closer to the downloader than HttpCompressionMiddleware (590): an archived page served
     # for a 304 is decoded like a fresh one.
     "crawler.conditional.ConditionalRequestMiddleware": 950,
+    # Closest to the downloader of all: the WARC capture sees each response first, as the
+    # server sent it (compressed, a 3xx or a 304 its own exchange).
+    "crawler.capture.WarcCaptureMiddleware": 1000,
 }
 
 EXTENSIONS = {
-    "crawler.capture.WarcCaptureExtension": 100,
     "crawler.extensions.RunReportExtension": 200,
     "crawler.watch.LauncherWatchExtension": 300,
     "crawler.memory.FreezeStartupObjectsExtension": 400,
@@ -55,7 +57,7 @@ EXTENSIONS = {
 }
 
 ITEM_PIPELINES = {
-    "crawler.pipelines.NormalisePipeline": 300,
+    "crawler.pipelines.ArticlePipeline": 300,
     "crawler.pipelines.CataloguePipeline": 400,
 }
 

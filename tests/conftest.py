@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -152,3 +154,15 @@ class GatedReplica(ReplicaServer):
     def stop(self) -> None:
         self.gate.set()  # let held requests finish, so the server can shut down
         super().stop()
+
+
+def collected(outputs: Any) -> list[Any]:
+    """What a spider callback yields, an async generator (it awaits catalogue look-ups) or
+    not, driven to its end without a reactor."""
+    if not hasattr(outputs, "__aiter__"):
+        return list(outputs)
+
+    async def drain() -> list[Any]:
+        return [output async for output in outputs]
+
+    return asyncio.run(drain())

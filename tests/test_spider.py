@@ -15,7 +15,7 @@ from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawler.items import ArticlePagesItem
-from crawler.pipelines import NormalisePipeline
+from crawler.pipelines import ArticlePipeline
 from crawler.spiders.rmzxb import RmzxbSpider
 from replicas.rmzxb.articles import RELATED_PATHS, replica_articles
 from replicas.rmzxb.site import (
@@ -29,7 +29,7 @@ from replicas.rmzxb.site import (
     SUB_CHANNEL_NEXT_PATH,
     build_site,
 )
-from tests.conftest import REPLICA_SEEDS
+from tests.conftest import REPLICA_SEEDS, collected
 
 BASE = "http://127.0.0.1:1"
 ROUTES = build_site(BASE)
@@ -75,7 +75,9 @@ def test_articles_come_canonical_from_every_list_page(tmp_path: Path) -> None:
     for path in list_pages("/xs/"):
         found |= {
             r.url
-            for r in requests_to(spider, spider.parse_list(list_response(path)), "parse_article")
+            for r in requests_to(
+                spider, collected(spider.parse_list(list_response(path))), "parse_article"
+            )
         }
     expected = {BASE + ARTICLES[key].pages[0].path for key in CHANNEL_ARTICLES["xs"]}
     expected.discard(BASE + ARTICLES["legacy"].pages[0].path)
@@ -91,7 +93,7 @@ def test_alias_host_links_are_folded_to_the_base_host(tmp_path: Path) -> None:
     spider = make_spider(tmp_path, channels="yw")
     found = set()
     for path in list_pages("/yw_n/"):
-        outputs = spider.parse_list(list_response(path, channel="yw"))
+        outputs = collected(spider.parse_list(list_response(path, channel="yw")))
         found |= {r.url for r in requests_to(spider, outputs, "parse_article")}
     assert BASE + ARTICLES["cookies"].pages[0].path in found
     assert not any(ALIAS_HOST in url for url in found)
@@ -100,19 +102,21 @@ def test_alias_host_links_are_folded_to_the_base_host(tmp_path: Path) -> None:
 def test_next_list_page_is_the_channels_own(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
     first, *_, last = list_pages("/xs/")
-    outputs = list(spider.parse_list(list_response(first)))
+    outputs = collected(spider.parse_list(list_response(first)))
     [following] = requests_to(spider, outputs, "parse_list")
     assert following.url == BASE + "/xs/index_2.shtml"
     assert following.meta["cppcc_list_number"] == 2
     # The side box's sub-channel page and 下一页 into another channel are never followed.
     urls = {request.url for request in outputs}
     assert BASE + SUB_CHANNEL_NEXT_PATH not in urls and BASE + OTHER_CHANNEL_NEXT_PATH not in urls
-    assert not requests_to(spider, spider.parse_list(list_response(last, number=3)), "parse_list")
+    assert not requests_to(
+        spider, collected(spider.parse_list(list_response(last, number=3))), "parse_list"
+    )
 
 
 def test_max_list_pages_stops_the_walk(tmp_path: Path) -> None:
     spider = make_spider(tmp_path, max_list_pages="1")
-    outputs = list(spider.parse_list(list_response("/xs/index.shtml")))
+    outputs = collected(spider.parse_list(list_response("/xs/index.shtml")))
     assert requests_to(spider, outputs, "parse_article")
     assert not requests_to(spider, outputs, "parse_list")
 
@@ -147,7 +151,7 @@ def test_list_page_redirected_out_of_its_channel_harvests_nothing(
     # A moved slug answering with the homepage: its links are not 协商's.
     moved = list_response("/xs/index.shtml", url=BASE + "/index.shtml")
     with caplog.at_level(logging.WARNING):
-        assert list(spider.parse_list(moved)) == []
+        assert (collected(spider.parse_list(moved))) == []
     assert spider.crawler.stats.get_value("cppcc/list_pages/off_channel") == 1
     assert spider.crawler.stats.get_value("cppcc/list_pages/xs") is None
     # The channel's walk failed there, saying where the list page led.
@@ -157,7 +161,7 @@ def test_list_page_redirected_out_of_its_channel_harvests_nothing(
     assert any(r.levelno == logging.ERROR and "/index.shtml" in r.message for r in caplog.records)
     # The alias host serves the same folders: a list page there is still the channel's.
     alias = list_response("/xs/index.shtml", url=f"http://{ALIAS_HOST}/xs/index.shtml")
-    assert requests_to(spider, spider.parse_list(alias), "parse_article")
+    assert requests_to(spider, collected(spider.parse_list(alias)), "parse_article")
 
 
 # -- a site under a path prefix ----------------------------------------------------------------
@@ -170,7 +174,7 @@ def test_mirror_under_a_path_prefix_yields_its_articles(tmp_path: Path) -> None:
     page = response(
         mirror + "/xs/index.shtml", body, {"cppcc_channel": "xs", "cppcc_list_number": 1}
     )
-    outputs = list(spider.parse_list(page))
+    outputs = collected(spider.parse_list(page))
     articles = {request.url for request in requests_to(spider, outputs, "parse_article")}
     assert mirror + NOT_FOUND_PATH in articles and len(articles) >= 4
     assert all(url.startswith(mirror + "/c/") for url in articles)
@@ -304,7 +308,7 @@ def test_a_later_page_that_does_not_normalise_is_left_out(
         for out in spider.parse_article_page(article_response(second.path, login, page_two.meta))
         if isinstance(out, ArticlePagesItem)
     ]
-    pipeline = NormalisePipeline.from_crawler(spider.crawler)
+    pipeline = ArticlePipeline.from_crawler(spider.crawler)
     with caplog.at_level(logging.WARNING):
         pipeline.process_item(item)
     assert item.rejection is None and item.article is not None

@@ -15,6 +15,7 @@ from crawler.items import ArticlePagesItem
 from crawler.spiders.cppcc import CppccSpider
 from replicas.cppcc.articles import replica_articles
 from replicas.cppcc.site import NAV_ARTICLE_PATH, build_site, channel_lists
+from tests.conftest import collected
 
 BASE = "http://127.0.0.1:1"
 ROUTES = build_site(BASE)
@@ -76,7 +77,7 @@ def walk(spider: CppccSpider, first: str, channel: str) -> tuple[list[str], list
     while url:
         pages.append(url)
         path = url.removeprefix(BASE)
-        outputs = list(spider.parse_list(list_response(path, channel, number)))
+        outputs = collected(spider.parse_list(list_response(path, channel, number)))
         articles += [r.url for r in requests_to(spider, outputs, "parse_article")]
         following = requests_to(spider, outputs, "parse_list")
         assert len(following) <= 1
@@ -106,7 +107,7 @@ def test_current_list_follows_only_its_items(tmp_path: Path) -> None:
     page = list_response("/zxxw/yw/", "yw")
     # The navigation and the 热点 box link an article too: not an item of this list.
     assert NAV_ARTICLE_PATH.encode() in page.body
-    outputs = list(spider.parse_list(page))
+    outputs = collected(spider.parse_list(page))
     urls = {request.url for request in outputs}
     assert BASE + NAV_ARTICLE_PATH not in urls
     assert spider.crawler.stats.get_value("cppcc/list_links/list_item_links") == 1
@@ -141,7 +142,7 @@ def test_empty_list_does_not_fall_back_to_the_navigation(tmp_path: Path, empty_l
     body = f"<html><body>{nav}{empty_list}</body></html>".encode()
     page = response(BASE + "/zxxw/yw/", body, {"cppcc_channel": "yw", "cppcc_list_number": 1})
     assert spider.article_url(BASE + NAV_ARTICLE_PATH)  # an article URL, yet not an item
-    assert not requests_to(spider, spider.parse_list(page), "parse_article")
+    assert not requests_to(spider, collected(spider.parse_list(page)), "parse_article")
 
 
 def test_saved_title_array_lines_give_their_articles(tmp_path: Path) -> None:
@@ -149,7 +150,7 @@ def test_saved_title_array_lines_give_their_articles(tmp_path: Path) -> None:
     body = f"<html><body><script>\n{SAVED_ITEMS}</script></body></html>".encode()
     url = "http://www.cppcc.gov.cn/zxww/newcppcc/zxyw/index.shtml"
     page = response(url, body, {"cppcc_channel": "zxyw", "cppcc_list_number": 1})
-    outputs = list(spider.parse_list(page))
+    outputs = collected(spider.parse_list(page))
     assert [r.url for r in requests_to(spider, outputs, "parse_article")] == [
         "http://www.cppcc.gov.cn/zxww/2019/03/18/ARTI1552867359572109.shtml",
         "http://www.cppcc.gov.cn/zxww/2019/07/04/ARTI1562197710409103.shtml",
@@ -163,7 +164,7 @@ def test_list_of_unknown_markup_falls_back_to_every_article_link(tmp_path: Path)
     <a href="/zxww/2025/09/02/ARTI123.shtml">不是稿件</a>
     <a href="http://elsewhere.example{path}">别处</a></div></body></html>""".encode()
     page = response(BASE + "/zxxw/yw/", body, {"cppcc_channel": "yw", "cppcc_list_number": 1})
-    outputs = list(spider.parse_list(page))
+    outputs = collected(spider.parse_list(page))
     assert [r.url for r in requests_to(spider, outputs, "parse_article")] == [BASE + path]
 
 
@@ -178,7 +179,7 @@ def test_alias_host_items_come_back_on_the_base_host(tmp_path: Path) -> None:
         body.encode(),
         {"cppcc_channel": "zxyw", "cppcc_list_number": 1},
     )
-    [request] = requests_to(spider, spider.parse_list(page), "parse_article")
+    [request] = requests_to(spider, collected(spider.parse_list(page)), "parse_article")
     assert request.url == BASE + path
 
 

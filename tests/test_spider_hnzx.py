@@ -14,6 +14,7 @@ from crawler.items import ArticlePagesItem
 from crawler.spiders.hnzx import HnzxSpider
 from replicas.hnzx.articles import CHANNEL_ARTICLES, replica_articles
 from replicas.hnzx.site import CITY_ARTICLES, build_site, list_page_path
+from tests.conftest import collected
 
 BASE = "http://127.0.0.1:1"
 ROUTES = build_site(BASE)
@@ -60,7 +61,7 @@ def test_list_pages_are_walked_by_their_next_page_link(tmp_path: Path) -> None:
     while path:
         walked.append(path)
         meta = {"cppcc_channel": "zxyw", "cppcc_list_number": number}
-        outputs = list(spider.parse_list(response(BASE + path, path, meta)))
+        outputs = collected(spider.parse_list(response(BASE + path, path, meta)))
         articles += [r.url for r in requests_to(spider, outputs, "parse_article")]
         following = requests_to(spider, outputs, "parse_list")
         path = following[0].url.removeprefix(BASE) if following else ""
@@ -75,7 +76,7 @@ def test_city_sites_on_sub_domains_are_not_followed(tmp_path: Path) -> None:
     meta = {"cppcc_channel": "zxyw", "cppcc_list_number": 1}
     page = response(BASE + "/zxyw/", "/zxyw/", meta)
     assert all(url.encode() in page.body for _, url in CITY_ARTICLES)
-    urls = {request.url for request in spider.parse_list(page)}
+    urls = {request.url for request in collected(spider.parse_list(page))}
     assert not any("hnzx.gov.cn" in url for url in urls)
     assert all(url.startswith(BASE + "/") for url in urls)
 
@@ -88,7 +89,7 @@ def test_gbk_list_page_is_read_as_gbk(tmp_path: Path) -> None:
     page = response(BASE + path, path, meta)
     titles = page.css("ul.e2 a::text").getall()
     assert ARTICLES["gbk_names"].title in titles  # 镕 and 堃: GBK, not GB2312
-    assert requests_to(spider, spider.parse_list(page), "parse_article")
+    assert requests_to(spider, collected(spider.parse_list(page)), "parse_article")
 
 
 def test_article_urls_follow_the_pattern(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests for crawler.capture: a real Scrapy crawl, in a subprocess, against loopback HTTP."""
+"""Tests for crawler/capture.py: a real Scrapy crawl, in a subprocess, against loopback HTTP."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import WarcCaptureExtension, exchange_from
+from crawler.capture import WarcCaptureMiddleware, exchange_from
 
 REPO = Path(__file__).resolve().parents[1]
 GZIP_PAGE = gzip.compress("<html><body>全国政协</body></html>".encode(), mtime=0)
@@ -99,7 +99,7 @@ class ReplicaSpider(scrapy.Spider):
     custom_settings = {"HTTPERROR_ALLOWED_CODES": [404]}
 
 process = CrawlerProcess({
-    "EXTENSIONS": {"crawler.capture.WarcCaptureExtension": 0},
+    "DOWNLOADER_MIDDLEWARES": {"crawler.capture.WarcCaptureMiddleware": 1000},
     "CPPCC_WARC_DIR": warc_dir,
     "CPPCC_WARC_OPERATOR": "tests@example.org",
     "ROBOTSTXT_OBEY": False,
@@ -292,11 +292,11 @@ def test_incomplete_body_is_marked_truncated() -> None:
 
 def test_extension_is_off_without_a_warc_folder() -> None:
     with pytest.raises(NotConfigured, match="CPPCC_WARC_DIR"):
-        WarcCaptureExtension.from_crawler(get_crawler(settings_dict={"CPPCC_WARC_DIR": ""}))
+        WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"CPPCC_WARC_DIR": ""}))
 
 
 def test_warc_folder_defaults_to_the_homes(tmp_path: Path) -> None:
     # `scrapy crawl rmzxb -s CPPCC_HOME=/x` archives into /x/warc, beside /x's catalogue.
     crawler = get_crawler(settings_dict={"CPPCC_HOME": str(tmp_path)})
-    extension = WarcCaptureExtension.from_crawler(crawler)
+    extension = WarcCaptureMiddleware.from_crawler(crawler)
     assert extension.writer.directory == tmp_path / "warc"

@@ -1,0 +1,213 @@
+"""Article pages: page 1, its later pages one after the other, its pictures and attached
+files; each page normalised as it arrives, and the article handed on as one item."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.items import ArticlePagesItem, FetchedPage
+from crawler.list_failures import describe_failure
+from crawler.spiders.site import SiteSpider
+from pipelines.normalise import NotNormalisable, PageLinks, SiteProfile, normalise_page, page_links
+
+logger = logging.getLogger(__name__)
+
+# Scheduler priorities (higher first): see crawler/spiders/lists.py for the whole order.
+ARTICLE_PRIORITY = 0
+ATTACHMENT_PRIORITY = -1  # pictures and attached files
+# request.meta: the list page number that listed an article (its walk counts the article
+# settled once it is catalogued, rejected or failed).
+WALK_PAGE_KEY = "cppcc_walk_page"
+# Articles that failed for a reason other than their status (a redirect loop, a reset
+# connection), listed by URL in the run's summary: at most this many.
+FAILED_PAGES_LISTED = 100
+
+
+class ArticlePages(SiteSpider):
+    """The callbacks of an article's pages and parts."""
+
+    # -- article pages --------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterable[Any]:
+        """Page 1 of an article: its pictures, then its next page or the finished item."""
+        first = _fetched(response, 1, self.profile)
+        item = ArticlePagesItem(
+            site=self.site.key,
+            channel=response.meta["cppcc_channel"],
+            url=self.article_url(response.url) or response.meta["cppcc_article"],
+            pages=[first],
+            walk_page=response.meta.get(WALK_PAGE_KEY),
+        )
+        yield from self._page_parts(response, first)
+        yield from self._next_page_or_item(item, self.article_pages(response, first), requested={1})
+
+    def parse_article_page(self, response: Response) -> Iterable[Any]:
+        """A later page of an article: kept, and its pager read for pages not yet seen."""
+        item: ArticlePagesItem = response.meta["cppcc_item"]
+        page = _fetched(response, response.meta["cppcc_page"], self.profile)
+        item.pages.append(page)
+        yield from self._page_parts(response, page)
+        pending: dict[int, str] = response.meta["cppcc_pending"]
+        for number, url in self.article_pages(response, page).items():
+            pending.setdefault(number, url)
+        yield from self._next_page_or_item(item, pending, response.meta["cppcc_requested"])
+
+    def _next_page_or_item(
+        self, item: ArticlePagesItem, pending: dict[int, str], requested: set[int]
+    ) -> Iterable[Any]:
+        """Fetch the lowest page not yet asked for, or hand on the item when none is left."""
+        # Pages are fetched one after the other: every page's pager may show more of them.
+        left = {number: url for number, url in pending.items() if number not in requested}
+        if not left:
+            yield self._finished(item)
+            return
+        number = min(left)
+        meta = {
+            "cppcc_item": item,
+            "cppcc_page": number,
+            "cppcc_pending": left,
+            "cppcc_requested": requested | {number},
+        }
+        yield scrapy.Request(
+            left[number],
+            callback=self.parse_article_page,
+            errback=self.article_page_failed,
+            meta=meta,
+            priority=ARTICLE_PRIORITY,
+            # The chain must reach its end to yield the item; it never asks for a page twice.
+            dont_filter=True,
+        )
+
+    def article_page_failed(self, failure: Failure) -> Iterable[Any]:
+        """A later page of an article failed: keep what was fetched, and say what is missing."""
+        request = failure.request  # type: ignore[attr-defined]
+        item: ArticlePagesItem = request.meta["cppcc_item"]
+        item.missing_pages.append(request.url)
+        self.crawler.stats.inc_value("cppcc/articles/pages_missing")
+        meta = request.meta
+        yield from self._next_page_or_item(item, meta["cppcc_pending"], meta["cppcc_requested"])
+
+    def article_failed(self, failure: Failure) -> None:
+        """Page 1 of an article could not be fetched: logged, counted, and settled for its walk.
+
+        A page that answered an HTTP error is archived and listed in the run's summary; a
+        redirect loop or a download error is counted here and named there.
+        """
+        request = failure.request  # type: ignore[attr-defined]
+        kind, why, _ = describe_failure(failure)
+        self._page_failed(request.meta.get("redirect_urls", [request.url])[0], kind, why)
+        self._settle(request.meta)
+
+    def _page_failed(self, url: str, kind: str, why: str) -> None:
+        stats = self.crawler.stats
+        stats.inc_value(f"cppcc/articles/failed/{kind}")
+        if kind.startswith("http-") or kind == "robots":
+            # Archived and listed by the run report already; or the crawler being polite.
+            logger.info("article %s %s", url, why)
+            return
+        logger.warning("article %s %s", url, why)
+        failed = stats.get_value("cppcc/failed_pages") or []
+        if len(failed) < FAILED_PAGES_LISTED:
+            stats.set_value("cppcc/failed_pages", [*failed, {"url": url, "why": why}])
+
+    def _item_settled(self, item: Any) -> None:
+        """An article left the item pipelines (catalogued, rejected or failed): settled."""
+        if isinstance(item, ArticlePagesItem) and item.walk_page is not None:
+            self.walks.settled(item.channel, item.walk_page)
+
+    def _settle(self, meta: dict[str, Any]) -> None:
+        if meta.get(WALK_PAGE_KEY) is not None:
+            self.walks.settled(meta["cppcc_channel"], meta[WALK_PAGE_KEY])
+
+    def _finished(self, item: ArticlePagesItem) -> ArticlePagesItem:
+        """The item with its pages in page order; missing pages logged with their URLs."""
+        item.pages.sort(key=lambda page: page.page)
+        if item.missing_pages:
+            logger.warning(
+                "article %s is kept without %d page(s) that could not be fetched: %s",
+                item.url,
+                len(item.missing_pages),
+                " ".join(item.missing_pages),
+            )
+        return item
+
+    def _page_parts(self, response: Response, page: FetchedPage) -> Iterable[scrapy.Request]:
+        """A request for each picture and attached file the normaliser found on this page.
+
+        They are part of the article: archived, never parsed, and they may sit on a host of
+        their own, so the offsite filter lets them through. A page archived as a revisit
+        (unchanged since its last capture) has its parts archived already: they are not asked
+        for again.
+        """
+        capture = response.meta.get("cppcc_capture")
+        if capture is not None and capture.record_type == "revisit":
+            self.crawler.stats.inc_value("cppcc/pictures/unchanged_page")
+            return
+        links = page.links
+        for urls, callback in (
+            (links.pictures, self.picture_fetched),
+            (links.attachments, self.attachment_fetched),
+        ):
+            for url in dict.fromkeys(urls):
+                if url.startswith(("http://", "https://")):
+                    yield scrapy.Request(
+                        url,
+                        callback=callback,
+                        meta={"allow_offsite": True},
+                        priority=ATTACHMENT_PRIORITY,
+                    )
+
+    def picture_fetched(self, response: Response) -> None:
+        """Count a picture; the capture hook has already archived it."""
+        self.crawler.stats.inc_value("cppcc/pictures")
+
+    def attachment_fetched(self, response: Response) -> None:
+        """Count an attachment; the capture hook has already archived it."""
+        self.crawler.stats.inc_value("cppcc/attachments")
+
+
+def _headers(response: Response) -> list[tuple[str, str]]:
+    """Every header value of the response, repeated ones too."""
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in response.headers.items()
+        for value in values
+    ]
+
+
+def _fetched(response: Response, page: int, profile: SiteProfile) -> FetchedPage:
+    """The page as fetched, normalised: its article (or why it is none) and its links."""
+    fetched = FetchedPage(
+        url=response.url,
+        status=response.status,
+        headers=_headers(response),
+        body=response.body,
+        capture=response.meta.get("cppcc_capture"),
+        page=page,
+    )
+    normalise(fetched, profile)
+    return fetched
+
+
+def normalise(page: FetchedPage, profile: SiteProfile) -> None:
+    """Fill in what normalising the page gives, parsing it once: the item pipelines want its
+    fields, the spider its pictures and pager. A page rejected (no date, say) is parsed once
+    more for its links, and a page that is no HTML at all has none."""
+    try:
+        page.article = normalise_page(
+            page.url, page.headers, page.body, profile=profile, fetched_at=page.fetched_at
+        )
+        page.links = PageLinks.of(page.article)
+        return
+    except NotNormalisable as exc:
+        page.rejected = exc
+    try:
+        page.links = page_links(page.url, page.headers, page.body, profile=profile)
+    except NotNormalisable:
+        page.links = PageLinks()
