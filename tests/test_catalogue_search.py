@@ -166,9 +166,23 @@ def test_bigrams_and_phrases() -> None:
     assert snippet.startswith("…") and snippet[marks[0][0] : marks[0][1]] == "政协"
 
 
-def test_overlapping_words_are_marked_once(session: Session, catalogued: dict[str, str]) -> None:
+def test_overlapping_words_are_marked_once() -> None:
+    # 政协 stands inside 河南省政协 too: one mark over the whole name there, not two that overlap.
+    body = "河南省政协召开常委会议，政协委员出席"
+    fields = {"body": body, "captions": "", "subtitle": "", "title": ""}
+    snippet, spans = make_snippet(fields, ["政协", "河南省政协"])
+    assert snippet == body
+    assert [snippet[start:end] for start, end in spans] == ["河南省政协", "政协"]
+
+
+def test_a_search_marks_each_hit_of_overlapping_words_once(
+    session: Session, catalogued: dict[str, str]
+) -> None:
     hits = search_articles(session, "政协 河南省政协")
+    assert hits
     for hit in hits:
+        marked = [hit.snippet[start:end] for start, end in hit.highlights]
+        assert marked and all(text in ("政协", "河南省政协") for text in marked), marked
         ends = [end for _, end in hit.highlights]
         starts = [start for start, _ in hit.highlights]
         assert all(start > end for start, end in zip(starts[1:], ends, strict=False))

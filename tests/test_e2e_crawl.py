@@ -191,7 +191,9 @@ def test_both_cookies_are_in_the_record(archive: Archive) -> None:
 
 def test_warc_files_are_clean_for_warcio(archive: Archive) -> None:
     warcio = Path(sys.executable).parent / "warcio"
-    for path in (archive.home / "warc").glob("*.warc.gz"):
+    paths = sorted((archive.home / "warc").glob("*.warc.gz"))
+    assert paths  # the crawl wrote (and closed) its files: else there is nothing to check
+    for path in paths:
         check = subprocess.run([warcio, "check", str(path)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         index = subprocess.run([warcio, "index", str(path)], capture_output=True, text=True)

@@ -117,3 +117,23 @@ def test_six_field_cron_has_seconds_first() -> None:
     trigger = cron_trigger("*/10 * * * * *")
     assert str(trigger.fields[trigger.FIELD_NAMES.index("second")]) == "*/10"
     assert str(trigger.timezone) == "Asia/Shanghai"
+
+
+def test_the_core_loader_checks_a_schedule_only_with_the_check_it_is_given(
+    tmp_path: Path,
+) -> None:
+    # A crawl process loads the seeds without APScheduler: the schedule is the scheduler's.
+    from pipelines import seeds
+
+    path = write(tmp_path, GOOD.replace('"*/30 * * * *"', '"61 * * * *"'))
+    assert seeds.load_seeds(path).site("rmzxb").channel("yw").schedule == "61 * * * *"
+
+    def refuse(expression: str) -> None:
+        raise ValueError(f"{expression} is not for us")
+
+    with pytest.raises(SeedsError) as refused:
+        seeds.load_seeds(path, check_schedule=refuse)
+    assert str(refused.value) == (
+        f"{path}: sites.rmzxb.channels.yw.schedule: bad cron expression '61 * * * *': "
+        "61 * * * * is not for us"
+    )
