@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from replicas.rmzxb.site import build_site, not_found_page
+from replicas.rmzxb.site import SEEDS_SITE, build_site, not_found_page
 from replicas.server import ReplicaServer, Reply
 
 pytest_plugins = ["tests.db_fixtures"]
@@ -44,14 +44,9 @@ def replica() -> Iterator[ReplicaServer]:
         yield server
 
 
-REPLICA_SEEDS = """\
-[sites.rmzxb]
-name = "人民政协网 (replica)"
-base_url = "{base_url}"
-aliases = ["www.rmzxw.com.cn"]
-download_delay = 0
-autothrottle = false
-
+REPLICA_SEEDS = (
+    SEEDS_SITE
+    + """
 [sites.rmzxb.channels.xs]
 name = "协商"
 list = "/xs/index.shtml"
@@ -61,6 +56,7 @@ schedule = "*/30 * * * *"
 name = "要闻"
 list = "/yw_n/index.shtml"
 """
+)
 
 
 @pytest.fixture

@@ -73,7 +73,17 @@ def module_graph(root: Path = REPO, packages: Iterable[str] = PACKAGES) -> dict[
     for found in all_imports(root, packages):
         if found.target in known and found.target != found.module:
             graph[found.module].add(found.target)
+            graph[found.module] |= _packages_run(found.module, found.target, known)
     return graph
+
+
+def _packages_run(module: str, target: str, known: dict[str, Path]) -> set[str]:
+    """The packages whose `__init__` importing `target` runs first: its ancestors, but for
+    those `module` is inside (already being imported when `module` is)."""
+    parts = target.split(".")
+    ancestors = {".".join(parts[:n]) for n in range(1, len(parts))}
+    mine = {".".join(module.split(".")[:n]) for n in range(1, module.count(".") + 1)}
+    return {name for name in ancestors - mine if name in known}
 
 
 def group(module: str) -> str:

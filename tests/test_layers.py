@@ -82,3 +82,17 @@ def test_a_planted_cycle_is_found(tmp_path: Path) -> None:
     (tmp_path / "pipelines" / "a.py").write_text("from pipelines import b\n")
     (tmp_path / "pipelines" / "b.py").write_text("import pipelines.a\n")
     assert cycles(module_graph(tmp_path, ["pipelines"])) == [["pipelines.a", "pipelines.b"]]
+
+
+def test_a_cycle_through_a_package_init_is_found(tmp_path: Path) -> None:
+    # scheduler/demo.py importing scheduler.cli.output runs scheduler/cli/__init__.py first,
+    # which imports scheduler.cli.demo, which imports scheduler.demo: half made, it fails.
+    (tmp_path / "scheduler" / "cli").mkdir(parents=True)
+    (tmp_path / "scheduler" / "__init__.py").write_text("")
+    (tmp_path / "scheduler" / "cli" / "__init__.py").write_text("from scheduler.cli import demo\n")
+    (tmp_path / "scheduler" / "cli" / "output.py").write_text("")
+    (tmp_path / "scheduler" / "cli" / "demo.py").write_text("from scheduler.demo import run\n")
+    (tmp_path / "scheduler" / "demo.py").write_text("from scheduler.cli.output import table\n")
+    assert cycles(module_graph(tmp_path, ["scheduler"])) == [
+        ["scheduler.cli", "scheduler.cli.demo", "scheduler.demo"]
+    ]

@@ -19,6 +19,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.processes import pid_is_alive
+from replicas.rmzxb.site import SEEDS_SITE
 from scheduler.service import ServiceSettings, build_scheduler
 from scheduler.timing import cron_trigger, load_seeds, next_slot
 from tests.conftest import (
@@ -29,14 +30,9 @@ from tests.conftest import (
     start_cli,
 )
 
-SERVICE_SEEDS = """\
-[sites.rmzxb]
-name = "人民政协网 (replica)"
-base_url = "{base_url}"
-aliases = ["www.rmzxw.com.cn"]
-download_delay = 0
-autothrottle = false
-
+SERVICE_SEEDS = (
+    SEEDS_SITE
+    + """
 [sites.rmzxb.channels.yw]
 name = "要闻"
 list = "/yw_n/index.shtml"
@@ -48,6 +44,7 @@ list = "/xs/index.shtml"
 schedule = "{xs}"
 enabled = {xs_enabled}
 """
+)
 DAILY = "0 0 * * *"  # midnight in Shanghai: never reached during a test
 EVERY_2_S = "*/2 * * * * *"  # six fields: seconds first
 

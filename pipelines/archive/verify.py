@@ -8,8 +8,7 @@ catalogue's captures and records must name a record that is where they say; ever
 response and article page must be in the catalogue; `.open` files are reported (unless a
 running crawl may be writing them). `--repair` closes the `.open` files of dead writers
 (pipelines/warc/salvage.py) and catalogues from the WARC files what the catalogue misses
-(pipelines/archive/reindex.py), the records after a damaged member included; it never deletes
-anything, and a catalogue it cannot write (a full disk) is one CatalogueError line.
+(pipelines/archive/reindex.py), the records after a damaged member included: see repair.py.
 """
 
 from __future__ import annotations
@@ -21,26 +20,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from pipelines.archive.reindex import ReindexReport, reindex, warc_files
 from pipelines.catalogue.audit import (
     capture_places,
     catalogued_page_ids,
     record_places,
     recorded_ids,
 )
-from pipelines.catalogue.engine import catalogue_failure
 from pipelines.catalogue.locks import STALE_AFTER, dead_reason, running_locks
-from pipelines.catalogue.writes import upsert_site_channels
-from pipelines.errors import CatalogueError
 from pipelines.normalise.urls import seeded_article_site
 from pipelines.processes import pid_is_alive
-from pipelines.seeds import Seeds, site_rows
+from pipelines.seeds import Seeds
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
-from pipelines.warc.salvage import DAMAGED_SUFFIX, salvage_open_files
+from pipelines.warc.salvage import DAMAGED_SUFFIX
 from pipelines.warc.scan import Damage, ScannedRecord, scan_warc
 
 UNCATALOGUED = ("uncatalogued-article", "uncatalogued-record")
@@ -98,38 +91,6 @@ class Verification:
     records: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Repair:
-    """One thing `--repair` did."""
-
-    action: str  # "closed", "truncated", "damaged", "conflict" (salvage), "recatalogued"
-    file: str | None
-    detail: str
-
-
-@dataclass
-class Outcome:
-    """A verify run: what it found, what it repaired, and the check after repairing."""
-
-    found: Verification
-    repairs: list[Repair] = field(default_factory=list)
-    after: Verification | None = None
-
-    @property
-    def final(self) -> Verification:
-        return self.after or self.found
-
-    @property
-    def clean(self) -> bool:
-        return not self.final.problems
-
-    def problems(self) -> list[tuple[Problem, bool]]:
-        """Every problem found, first or after repairing, and whether it is gone now."""
-        remaining, first = set(self.final.problems), set(self.found.problems)
-        listed = [(problem, problem not in remaining) for problem in self.found.problems]
-        return listed + [(p, False) for p in self.final.problems if p not in first]
 
 
 # -- reading the WARC files -----------------------------------------------------------------------
@@ -420,72 +381,3 @@ def verify_archive(
     result.problems += check_catalogue(session, scans, warc_dir, open_names)
     result.problems += check_uncatalogued(session, scans, seeds)
     return result
-
-
-def repair_archive(
-    sessions: sessionmaker[Session],
-    warc_dir: Path,
-    seeds: Seeds,
-    found: Verification,
-    *,
-    cache: ScanCache,
-    on_progress: Callable[[str], None] | None = None,
-) -> Outcome:
-    """Close `.open` files of dead writers, catalogue what the catalogue misses, check again."""
-    outcome = Outcome(found)
-    if any(problem.kind == "open-file" for problem in found.problems):
-        outcome.repairs += _salvage(warc_dir)
-    current = _verify_again(sessions, warc_dir, seeds, cache, on_progress)
-    if any(problem.kind in UNCATALOGUED for problem in current.problems):
-        outcome.repairs.append(_recatalogue(sessions, warc_dir, seeds, on_progress))
-        current = _verify_again(sessions, warc_dir, seeds, cache, on_progress)
-    outcome.after = current
-    return outcome
-
-
-def _salvage(warc_dir: Path) -> list[Repair]:
-    # Salvage itself leaves alone the files whose writer still runs, or ran on another host.
-    return [
-        Repair(report.status, report.original.name, report.message)
-        for report in salvage_open_files(warc_dir)
-        if not report.status.startswith("skipped")
-    ]
-
-
-def _recatalogue(
-    sessions: sessionmaker[Session],
-    warc_dir: Path,
-    seeds: Seeds,
-    on_progress: Callable[[str], None] | None,
-) -> Repair:
-    report = ReindexReport()
-    try:
-        with sessions.begin() as session:
-            upsert_site_channels(session, site_rows(seeds))
-        reindex(sessions, warc_files([warc_dir], report), seeds, report, on_progress)
-    except DBAPIError as exc:
-        # A full disk (SQLite: "database or disk is full"), a server gone: what was committed
-        # stays, and a second run catalogues the rest.
-        failure = catalogue_failure(_engine_of(sessions), exc)
-        raise CatalogueError(
-            f"{failure} (verify --repair read {report.records} records and catalogued "
-            f"{sum(report.articles.values())} articles before it stopped; they are kept)"
-        ) from None
-    return Repair("recatalogued", None, f"catalogued from WARC: {report.summary()}")
-
-
-def _engine_of(sessions: sessionmaker[Session]) -> Engine:
-    bind = sessions.kw.get("bind")
-    assert isinstance(bind, Engine)  # the command binds its sessions to an engine
-    return bind
-
-
-def _verify_again(
-    sessions: sessionmaker[Session],
-    warc_dir: Path,
-    seeds: Seeds,
-    cache: ScanCache,
-    on_progress: Callable[[str], None] | None,
-) -> Verification:
-    with sessions() as session:
-        return verify_archive(session, warc_dir, seeds, cache=cache, on_progress=on_progress)

@@ -1,4 +1,9 @@
-"""The `cppcc-archive` command line: global options, and one module per command."""
+"""The `cppcc-archive` command line: global options, and one module per command.
+
+A command's module names it (`NAME`, `HELP`), adds its options (`arguments`, if it has any)
+and runs it (`run(config, args)`, the exit status); a command with actions of its own
+(`channels discover`, `db upgrade`) adds them itself (`add`).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from scheduler.cli import (
     show,
     verify,
 )
-from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config
+from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
 COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
             reindex, export, verify, db)  # fmt: skip
@@ -71,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", parser_class=CliParser
     )
     for command in COMMANDS:
-        command.add(commands, common)
+        if hasattr(command, "add"):  # a command with actions of its own adds them itself
+            command.add(commands, common)
+            continue
+        sub = add_command(commands, common, command.NAME, command.HELP, command.run)
+        getattr(command, "arguments", lambda sub: None)(sub)
     return parser
 
 

@@ -14,7 +14,8 @@ from scheduler.cli.output import print_records
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
-    add_command,
+    add_filters,
+    add_format,
     catalogue_session,
     check_site_channel,
     date_arg,
@@ -25,14 +26,13 @@ ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source",
 SEARCH_COLUMNS = ("id", "published_at", "channel", "title", "snippet")
 
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(
-        commands, common, "articles", "list catalogued articles, newest first", cmd_articles
-    )
-    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
-    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
-    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
-    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
+NAME = "articles"
+HELP = "list catalogued articles, newest first"
+
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `articles`."""
+    add_filters(sub)
     sub.add_argument(
         "--changed-since",
         type=date_arg,
@@ -55,10 +55,10 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="at most N articles (default 50; 20 with --search)",
     )
-    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+    add_format(sub, "table", "json", "jsonl", "csv")
 
 
-def cmd_articles(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """List catalogued articles, newest first or by relevance to --search, filtered."""
     check_site_channel(config, args.site, args.channel)
     filters = {

@@ -12,8 +12,14 @@ from scheduler.cli.support import (
     CliParser,
     Config,
     add_command,
+    add_format,
 )
 from scheduler.discover import discover_site, print_discovered
+
+DISCOVER_HELP = (
+    "fetch a site's home page (network; robots.txt obeyed) and print the channel list "
+    "pages its navigation links that the seeds lack, as seeds entries to paste"
+)
 
 
 def add(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -25,14 +31,7 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = sub.add_subparsers(
         dest="channels_command", required=True, metavar="ACTION", parser_class=CliParser
     )
-    discover = add_command(
-        actions,
-        common,
-        "discover",
-        "fetch a site's home page (network; robots.txt obeyed) and print the channel list "
-        "pages its navigation links that the seeds lack, as seeds entries to paste",
-        cmd_channels_discover,
-    )
+    discover = add_command(actions, common, "discover", DISCOVER_HELP, cmd_channels_discover)
     discover.add_argument("site", metavar="SITE", help="seeds key of the site, e.g. rmzxb")
     discover.add_argument(
         "--page",
@@ -40,7 +39,7 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
         help="page to read, relative to base_url (default /; if that answers 404, the first "
         "seeded channel's list page, whose navigation bar links every channel)",
     )
-    discover.add_argument("--format", choices=("toml", "json"), default="toml")
+    add_format(discover, "toml", "json")
 
 
 def cmd_channels_discover(config: Config, args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from scheduler.cli.support import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Config,
-    add_command,
+    add_format,
     catalogue_session,
     non_negative_int,
 )
@@ -26,9 +26,12 @@ from scheduler.launcher import launch_crawl
 from scheduler.progress import ProgressPrinter, print_summary
 from scheduler.run_record import RunResult
 
+NAME = "crawl"
+HELP = "crawl channels once, now"
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(commands, common, "crawl", "crawl channels once, now", cmd_crawl)
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `crawl`."""
     sub.add_argument(
         "channels",
         nargs="*",
@@ -50,12 +53,10 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
         help="stop the crawl after SECONDS and record it failed "
         "(env CPPCC_RUN_TIME_LIMIT; default 0: no limit)",
     )
-    sub.add_argument(
-        "--format", choices=("text", "json"), default="text", help="summary format (default text)"
-    )
+    add_format(sub, "text", "json", helptext="summary format (default text)")
 
 
-def cmd_crawl(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """Crawl the chosen channels now, then print a summary of the run."""
     check_environment()  # the crawl's own settings, read in its process: checked here first
     seeds = config.seeds()

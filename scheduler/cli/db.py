@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from pipelines.catalogue.engine import connection_error, make_engine, masked, sqlite_path
 from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
 from pipelines.errors import CatalogueError
-from scheduler.cli.support import EXIT_OK, add_command
+from scheduler.cli.support import EXIT_OK, add_command, add_format
 
 if TYPE_CHECKING:
     from scheduler.cli.support import Config
@@ -51,6 +51,12 @@ class Revisions:
         }
 
 
+HELP = (
+    "migrate the catalogue to the newest schema this program knows (an empty database "
+    "gets the whole schema) and print from which revision to which"
+)
+
+
 def add(commands: Any, common: argparse.ArgumentParser) -> None:
     """The `db` command and its actions."""
     helptext = "the catalogue database's schema: migrate it, or show its revision"
@@ -59,19 +65,12 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = sub.add_subparsers(
         dest="db_action", required=True, metavar="ACTION", parser_class=type(sub)
     )
-    upgrade = add_command(
-        actions,
-        common,
-        "upgrade",
-        "migrate the catalogue to the newest schema this program knows (an empty database "
-        "gets the whole schema) and print from which revision to which",
-        cmd_db,
-    )
+    upgrade = add_command(actions, common, "upgrade", HELP, cmd_db)
     current = add_command(
         actions, common, "current", "print the catalogue's schema revision", cmd_db
     )
     for action in (upgrade, current):
-        action.add_argument("--format", choices=("text", "json"), default="text")
+        add_format(action, "text", "json")
 
 
 def cmd_db(config: Config, args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from pipelines.archive.export import FORMATS, NothingToExport, export_articles, export_wacz
 from pipelines.catalogue.queries import list_articles
@@ -18,33 +17,27 @@ from pipelines.errors import UsageError
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
-    add_command,
+    add_filters,
     catalogue_session,
     check_site_channel,
-    date_arg,
+)
+
+NAME = "export"
+HELP = (
+    "write the matching articles as a WACZ package (their captures, pictures and "
+    "metadata records, replayable in pywb and ReplayWeb.page), or as JSON lines or CSV"
 )
 
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Register `export FORMAT [filters] [--force] OUT` on the `cppcc-archive` parser."""
-    sub = add_command(
-        commands,
-        common,
-        "export",
-        "write the matching articles as a WACZ package (their captures, pictures and "
-        "metadata records, replayable in pywb and ReplayWeb.page), or as JSON lines or CSV",
-        cmd_export,
-    )
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `export`."""
     sub.add_argument("format", choices=FORMATS, metavar="FORMAT", help="wacz, jsonl or csv")
     sub.add_argument("out", metavar="OUT", help="file to write; `-` for stdout (jsonl, csv)")
-    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
-    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
-    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
-    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
+    add_filters(sub)
     sub.add_argument("--force", action="store_true", help="replace OUT if it exists")
 
 
-def cmd_export(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """Export the matching articles to OUT in FORMAT; a summary line on stderr."""
     out = _check_out(args.out, args.format, args.force)
     check_site_channel(config, args.site, args.channel)

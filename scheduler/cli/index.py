@@ -15,31 +15,30 @@ be indexed, or the WARC folder is missing). `.open` files are skipped and do not
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from pipelines.errors import CppccArchiveError
 from pipelines.home import ArchiveHome
 from pipelines.warc.cdxj import IndexReport, index_archive
-from scheduler.cli.support import EXIT_FAILED, EXIT_OK, Config, add_command
+from scheduler.cli.support import EXIT_FAILED, EXIT_OK, Config, add_format, print_report
+
+NAME = "index"
+HELP = (
+    "write the CDXJ index (for pywb, ReplayWeb.page) of every closed WARC file in "
+    "HOME/warc that lacks an up-to-date one, into HOME/indexes; crawls index each file "
+    "as they close it"
+)
 
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(
-        commands,
-        common,
-        "index",
-        "write the CDXJ index (for pywb, ReplayWeb.page) of every closed WARC file in "
-        "HOME/warc that lacks an up-to-date one, into HOME/indexes; crawls index each file "
-        "as they close it",
-        cmd_index,
-    )
-    sub.add_argument("--format", choices=("text", "json"), default="text")
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `index`."""
+    add_format(sub, "text", "json")
 
 
-def cmd_index(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """Index the archive's closed WARC files; exit 1 when one could not be read."""
     return index_home(config.home, None, args.format, sys.stdout, sys.stderr)
 
@@ -52,24 +51,20 @@ def index_home(home: Path, warc_dirs: list[Path] | None, fmt: str, out: TextIO, 
     except CppccArchiveError as error:
         print(f"cppcc-archive: error: {error}", file=err)
         return error.exit_code
-    if fmt == "json":
-        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-    else:
-        print_report(report, out)
+    print_report(report.as_json(), report_lines(report), fmt, out)
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def print_report(report: IndexReport, out: TextIO) -> None:
+def report_lines(report: IndexReport) -> Iterator[str]:
     """One summary line, then what needs a person: `.open` files and failures."""
-    out.write(summary(report) + "\n")
+    yield summary(report)
     for name in report.open_skipped:
-        out.write(
+        yield (
             f"skipped {name}: still open (being written, or left by a crawl that stopped); "
-            "once no crawl is running, run `cppcc-archive verify --repair`, then index again\n"
+            "once no crawl is running, run `cppcc-archive verify --repair`, then index again"
         )
     for name, error in report.failed.items():
-        out.write(f"failed: {name}: {error}\n")
+        yield f"failed: {name}: {error}"
 
 
 def summary(report: IndexReport) -> str:

@@ -3,39 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any, TextIO
+from collections.abc import Iterator
 
 from pipelines.archive.reextract import ReextractReport, reextract_articles
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
     Config,
-    add_command,
+    add_filters,
+    add_format,
     catalogue_session,
     check_site_channel,
-    date_arg,
+    print_report,
+)
+
+NAME = "reextract"
+HELP = (
+    "re-normalise catalogued articles from their WARC records (no network), e.g. after "
+    "a site profile changed; exit 1 when some could not be re-read"
 )
 
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(
-        commands,
-        common,
-        "reextract",
-        "re-normalise catalogued articles from their WARC records (no network), e.g. after "
-        "a site profile changed; exit 1 when some could not be re-read",
-        cmd_reextract,
-    )
-    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
-    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
-    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
-    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
-    sub.add_argument("--format", choices=("text", "json"), default="text")
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `reextract`."""
+    add_filters(sub)
+    add_format(sub, "text", "json")
 
 
-def cmd_reextract(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """Re-normalise the matching articles from the WARC files; report what changed."""
     check_site_channel(config, args.site, args.channel)
 
@@ -52,16 +48,12 @@ def cmd_reextract(config: Config, args: argparse.Namespace) -> int:
             until=args.until,
             on_progress=progress,
         )
-    print_report(report, args.format, sys.stdout)
+    print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
     return EXIT_FAILED if report.failures else EXIT_OK
 
 
-def print_report(report: ReextractReport, fmt: str, out: TextIO) -> None:
-    """The report as JSON, or as a summary line and one line per failure."""
-    if fmt == "json":
-        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        return
-    out.write(report.summary() + "\n")
+def report_lines(report: ReextractReport) -> Iterator[str]:
+    """A summary line, and one line per failure."""
+    yield report.summary()
     for failure in report.failures:
-        out.write(f"failed: {failure.url}: {failure.reason}\n")
+        yield f"failed: {failure.url}: {failure.reason}"

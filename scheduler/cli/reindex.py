@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
 
 from pipelines.archive.reindex import ReindexReport, reindex, warc_files
 from pipelines.catalogue.engine import make_engine, make_session_factory
@@ -18,19 +17,19 @@ from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
     Config,
-    add_command,
+    add_format,
+    print_report,
+)
+
+NAME = "reindex"
+HELP = (
+    "rebuild the catalogue from WARC files alone (records, articles and their versions, "
+    "rejected pages); safe to run on a catalogue that has them already"
 )
 
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(
-        commands,
-        common,
-        "reindex",
-        "rebuild the catalogue from WARC files alone (records, articles and their versions, "
-        "rejected pages); safe to run on a catalogue that has them already",
-        cmd_reindex,
-    )
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `reindex`."""
     sub.add_argument(
         "warc_dirs",
         nargs="*",
@@ -38,10 +37,10 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="WARC_DIR",
         help="folders of WARC files to read (default: HOME/warc)",
     )
-    sub.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(sub, "text", "json")
 
 
-def cmd_reindex(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """Catalogue what the WARC files hold; exit 1 when a file could not be read to its end."""
     seeds = config.seeds()
     folders = args.warc_dirs or [config.archive.warc]
@@ -59,18 +58,14 @@ def cmd_reindex(config: Config, args: argparse.Namespace) -> int:
         reindex(sessions, files, seeds, report, lambda line: print(line, file=sys.stderr))
     finally:
         engine.dispose()
-    print_report(report, args.format, sys.stdout)
+    print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
     return EXIT_FAILED if report.unreadable else EXIT_OK
 
 
-def print_report(report: ReindexReport, fmt: str, out: TextIO) -> None:
-    """The report as JSON, or a summary line and one line per file that needs a look."""
-    if fmt == "json":
-        json.dump(report.as_json(), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        return
-    out.write(report.summary() + "\n")
+def report_lines(report: ReindexReport) -> Iterator[str]:
+    """A summary line, and one line per file that needs a look."""
+    yield report.summary()
     for name in report.open_files:
-        out.write(f"skipped {name}: still open; `cppcc-archive verify --repair` closes it\n")
+        yield f"skipped {name}: still open; `cppcc-archive verify --repair` closes it"
     for problem in report.unreadable:
-        out.write(f"damaged, not read: {problem}\n")
+        yield f"damaged, not read: {problem}"

@@ -13,7 +13,7 @@ from scheduler.cli.output import print_records, truncate
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
-    add_command,
+    add_format,
     catalogue_session,
     non_negative_int,
 )
@@ -37,13 +37,17 @@ RUN_TIME_COLUMNS = ("started_at", "finished_at")
 ERROR_WIDTH = 72  # a table shows the start of why a run failed; JSON and CSV show all of it
 
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(commands, common, "runs", "the crawl history, newest first", cmd_runs)
+NAME = "runs"
+HELP = "the crawl history, newest first"
+
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `runs`."""
     sub.add_argument("--limit", type=non_negative_int, default=50, metavar="N")
-    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+    add_format(sub, "table", "json", "jsonl", "csv")
 
 
-def cmd_runs(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """List the crawl runs, newest first, with their counts and why any failed."""
     with catalogue_session(config) as session:
         views = [run_view(run) for run in list_runs(session, limit=args.limit)]

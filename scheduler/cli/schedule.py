@@ -5,26 +5,26 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from typing import Any
 
 from scheduler.cli.output import print_records
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
-    add_command,
+    add_format,
 )
 from scheduler.serve import schedule_rows
 from scheduler.service import SHANGHAI
 
-
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(
-        commands, common, "schedule", "each channel's schedule, last run and next run", cmd_schedule
-    )
-    sub.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+NAME = "schedule"
+HELP = "each channel's schedule, last run and next run"
 
 
-def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `schedule`."""
+    add_format(sub, "table", "json", "jsonl", "csv")
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
     """List each channel's schedule with its last run and its next scheduled time."""
     rows = schedule_rows(config.seeds(), config.catalogue_url(), datetime.now(SHANGHAI))
     columns = (

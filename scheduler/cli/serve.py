@@ -4,54 +4,41 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
 from pipelines.recheck import check_environment
 from scheduler.cli.support import (
     Config,
-    add_command,
     non_negative_int,
     positive_int,
 )
 from scheduler.serve import serve
 from scheduler.service import ServiceSettings
 
-
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    env = os.environ.get
-    sub = add_command(
-        commands,
-        common,
-        "serve",
-        "run in the foreground, crawling every enabled channel on its schedule",
-        cmd_serve,
-    )
-    sub.add_argument(
-        "--max-concurrent",
-        type=positive_int,
-        metavar="N",
-        default=env("CPPCC_MAX_CONCURRENT", "2"),
-        help="channels crawling at once (env CPPCC_MAX_CONCURRENT; default 2)",
-    )
-    sub.add_argument(
-        "--grace",
-        type=non_negative_int,
-        metavar="SECONDS",
-        default=env("CPPCC_GRACE", "30"),
-        help="on SIGTERM/SIGINT, how long running crawls may take to finish before "
-        "they are stopped cleanly (env CPPCC_GRACE; default 30)",
-    )
-    sub.add_argument(
-        "--time-limit",
-        type=non_negative_int,
-        metavar="SECONDS",
-        default=env("CPPCC_RUN_TIME_LIMIT", "3600"),
-        help="a run still going after this long is stopped and failed "
-        "(env CPPCC_RUN_TIME_LIMIT; default 3600; 0: none)",
-    )
+NAME = "serve"
+HELP = "run in the foreground, crawling every enabled channel on its schedule"
 
 
-def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+# Each option: its environment variable and default, its type and metavar, and its help.
+OPTIONS = (
+    ("--max-concurrent", "CPPCC_MAX_CONCURRENT", "2", positive_int, "N",
+     "channels crawling at once (env CPPCC_MAX_CONCURRENT; default 2)"),
+    ("--grace", "CPPCC_GRACE", "30", non_negative_int, "SECONDS",
+     "on SIGTERM/SIGINT, how long running crawls may take to finish before they are stopped "
+     "cleanly (env CPPCC_GRACE; default 30)"),
+    ("--time-limit", "CPPCC_RUN_TIME_LIMIT", "3600", non_negative_int, "SECONDS",
+     "a run still going after this long is stopped and failed "
+     "(env CPPCC_RUN_TIME_LIMIT; default 3600; 0: none)"),
+)  # fmt: skip
+
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `serve`, each with its environment variable."""
+    for option, variable, default, kind, metavar, helptext in OPTIONS:
+        default = os.environ.get(variable, default)
+        sub.add_argument(option, type=kind, metavar=metavar, default=default, help=helptext)
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT: scheduled crawls, recovery after crashes."""
     check_environment()
     seeds = config.seeds()

@@ -16,15 +16,18 @@ from pipelines.normalise.urls import canonical_article_url, parse_article_url
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
-    add_command,
+    add_format,
     catalogue_session,
 )
 
+NAME = "show"
+HELP = "show one article by catalogue id or URL"
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    sub = add_command(commands, common, "show", "show one article by catalogue id or URL", cmd_show)
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `show`."""
     sub.add_argument("article", metavar="URL_OR_ID", help="catalogue id, or the article's URL")
-    sub.add_argument("--format", choices=("json", "text"), default="json")
+    add_format(sub, "json", "text")
     sub.add_argument(
         "--versions",
         action="store_true",
@@ -32,7 +35,7 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_show(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """Show one article, found by catalogue id or URL, as JSON or as text."""
     candidates = _article_keys(config, args.article)  # a bad --seeds is said before all else
     with catalogue_session(config) as session:

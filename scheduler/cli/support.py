@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from pipelines.errors import CatalogueError, UsageError
 from pipelines.home import ArchiveHome
@@ -59,6 +60,29 @@ def add_command(
     sub = commands.add_parser(name, parents=[common], help=helptext, description=helptext)
     sub.set_defaults(handler=handler)
     return sub
+
+
+def print_report(as_json: dict[str, Any], lines: Iterable[str], fmt: str, out: TextIO) -> None:
+    """A command's report: as JSON, or as its lines (a summary, then what needs a look)."""
+    if fmt == "json":
+        json.dump(as_json, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    for line in lines:
+        out.write(line + "\n")
+
+
+def add_format(sub: argparse.ArgumentParser, *formats: str, helptext: str | None = None) -> None:
+    """`--format`, one of `formats`, the first by default."""
+    sub.add_argument("--format", choices=formats, default=formats[0], help=helptext)
+
+
+def add_filters(sub: argparse.ArgumentParser) -> None:
+    """`--site`, `--channel`, `--since`, `--until`: which articles a command is about."""
+    sub.add_argument("--site", help="only this site (seeds key, e.g. rmzxb)")
+    sub.add_argument("--channel", help="only this channel (seeds key, e.g. yw)")
+    sub.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after DATE")
+    sub.add_argument("--until", type=date_arg, metavar="DATE", help="published on or before DATE")
 
 
 def positive_int(text: str) -> int:

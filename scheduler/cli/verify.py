@@ -6,17 +6,43 @@ Exit status: 0 clean (or all that was found was repaired), 1 problems remain, 2 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy import Engine
 
-from pipelines.archive.verify import Outcome, ScanCache, repair_archive, verify_archive
+from pipelines.archive.repair import Outcome, repair_archive
+from pipelines.archive.verify import ScanCache, verify_archive
 from pipelines.catalogue.engine import make_session_factory
 from pipelines.errors import UsageError
-from scheduler.cli.support import EXIT_FAILED, EXIT_OK, Config, add_command, catalogue_session
+from scheduler.cli.support import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Config,
+    add_format,
+    catalogue_session,
+    print_report,
+)
+
+NAME = "verify"
+HELP = (
+    "check every WARC file in HOME/warc and the catalogue against each other (damaged "
+    "records, digests, captures pointing nowhere, uncatalogued articles, `.open` files); "
+    "exit 0 when all is well, 1 when problems remain"
+)
+
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `verify`."""
+    sub.add_argument(
+        "--repair",
+        action="store_true",
+        help="close `.open` files of crawls that stopped and catalogue from the WARC files what "
+        "the catalogue misses; nothing is deleted",
+    )
+    add_format(sub, "text", "json")
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -35,19 +61,15 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def print_outcome(outcome: Outcome, warc_dir: Path, fmt: str, out: TextIO) -> None:
-    """JSON, or a summary line, a line per problem, per repair, and per note."""
-    if fmt == "json":
-        json.dump(outcome_json(outcome), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        return
-    out.write(_summary(outcome, warc_dir) + "\n")
+def outcome_lines(outcome: Outcome, warc_dir: Path) -> Iterator[str]:
+    """A summary line, a line per problem, per repair, and per note."""
+    yield _summary(outcome, warc_dir)
     for problem, repaired in outcome.problems():
-        out.write(problem.line() + (" (repaired)" if repaired else "") + "\n")
+        yield problem.line() + (" (repaired)" if repaired else "")
     for repair in outcome.repairs:
-        out.write(f"repair: {repair.detail}\n")
+        yield f"repair: {repair.detail}"
     for note in outcome.final.notes:
-        out.write(f"note: {note}\n")
+        yield f"note: {note}"
 
 
 def _summary(outcome: Outcome, warc_dir: Path) -> str:
@@ -63,27 +85,7 @@ def _summary(outcome: Outcome, warc_dir: Path) -> str:
     return f"{text}, {found - remain} repaired, {remain} remain{'s' if remain == 1 else ''}"
 
 
-def add(commands: Any, common: argparse.ArgumentParser) -> None:
-    """The `verify` subcommand."""
-    sub = add_command(
-        commands,
-        common,
-        "verify",
-        "check every WARC file in HOME/warc and the catalogue against each other (damaged "
-        "records, digests, captures pointing nowhere, uncatalogued articles, `.open` files); "
-        "exit 0 when all is well, 1 when problems remain",
-        cmd_verify,
-    )
-    sub.add_argument(
-        "--repair",
-        action="store_true",
-        help="close `.open` files of crawls that stopped and catalogue from the WARC files what "
-        "the catalogue misses; nothing is deleted",
-    )
-    sub.add_argument("--format", choices=("text", "json"), default="text")
-
-
-def cmd_verify(config: Config, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     """Check the archive, repair it if asked, print what was found and done."""
     warc_dir = config.archive.warc
     if not warc_dir.is_dir():
@@ -105,5 +107,6 @@ def cmd_verify(config: Config, args: argparse.Namespace) -> int:
             outcome = repair_archive(
                 sessions, warc_dir, seeds, found, cache=cache, on_progress=progress
             )
-    print_outcome(outcome, warc_dir, args.format, sys.stdout)
+    lines = outcome_lines(outcome, warc_dir)
+    print_report(outcome_json(outcome), lines, args.format, sys.stdout)
     return EXIT_OK if outcome.clean else EXIT_FAILED
