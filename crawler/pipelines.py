@@ -14,6 +14,7 @@ from crawler.catalogue import catalogue_writer, settled
 from crawler.items import ArticlePagesItem, FetchedPage
 from pipelines.catalogue.writer import CatalogueWriter
 from pipelines.normalise import Article, NotNormalisable, merge_pages
+from pipelines.stats import PAGES_REJECTED
 
 logger = logging.getLogger(__name__)
 
@@ -141,16 +142,7 @@ class CataloguePipeline:
         if item.article is None:
             raise await self._reject(item)
         captures = [(page.page, page.capture) for page in item.pages if page.capture]
-        outcome = await settled(
-            self.writer.submit(
-                "save_article",
-                article=item.article,
-                site=item.site,
-                channel=item.channel,
-                captures=captures,
-                run_id=self.run_id,
-            )
-        )
+        outcome = await self._write("save_article", item, article=item.article, captures=captures)
         self.stats.inc_value(f"cppcc/articles/{getattr(outcome, 'value', outcome)}")
         return item
 
@@ -158,17 +150,16 @@ class CataloguePipeline:
         """Record why the item is not an article; the DropItem to raise, named for the reason."""
         reason, detail = item.rejection or ("unknown", "no article and no reason")
         first = item.pages[0]
-        await settled(
-            self.writer.submit(
-                "save_rejection",
-                url=first.url,
-                site=item.site,
-                channel=item.channel,
-                reason=reason,
-                detail=detail,
-                location=first.capture,
-                run_id=self.run_id,
-            )
-        )
-        self.stats.inc_value("cppcc/pages_rejected")
+        await self._write(
+            "save_rejection", item, url=first.url, reason=reason, detail=detail,
+            location=first.capture,
+        )  # fmt: skip
+        self.stats.inc_value(PAGES_REJECTED)
         return _DROP_CLASSES.get(reason, NotNormalisableOther)(f"{first.url}: {reason}: {detail}")
+
+    async def _write(self, write: str, item: ArticlePagesItem, **values: Any) -> Any:
+        """What the writer process's `write` of the item's values returned, once committed."""
+        future = self.writer.submit(
+            write, site=item.site, channel=item.channel, run_id=self.run_id, **values
+        )
+        return await settled(future)

@@ -64,6 +64,9 @@ class TcpProxy:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
+        # Set here, not in the accepting thread: a cut() right after restore() may close the
+        # listener before that thread has run.
+        listener.settimeout(0.1)
         self.port = listener.getsockname()[1]
         self._listener = listener
         self._accepting = threading.Thread(target=self._accept, args=(listener,), daemon=True)
@@ -86,7 +89,6 @@ class TcpProxy:
                     sock.close()
 
     def _accept(self, listener: socket.socket) -> None:
-        listener.settimeout(0.1)
         while self._listener is listener:
             try:
                 client, _ = listener.accept()
