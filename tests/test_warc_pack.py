@@ -15,16 +15,18 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 
@@ -424,6 +426,48 @@ def test_a_pack_that_does_not_read_back_whole_is_removed_and_nothing_changes(
     assert files_named(sessions) == catalogued
     assert cdxj_lines(archive.indexes) == before.cdxj
     verify(archive)
+
+
+def test_the_move_is_in_the_catalogue_file_itself_before_the_files_go(
+    archive: Archive, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A power cut may lose what SQLite holds only in its WAL: the catalogue file alone (as
+    it would be if the WAL were lost) must name the pack once the packed files are gone."""
+    pack(archive, sessions)
+    (pack_name,) = (path.name for path in archive.warc.glob("*.warc.gz"))
+    alone = tmp_path / "without-wal.sqlite3"
+    shutil.copyfile(archive.home / "catalogue.sqlite3", alone)
+    assert (archive.home / "catalogue.sqlite3-wal").exists()  # the engine is still open
+    with closing(sqlite3.connect(alone)) as database:
+        named = {name for (name,) in database.execute("SELECT warc_filename FROM captures")}
+    assert named == {pack_name}
+
+
+def test_a_catalogue_a_reader_holds_keeps_the_packed_files_until_the_next_packing(
+    archive: Archive, sessions: sessionmaker[Session]
+) -> None:
+    before = snapshot(archive, sessions)
+    engine = sessions.kw["bind"]
+
+    @event.listens_for(engine, "connect")
+    def _wait_less(connection: Any, _record: Any) -> None:  # than the 30 s a catalogue waits
+        connection.execute("PRAGMA busy_timeout = 200")
+
+    engine.dispose()  # connections made from now on wait less
+    with closing(sqlite3.connect(archive.home / "catalogue.sqlite3")) as reader:
+        reader.isolation_level = None
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM captures").fetchone()  # reads an older snapshot
+        held = pack(archive, sessions)
+        reader.execute("COMMIT")
+
+    (failure,) = held.failed
+    assert "its files are kept, and the next `pack` removes them" in failure.detail
+    assert {path.name for path in archive.warc.glob("*.warc.gz")} >= set(before.files)
+    verify(archive)
+    again = pack(archive, sessions)
+    assert [p.resumed for p in again.packs] == [True] and again.failed == []
+    assert_packed_whole(archive, sessions, before)
 
 
 def test_one_packing_at_a_time(archive: Archive, sessions: sessionmaker[Session]) -> None:

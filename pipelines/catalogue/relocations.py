@@ -1,7 +1,7 @@
-"""The catalogue side of packing WARC files: which files a run may still name, and moving the
-locations that name a packed file to its pack.
+"""The catalogue side of packing WARC files: which files a run may still name, moving the
+locations that name a packed file to its pack, and making that move durable.
 
-Every function takes a Session and only flushes: the caller owns the transaction.
+The functions taking a Session only flush: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import ArchivedRecord, Capture, Rejection, Run
@@ -78,3 +78,27 @@ def earliest_unended_run(session: Session) -> tuple[int, datetime] | None:
     )
     row = session.execute(query).first()
     return None if row is None else (row.id, row.started_at)
+
+
+def make_commits_durable(engine: Engine) -> bool:
+    """Make every commit so far survive a power cut; False when that could not be done now.
+
+    PostgreSQL's commits are durable when they return. A SQLite catalogue in WAL mode with
+    synchronous=NORMAL (pipelines/catalogue/engine.py) makes them durable at checkpoints: a
+    power cut can undo the last ones, which `verify --repair` puts back from the WARC files,
+    except a move of locations once the files they named are gone. So a full checkpoint is
+    run; it waits (the busy timeout) for readers of an older snapshot, and is busy if they
+    stay.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        # On the DB-API connection: outside a transaction, as a checkpoint must be (the
+        # engine's begin hook would open one on the SQLAlchemy connection).
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(FULL)")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    return row is not None and row[0] == 0  # (busy, WAL frames, frames checkpointed)

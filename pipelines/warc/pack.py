@@ -33,9 +33,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.catalogue.relocations import Relocation, earliest_unended_run, relocate
+from pipelines.catalogue.relocations import (
+    Relocation,
+    earliest_unended_run,
+    make_commits_durable,
+    relocate,
+)
 from pipelines.errors import CppccArchiveError, UsageError
 from pipelines.processes import pid_is_alive
 from pipelines.warc.cdxj import CdxjIndexError, index_path, index_warc
@@ -229,11 +235,23 @@ class _Packer:
         # record it had read there) must not be left pointing at a removed file.
         with self.sessions.begin() as session:
             late = relocate(session, moves)
+        if not self._catalogue_durable():
+            detail = (
+                "the catalogue's move could not be written through to its disk now (a reader "
+                "held it); its files are kept, and the next `pack` removes them"
+            )
+            self.report.failed.append(PackFailure(manifest.pack, detail))
+            return
         self._remove_parts(manifest)
         manifest_path(self.warc_dir, manifest.pack).unlink()
         fsync_directory(self.warc_dir)
         total = {table: rows[table] + late[table] for table in rows}
         self.report.packs.append(_made(manifest, records, total, resumed=resumed))
+
+    def _catalogue_durable(self) -> bool:
+        """Whether the move will survive a power cut: once the files go, nothing else tells."""
+        bind = self.sessions.kw.get("bind")
+        return make_commits_durable(bind) if isinstance(bind, Engine) else True
 
     def _remove_parts(self, manifest: Manifest) -> None:
         for number, part in enumerate(manifest.parts):
