@@ -253,7 +253,7 @@ def test_small_files_are_packed_into_one_and_everything_moves_with_them(
     archive: Archive, sessions: sessionmaker[Session]
 ) -> None:
     before = snapshot(archive, sessions)
-    first = min(before.files, key=lambda name: parse_warc_filename(name).opened_at)  # type: ignore[union-attr]
+    first = min(before.files, key=opened_at)
     records = sum(1 for name in before.files for _ in scan_warc(archive.warc / name))
 
     report = pack(archive, sessions)
@@ -277,11 +277,18 @@ def test_small_files_are_packed_into_one_and_everything_moves_with_them(
     name = parse_warc_filename(pack_name)
     assert name is not None
     assert (name.prefix, name.pid, name.hostname) == ("CPPCC-PACK", 0, socket.gethostname())
-    assert name.opened_at == parse_warc_filename(first).opened_at  # type: ignore[union-attr]
+    assert name.opened_at == opened_at(first)
     assert_warcinfo_ids_right(archive.warc / pack_name)
     verify(archive)
     code, out, err = archive.cli("reextract")  # every article re-read from its record
     assert code == 0, out + err
+
+
+def opened_at(name: str) -> datetime:
+    """When the writer opened the file `name`, as its name says."""
+    parsed = parse_warc_filename(name)
+    assert parsed is not None
+    return parsed.opened_at
 
 
 def assert_warcinfo_ids_right(pack: Path) -> None:
@@ -333,7 +340,7 @@ def test_files_just_closed_or_of_a_run_not_ended_are_left_alone(
         archive, sessions, min_age=timedelta(hours=1), now=datetime.now(UTC) - timedelta(hours=2)
     )
     assert later.packs == []
-    second = parse_warc_filename(names[1]).opened_at  # type: ignore[union-attr]
+    second = opened_at(names[1])
     with sessions.begin() as session:  # a run that started before the second file was opened
         start_run(
             session, trigger="manual", channels=["rmzxb/yw"], pid=DEAD_PID,
@@ -541,6 +548,19 @@ def test_a_packing_killed_at_any_step_is_finished_by_the_next(
     check_killed_and_finished(archive, sessions, step)
     code, out, err = archive.cli("reextract")
     assert code == 0, out + err
+
+
+def test_a_finishing_killed_in_turn_is_finished_by_the_packing_after(
+    archive: Archive, sessions: sessionmaker[Session]
+) -> None:
+    before = snapshot(archive, sessions)
+    kill_packing_at(archive, "moved")
+    kill_packing_at(archive, "deleting")  # finishing the first, killed again
+    verify(archive)
+    again = pack(archive, sessions)
+    assert [p.resumed for p in again.packs] == [True]
+    assert_packed_whole(archive, sessions, before)
+    verify(archive)
 
 
 @pytest.fixture
