@@ -563,6 +563,25 @@ def test_a_finishing_killed_in_turn_is_finished_by_the_packing_after(
     verify(archive)
 
 
+def test_an_unfinished_pack_its_files_no_longer_match_is_left_alone(
+    archive: Archive, sessions: sessionmaker[Session]
+) -> None:
+    catalogued = files_named(sessions)
+    kill_packing_at(archive, "renamed")
+    changed = damage(sorted(archive.warc.glob("CPPCC-2*.warc.gz"))[1])  # bit rot since
+
+    report = pack(archive, sessions)
+
+    (failure,) = report.failed
+    (manifest,) = archive.warc.glob("*.pack.json")
+    assert failure.file + ".pack.json" == manifest.name
+    assert f"{changed.name}: corrupt-member at offset" in failure.detail
+    assert f"then remove {manifest.name}" in failure.detail
+    assert report.packs == [] and report.skipped == []  # its files are not packed anew
+    assert len(list(archive.warc.glob("*.warc.gz"))) == 4
+    assert files_named(sessions) == catalogued
+
+
 @pytest.fixture
 def reindexed(
     archive: Archive, fresh_db_url: str

@@ -205,8 +205,9 @@ class _Packer:
                     self.checkpoint("copying")
             out.flush()
             os.fsync(out.fileno())
-            # Read back what the disk holds, not the page cache's copy of what was written.
-            os.posix_fadvise(out.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            if hasattr(os, "posix_fadvise"):  # not on macOS
+                # Read back what the disk holds, not the page cache's copy of what was written.
+                os.posix_fadvise(out.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         fsync_directory(self.warc_dir)
 
     def _publish(self, partial: Path, final: Path) -> None:
@@ -295,8 +296,8 @@ class _Packer:
             return
         detail = (
             f"begun by a packing that stopped, and {problem}: it and its files are left as they "
-            f"are; check them (`cppcc-archive verify`), then remove {manifest.pack}"
-            f"{manifest_path(self.warc_dir, manifest.pack).suffix}"
+            f"are; check them (`cppcc-archive verify`), then remove "
+            f"{manifest_path(self.warc_dir, manifest.pack).name}"
         )
         self.report.failed.append(PackFailure(manifest.pack, detail))
 
