@@ -1,4 +1,4 @@
-"""Crawl logs expire (pipelines/logs.py): those of runs ended long ago go, those of runs not
+"""Crawl logs expire (pipelines/archive/logs.py): those of runs ended long ago go, those of runs not
 ended never do (recovery reads their reports), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.archive.logs import expire_logs
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.models import Run
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import finish_run, start_run
 from pipelines.errors import UsageError
-from pipelines.logs import expire_logs
+from pipelines.home import ArchiveHome
 from scheduler.recovery import record_last_report
 
 NOW = datetime.now(UTC)
@@ -93,7 +94,7 @@ def test_logs_of_runs_ended_before_the_retention_go_and_the_others_stay(
     # Recovery still gives the dead run what its crawl last reported.
     with sessions.begin() as session:
         session.get_one(Run, dead_id).status = "interrupted"  # as recovery marks it
-        record_last_report(session, dead_id, logs, lambda _line: None)
+        record_last_report(session, dead_id, ArchiveHome(tmp_path), lambda _line: None)
     with sessions() as session:
         assert session.get_one(Run, dead_id).pages_fetched == 33
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pipelines.archive.pack.check import Records, records_of
+from pipelines.archive.pack.report import PackReport, PackSkip
 from pipelines.warc.naming import WARC_SUFFIX, WarcFileName, parse_warc_filename
-from pipelines.warc.pack_check import Records, records_of
-from pipelines.warc.pack_report import PackReport, PackSkip
 
 # Room kept in a pack for its own warcinfo record: a bound on its gzip member's size.
 HEADER_ROOM, ROOM_PER_FILE = 1024, 64

@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SkipReason = str  # a slug: see pipelines/warc/pack.py for the reasons a file is left alone
+SkipReason = (
+    str  # a slug: see pipelines/archive/pack/packing.py for the reasons a file is left alone
+)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Packing small WARC files (pipelines/warc/pack.py): every record, capture and CDXJ line moves
+"""Packing small WARC files (pipelines/archive/pack/): every record, capture and CDXJ line moves
 to the pack, and a packing killed at any step leaves an archive `verify` finds clean, which
 the next packing finishes.
 
@@ -30,14 +30,14 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 
+from pipelines.archive.pack import LOCK_NAME, WarcPackError, pack_warc_files
+from pipelines.archive.pack.report import PackReport
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.models import ArchivedRecord, Capture, Rejection
 from pipelines.catalogue.writes import start_run
 from pipelines.warc.exchange import HttpExchange
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import parse_warc_filename
-from pipelines.warc.pack import LOCK_NAME, WarcPackError, pack_warc_files
-from pipelines.warc.pack_report import PackReport
 from pipelines.warc.reader import read_stored_response
 from pipelines.warc.scan import ScannedRecord, read_record, scan_warc
 from pipelines.warc.writer import WarcWriter
@@ -45,7 +45,7 @@ from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
 from tests.conftest import REPLICA_SEEDS, REPO, run_cli
 
-# The steps a packing passes, in order (pipelines/warc/pack.py calls its checkpoint with each).
+# The steps a packing passes, in order (packing.py calls its checkpoint with each).
 STEPS = [
     "manifest",  # the manifest is written; no byte of the pack yet
     "copying",  # the pack holds its warcinfo and the first file, not the others
@@ -502,7 +502,7 @@ import os, signal, sys
 from datetime import timedelta
 from pathlib import Path
 from pipelines.catalogue.engine import make_engine, make_session_factory
-from pipelines.warc.pack import pack_warc_files
+from pipelines.archive.pack import pack_warc_files
 
 home, db_url, step = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 

@@ -36,6 +36,20 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.archive.pack.check import Records, check_pack
+from pipelines.archive.pack.manifest import (
+    Manifest,
+    Part,
+    fsync_directory,
+    fsync_file,
+    manifest_path,
+    manifests,
+    partial_path,
+    read_manifest,
+    write_manifest,
+)
+from pipelines.archive.pack.report import PackFailure, PackMade, PackReport, PackSkip
+from pipelines.archive.pack.select import Candidate, Rules, alone, batches, candidates
 from pipelines.catalogue.relocations import (
     Relocation,
     earliest_unended_run,
@@ -47,20 +61,6 @@ from pipelines.processes import pid_is_alive
 from pipelines.warc.cdxj import CdxjIndexError, index_path, index_warc
 from pipelines.warc.naming import OPEN_SUFFIX, software_name
 from pipelines.warc.naming import warc_filename as make_warc_filename
-from pipelines.warc.pack_check import Records, check_pack
-from pipelines.warc.pack_manifest import (
-    Manifest,
-    Part,
-    fsync_directory,
-    fsync_file,
-    manifest_path,
-    manifests,
-    partial_path,
-    read_manifest,
-    write_manifest,
-)
-from pipelines.warc.pack_report import PackFailure, PackMade, PackReport, PackSkip
-from pipelines.warc.pack_select import Candidate, Rules, alone, batches, candidates
 from pipelines.warc.records import warcinfo_record
 from pipelines.warc.salvage import DAMAGED_SUFFIX
 from pipelines.warc.writer import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipelines.warc.pack_manifest import Manifest, Part
+from pipelines.archive.pack.manifest import Manifest, Part
 from pipelines.warc.scan import Damage, scan_warc
 
 CHUNK = 1 << 20
