@@ -106,8 +106,15 @@ class Seeds:
             return tuple(c for c in self.channels() if c.enabled)
         chosen: list[Channel] = []
         for ref in refs:
-            site_key, _, channel_key = ref.partition("/")
+            site_key, slash, channel_key = ref.partition("/")
             site = self.site(site_key)
+            if slash and not channel_key:
+                # `rmzxb/` is most likely a channel key left out, not the whole site.
+                raise SeedsError(
+                    f"{ref!r} names no channel: give SITE/CHANNEL (one of "
+                    f"{', '.join(c.ref for c in site.channels)}) or SITE alone for all of "
+                    "its enabled channels"
+                )
             if channel_key:
                 picked = [site.channel(channel_key)]
             else:

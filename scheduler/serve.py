@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session
 
 from pipelines.archive.recover import recover_warc_files
 from pipelines.catalogue.engine import make_engine, make_session_factory
@@ -85,20 +86,15 @@ def _log_jobs(scheduler: BackgroundScheduler, seeds: Seeds) -> None:
         logger.info("%s: next run %s", job.name, when.isoformat() if when else "never")
 
 
-def schedule_rows(seeds: Seeds, database_url: str, now: datetime) -> list[dict[str, Any]]:
-    """Each channel's schedule, its last run and its next scheduled time."""
-    engine = make_engine(database_url)
-    try:
-        ensure_schema(engine)
-        with make_session_factory(engine)() as session:
-            last = last_runs_by_channel(session)
-            walks = all_walk_states(session)
-            return [
-                _schedule_row(channel, last.get(channel.ref), walks.get(channel.ref), now)
-                for channel in seeds.channels()
-            ]
-    finally:
-        engine.dispose()
+def schedule_rows(seeds: Seeds, session: Session | None, now: datetime) -> list[dict[str, Any]]:
+    """Each channel's schedule, its last run, its next scheduled time and its walk state;
+    without a catalogue (`session` None: nothing has run yet), from the seeds alone."""
+    last = last_runs_by_channel(session) if session is not None else {}
+    walks = all_walk_states(session) if session is not None else {}
+    return [
+        _schedule_row(channel, last.get(channel.ref), walks.get(channel.ref), now)
+        for channel in seeds.channels()
+    ]
 
 
 def _schedule_row(channel: Any, run: Any, walk: WalkState | None, now: datetime) -> dict[str, Any]:

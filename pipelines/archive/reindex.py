@@ -79,11 +79,12 @@ class _Scan:
     pages: dict[str, tuple[Path, RecordLocation, str]] = field(default_factory=dict)
 
 
-def warc_files(folders: Iterable[Path], report: ReindexReport) -> list[Path]:
-    """The closed WARC files of `folders`, oldest name first; `.open` ones noted in the report."""
+def warc_files(paths: Iterable[Path], report: ReindexReport) -> list[Path]:
+    """The closed WARC files of `paths` (folders, or WARC files themselves), oldest name first;
+    `.open` ones noted in the report."""
     files = []
-    for folder in folders:
-        for path in sorted(folder.iterdir()):
+    for folder in paths:
+        for path in sorted(folder.iterdir()) if folder.is_dir() else [folder]:
             if path.name.endswith(WARC_SUFFIX + OPEN_SUFFIX):
                 report.open_files.append(str(path))
             elif path.name.endswith(WARC_SUFFIX):

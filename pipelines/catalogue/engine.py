@@ -14,7 +14,7 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.errors import CatalogueError
+from pipelines.errors import CatalogueError, UsageError
 from pipelines.home import ArchiveHome
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -43,6 +43,43 @@ def sqlite_path(url: URL) -> Path | None:
     if database.startswith("file:"):  # a `?uri=true` URL
         database = unquote(database.removeprefix("file:").split("?", 1)[0])
     return Path(database)
+
+
+# The back ends the catalogue is written and tested for.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def check_catalogue_url(url: str) -> None:
+    """UsageError for a catalogue URL a user cannot mean: a back end other than SQLite or
+    PostgreSQL, or a SQLite database in memory (everything in it is gone when the command
+    ends). A malformed URL is make_engine's to name."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise UsageError(
+            f"catalogue URL {masked(parsed)}: {backend} is not a supported catalogue; use "
+            "SQLite or PostgreSQL (e.g. sqlite:////path/catalogue.sqlite3, "
+            "postgresql://user@host/db)"
+        )
+    if backend == "sqlite" and sqlite_path(parsed) is None:
+        raise UsageError(
+            f"catalogue URL {masked(parsed)} is a database in memory, gone when the command "
+            "ends; give a file, e.g. sqlite:////path/catalogue.sqlite3 (or leave out --db)"
+        )
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite catalogue URL when it does not exist yet; None otherwise (it
+    exists, or the catalogue is not a SQLite file): reading must not create it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    path = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+    return path if path is not None and not path.exists() else None
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:

@@ -57,9 +57,10 @@ def list_articles(
         )
     )  # fmt: skip
     if changed_since is not None:
-        edited = select(ArticleVersion.article_id).where(
-            ArticleVersion.number > 1, ArticleVersion.captured_at >= _start(changed_since)
-        )
+        edited = select(ArticleVersion.article_id).where(ArticleVersion.number > 1)
+        start = _start(changed_since)
+        if start is not None:
+            edited = edited.where(ArticleVersion.captured_at >= start)
         query = query.where(ArticleRecord.id.in_(edited))
     query = query.order_by(ArticleRecord.published_at.desc(), ArticleRecord.id.desc())
     if limit is not None:
@@ -101,13 +102,16 @@ def article_filters(
         quoted = json.dumps(section)
         pattern = "%" + quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         found.append(cast(ArticleRecord.section, String).like(pattern, escape="!"))
-    if since is not None:
-        found.append(ArticleRecord.published_at >= _start(since))
-    if until is not None:
-        if isinstance(until, datetime):
+    start = _start(since) if since is not None else None
+    if start is not None:
+        found.append(ArticleRecord.published_at >= start)
+    if isinstance(until, datetime):
+        if _within_calendar(until):
             found.append(ArticleRecord.published_at <= _aware(until))
-        else:
-            found.append(ArticleRecord.published_at < _start(until + timedelta(days=1)))
+    elif until is not None and _within_calendar(until):
+        end = _start(until + timedelta(days=1))
+        if end is not None:
+            found.append(ArticleRecord.published_at < end)
     return found
 
 
@@ -218,10 +222,24 @@ def _last_by_channel(
     return {key: runs[run_id] for key, run_id in sorted(latest.items())}
 
 
-def _start(moment: date | datetime) -> datetime:
+# A day within a day of the calendar's ends bounds nothing: no article is dated there, and a
+# time there has no UTC form to compare with (SQLite stores times in UTC).
+_FIRST_DAY = date.min + timedelta(days=1)
+_LAST_DAY = date.max - timedelta(days=1)
+
+
+def _start(moment: date | datetime) -> datetime | None:
+    """The first moment of a day in Asia/Shanghai (or the time itself); None at the ends."""
+    if not _within_calendar(moment):
+        return None
     if isinstance(moment, datetime):
         return _aware(moment)
     return datetime.combine(moment, time.min, tzinfo=SHANGHAI)
+
+
+def _within_calendar(moment: date | datetime) -> bool:
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return _FIRST_DAY < day < _LAST_DAY
 
 
 def _aware(moment: datetime) -> datetime:

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from pipelines.catalogue.engine import connection_error, make_engine, masked, sqlite_path
+from pipelines.catalogue.engine import (
+    connection_error,
+    make_engine,
+    masked,
+    missing_sqlite_file,
+)
 from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
 from pipelines.errors import CatalogueError
 from scheduler.cli.support import EXIT_OK, add_command, add_format
@@ -76,12 +81,18 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
 def cmd_db(config: Config, args: argparse.Namespace) -> int:
     """Run `db upgrade` or `db current` on the configured catalogue."""
     url = config.catalogue_url()
+    if args.db_action == "current" and missing_sqlite_file(config.catalogue_url()):
+        # Opening a SQLite file that is not there would create it (and its home): `current`
+        # only reads.
+        raise CatalogueError(
+            f"no catalogue at {config.catalogue_url()}: run `cppcc-archive db upgrade` to "
+            "create it, or point --home/--db at an existing one"
+        )
     engine = make_engine(url)
     try:
         if args.db_action == "upgrade":
             revisions = _upgrade(engine)
         else:
-            _require_existing_sqlite(engine)
             before = _revision(engine)
             revisions = Revisions(masked(url), before, before, head_revision())
     finally:
@@ -106,16 +117,6 @@ def _revision(engine: Engine) -> str | None:
             return current_revision(connection)
     except DBAPIError as exc:
         raise connection_error(engine, exc) from None
-
-
-def _require_existing_sqlite(engine: Engine) -> None:
-    # Opening a SQLite file that is not there would create an empty one: `current` only reads.
-    path = sqlite_path(engine.url) if engine.dialect.name == "sqlite" else None
-    if path is not None and not path.exists():
-        raise CatalogueError(
-            f"no catalogue at {path}: run `cppcc-archive db upgrade` to create it, "
-            "or point --home/--db at an existing one"
-        )
 
 
 def _describe(action: str, revisions: Revisions) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from pipelines.errors import CppccArchiveError
+from pipelines.errors import CppccArchiveError, UsageError
 from pipelines.home import ArchiveHome
 from pipelines.warc.cdxj import IndexReport, index_archive
 from scheduler.cli.support import EXIT_FAILED, EXIT_OK, Config, add_format, print_report
@@ -40,6 +40,8 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Index the archive's closed WARC files; exit 1 when one could not be read."""
+    if not config.archive.warc.is_dir():  # a usage error, as for verify and reindex
+        raise UsageError(f"no WARC folder {config.archive.warc}: point --home at an archive")
     return index_home(config.home, None, args.format, sys.stdout, sys.stderr)
 
 

@@ -13,6 +13,7 @@ from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import upsert_site_channels
 from pipelines.errors import UsageError
 from pipelines.seeds import site_rows
+from pipelines.warc.naming import WARC_SUFFIX
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -31,11 +32,11 @@ HELP = (
 def arguments(sub: argparse.ArgumentParser) -> None:
     """The options of `reindex`."""
     sub.add_argument(
-        "warc_dirs",
+        "warc_paths",
         nargs="*",
         type=Path,
-        metavar="WARC_DIR",
-        help="folders of WARC files to read (default: HOME/warc)",
+        metavar="WARC_DIR_OR_FILE",
+        help="folders of WARC files, or .warc.gz files, to read (default: HOME/warc)",
     )
     add_format(sub, "text", "json")
 
@@ -43,12 +44,14 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 def run(config: Config, args: argparse.Namespace) -> int:
     """Catalogue what the WARC files hold; exit 1 when a file could not be read to its end."""
     seeds = config.seeds()
-    folders = args.warc_dirs or [config.archive.warc]
-    for folder in folders:
-        if not folder.is_dir():
-            raise UsageError(f"no WARC folder {folder}: name folders that hold .warc.gz files")
+    paths = args.warc_paths or [config.archive.warc]
+    for path in paths:
+        if not path.is_dir() and not (path.is_file() and path.name.endswith(WARC_SUFFIX)):
+            raise UsageError(
+                f"no WARC folder {path}: name folders of .warc.gz files, or such files"
+            )
     report = ReindexReport()
-    files = warc_files(folders, report)
+    files = warc_files(paths, report)
     engine = make_engine(config.catalogue_url())
     try:
         ensure_schema(engine)

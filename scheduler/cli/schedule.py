@@ -6,12 +6,9 @@ import argparse
 import sys
 from datetime import datetime
 
+from pipelines.catalogue.engine import missing_sqlite_file
 from scheduler.cli.output import print_records
-from scheduler.cli.support import (
-    EXIT_OK,
-    Config,
-    add_format,
-)
+from scheduler.cli.support import EXIT_OK, Config, add_format, catalogue_session
 from scheduler.serve import schedule_rows
 from scheduler.service import SHANGHAI
 
@@ -26,7 +23,14 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """List each channel's schedule with its last run and its next scheduled time."""
-    rows = schedule_rows(config.seeds(), config.catalogue_url(), datetime.now(SHANGHAI))
+    seeds, now = config.seeds(), datetime.now(SHANGHAI)
+    if missing_sqlite_file(
+        config.catalogue_url()
+    ):  # nothing has run yet; reading must not create a catalogue
+        rows = schedule_rows(seeds, None, now)
+    else:
+        with catalogue_session(config) as session:
+            rows = schedule_rows(seeds, session, now)
     columns = (
         "channel",
         "name",

@@ -1,0 +1,133 @@
+"""What a new user meets in a first week with the command line: every input ends in output or
+in one line and an exit status, never a traceback, and nothing is created by reading."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from replicas.rmzxb.site import build_site, not_found_page
+from replicas.server import ReplicaServer
+from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
+
+
+@dataclass(frozen=True)
+class Archive:
+    home: Path
+    seeds: Path
+
+    def cli(self, *args: str) -> CliResult:
+        return run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+
+    def json(self, *args: str) -> list[dict[str, object]]:
+        result = self.cli(*args, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+    folder = tmp_path_factory.mktemp("conventions")
+    with ReplicaServer(build_site, not_found_page) as server:
+        seeds = folder / "seeds.toml"
+        seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
+        archive = Archive(folder / "home", seeds)
+        crawled = archive.cli("crawl", "rmzxb/xs", "rmzxb/yw")
+        assert crawled.returncode == 0, crawled.stderr
+        yield archive
+
+
+def one_line_error(result: CliResult, code: int) -> str:
+    """The one stderr line of a command that failed with `code`."""
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+# -- dates at the ends of the calendar --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        ("--since", "0001-01-01"),
+        ("--until", "9999-12-31"),
+        ("--since", "0001-01-01", "--until", "9999-12-31"),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_bound_nothing(
+    archive: Archive, bounds: tuple[str, ...]
+) -> None:
+    everything = archive.json("articles", "--limit", "100")
+    assert archive.json("articles", "--limit", "100", *bounds) == everything
+    found = archive.json("articles", "--search", "政协", *bounds)
+    assert found == archive.json("articles", "--search", "政协")
+    exported = archive.cli("export", "jsonl", "-", *bounds)
+    assert exported.returncode == 0, exported.stderr
+    assert len(exported.stdout.splitlines()) == len(everything)
+    reextracted = archive.cli("reextract", *bounds)
+    assert reextracted.returncode == 0, reextracted.stderr
+
+
+def test_changed_since_the_first_day_lists_what_changed(archive: Archive) -> None:
+    assert archive.json("articles", "--changed-since", "0001-01-01") == []
+    assert archive.json("articles", "--changed-since", "9999-12-31") == []
+
+
+# -- what reading never does -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("articles",),
+        ("runs",),
+        ("show", "1"),
+        ("schedule",),
+        ("reextract",),
+        ("verify",),
+        ("export", "jsonl", "-"),
+        ("db", "current"),
+    ],
+)
+def test_reading_a_home_that_does_not_exist_creates_nothing(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    home = tmp_path / "no-such-home"
+    result = run_cli("--home", str(home), *command)
+    assert "Traceback" not in result.stderr
+    assert not home.exists()
+    if command != ("schedule",):  # the schedule is the seeds' and shows without a catalogue
+        line = one_line_error(result, result.returncode)
+        assert result.returncode in (1, 2) and str(home) in line
+
+
+# -- refusals and messages ---------------------------------------------------------------------
+
+
+def test_a_channel_named_without_its_key_is_refused(archive: Archive) -> None:
+    line = one_line_error(archive.cli("crawl", "rmzxb/"), 2)
+    assert "rmzxb/" in line
+
+
+@pytest.mark.parametrize("command", [("verify",), ("reindex",), ("index",)])
+def test_a_home_without_warc_files_is_the_same_usage_error_everywhere(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    (tmp_path / "home").mkdir()
+    line = one_line_error(run_cli("--home", str(tmp_path / "home"), *command), 2)
+    assert f"no WARC folder {tmp_path / 'home' / 'warc'}" in line
+
+
+def test_reindex_takes_a_warc_file_as_well_as_a_folder(archive: Archive, tmp_path: Path) -> None:
+    [first, *_] = sorted((archive.home / "warc").glob("*.warc.gz"))
+    copy = tmp_path / "home"
+    result = run_cli("--home", str(copy), "--seeds", str(archive.seeds), "reindex", str(first))
+    assert result.returncode == 0, result.stderr
+    assert len(Archive(copy, archive.seeds).json("articles", "--limit", "100")) > 0
