@@ -31,8 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from pipelines.catalogue.engine import make_engine
-from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Base, Capture
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Base, Capture, Run
+from pipelines.catalogue.queries import list_articles
 from pipelines.catalogue.schema import (
     alembic_config,
     current_revision,
@@ -163,6 +164,65 @@ def _migrate(engine: Engine, action: str, revision: str) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)
+
+
+def test_upgrade_to_0006_stores_json_as_utf8_and_the_section_filter_finds_it(
+    fresh_db_url: str,
+) -> None:
+    engine = make_engine(fresh_db_url)
+    escaped = {
+        "section": json.dumps(["要闻", "政协动态"]),
+        "stats": json.dumps({"站": "人民政协网"}),
+    }
+    try:
+        _migrate(engine, "upgrade", "0005")
+        cast_json = "CAST({} AS json)" if engine.dialect.name == "postgresql" else "{}"
+        with engine.begin() as connection:
+            # As revision 0005's program wrote them: JSON with \u escapes.
+            connection.execute(
+                text(
+                    "INSERT INTO articles (id, url, site, channel, section, title, published_at, "
+                    "keywords, paragraphs, images, content_hash, page_count, first_seen_at, "
+                    "last_seen_at, updated_at) VALUES (1, 'http://x/c/1.shtml', 'rmzxb', 'yw', "
+                    f"{cast_json.format(':section')}, '标题', :at, {cast_json.format(':empty')}, "
+                    f"{cast_json.format(':empty')}, {cast_json.format(':empty')}, 'h', 1, :at, "
+                    ":at, :at)"
+                ),
+                {**escaped, "empty": "[]", "at": MOMENT},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO runs (id, trigger, status, channels, started_at, stats, "
+                    "pages_fetched, articles_new, articles_updated, articles_unchanged, "
+                    "pages_rejected, http_errors, errors) VALUES (1, 'manual', 'finished', "
+                    f"{cast_json.format(':channels')}, :at, {cast_json.format(':stats')}, "
+                    "0, 0, 0, 0, 0, 0, 0)"
+                ),
+                {**escaped, "channels": json.dumps(["rmzxb/yw"]), "at": MOMENT},
+            )
+        assert "\\u" in _stored(engine, "articles", "section")  # escaped, before
+        ensure_schema(engine)
+        assert _stored(engine, "articles", "section") == '["要闻", "政协动态"]'
+        assert _stored(engine, "runs", "stats") == '{"站": "人民政协网"}'
+        with make_session_factory(engine)() as session:
+            [found] = list_articles(session, section="政协动态")
+            assert found.section == ["要闻", "政协动态"]
+            # What the program writes from now on is UTF-8 too.
+            session.add(
+                Run(id=2, trigger="manual", status="running", channels=["rmzxb/yw"],
+                    started_at=MOMENT, stats={"频道": "要闻"})
+            )  # fmt: skip
+            session.commit()
+        assert '"频道": "要闻"' in _stored(engine, "runs", "stats", row=2)
+    finally:
+        engine.dispose()
+
+
+def _stored(engine: Engine, table: str, column: str, row: int = 1) -> str:
+    """The text a JSON column holds, as the database stores it."""
+    query = text(f"SELECT CAST({column} AS TEXT) FROM {table} WHERE id = :row")
+    with engine.connect() as connection:
+        return str(connection.execute(query, {"row": row}).scalar())
 
 
 def test_upgrade_from_0001_fills_run_channels(fresh_db_url: str) -> None:

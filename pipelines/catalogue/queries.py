@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, String, cast, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
+from pipelines.catalogue.engine import json_text
 from pipelines.catalogue.models import (
     SHANGHAI,
     ArticleRecord,
@@ -97,9 +97,9 @@ def article_filters(
         if value is not None:
             found.append(column == value)
     if section is not None:
-        # The JSON list as stored holds the name as json.dumps writes it (\u escapes and all,
-        # so the escape character of the LIKE pattern must not be a backslash).
-        quoted = json.dumps(section)
+        # The JSON list as stored holds the name as the engine writes it (json_text); the
+        # escape character of the LIKE pattern must not be a backslash, which JSON uses.
+        quoted = json_text(section)
         pattern = "%" + quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         found.append(cast(ArticleRecord.section, String).like(pattern, escape="!"))
     start = _start(since) if since is not None else None
