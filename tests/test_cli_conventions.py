@@ -131,3 +131,25 @@ def test_reindex_takes_a_warc_file_as_well_as_a_folder(archive: Archive, tmp_pat
     result = run_cli("--home", str(copy), "--seeds", str(archive.seeds), "reindex", str(first))
     assert result.returncode == 0, result.stderr
     assert len(Archive(copy, archive.seeds).json("articles", "--limit", "100")) > 0
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("sqlite://", "in memory"),
+        ("sqlite:///:memory:", "in memory"),
+        ("mysql://user@127.0.0.1/archive", "SQLite or PostgreSQL"),
+    ],
+)
+def test_a_catalogue_url_no_catalogue_can_live_at_is_refused(
+    tmp_path: Path, url: str, words: str
+) -> None:
+    for command in (("articles",), ("runs",), ("crawl", "rmzxb/yw")):
+        line = one_line_error(run_cli("--home", str(tmp_path), "--db", url, *command), 2)
+        assert words in line and "[postgres]" not in line
+
+
+def test_a_file_that_is_no_sqlite_database_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "catalogue.sqlite3").write_bytes(b"these are notes, not a database\n" * 100)
+    line = one_line_error(run_cli("--home", str(tmp_path), "articles"), 1)
+    assert "catalogue.sqlite3" in line and "not a" in line and "server" not in line

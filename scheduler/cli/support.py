@@ -31,8 +31,16 @@ class Config:
     seeds_path: str | None
 
     def catalogue_url(self) -> str:
-        """The catalogue's SQLAlchemy URL: --db, or the SQLite file in the home folder."""
-        return self.archive.catalogue_url(self.database_url)
+        """The catalogue's SQLAlchemy URL: --db, or the SQLite file in the home folder.
+
+        A URL no catalogue can live at (in memory, another back end) is a usage error here,
+        before any command reads or writes it.
+        """
+        from pipelines.catalogue.engine import check_catalogue_url
+
+        url = self.archive.catalogue_url(self.database_url)
+        check_catalogue_url(url)
+        return url
 
     @property
     def archive(self) -> ArchiveHome:
