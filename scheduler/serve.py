@@ -80,7 +80,8 @@ def _log_to_stderr() -> None:
 
 def _log_jobs(scheduler: BackgroundScheduler, seeds: Seeds) -> None:
     scheduler_jobs = {job.id: job for job in scheduler.get_jobs()}
-    logger.info("serving %s channel(s) from %s", len(scheduler_jobs), seeds.path)
+    channels = [job_id for job_id in scheduler_jobs if job_id.startswith("crawl:")]
+    logger.info("serving %s channel(s) from %s", len(channels), seeds.path)
     for job in scheduler_jobs.values():
         when = job.next_run_time
         logger.info("%s: next run %s", job.name, when.isoformat() if when else "never")

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.archive.recover import recover_warc_files
+from pipelines.archive.tidy import TidySettings
 from pipelines.catalogue.locks import ChannelBusy
 from pipelines.catalogue.queries import last_finished_by_channel
 from pipelines.errors import CppccArchiveError
@@ -33,6 +34,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Once asked to stop cleanly, a crawl gets GRACE_SECONDS before it is forced; the extra time
 # is for it to write its report and for its run to be recorded.
 CLEAN_STOP_WAIT = GRACE_SECONDS + 10
+# Daily, at an hour when the CPPCC sites publish little; off the hour, as cron jobs should be.
+DEFAULT_TIDY_SCHEDULE = "17 4 * * *"
+TIDY_JOB_ID = TIDY_EXECUTOR = "tidy"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class ServiceSettings:
     max_concurrent: int = 2  # channels crawling at once
     grace: float = 30.0  # seconds running crawls get to finish when the service stops
     time_limit: int = 3600  # seconds one run may take before it is stopped and failed
+    tidy: TidySettings = field(default_factory=TidySettings)  # WARC files packed, crawl logs kept
+    tidy_schedule: str | None = DEFAULT_TIDY_SCHEDULE  # cron, Asia/Shanghai; None: never
 
 
 class RunningCrawls:
@@ -72,6 +78,11 @@ class RunningCrawls:
     def begin_stopping(self) -> None:
         with self._lock:
             self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        with self._lock:
+            return self._stopping
 
     def count(self) -> int:
         with self._lock:
@@ -171,7 +182,11 @@ def build_scheduler(
     RUNNING.seeds[str(settings.seeds_path)] = seeds
     scheduler = BackgroundScheduler(
         timezone=SHANGHAI,
-        executors={"default": ThreadPoolExecutor(max_workers=settings.max_concurrent)},
+        executors={
+            "default": ThreadPoolExecutor(max_workers=settings.max_concurrent),
+            # The tidy job's own thread: a long packing never takes a channel's slot.
+            TIDY_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+        },
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
     for channel in seeds.channels():
@@ -188,6 +203,16 @@ def build_scheduler(
             replace_existing=True,
             **({"next_run_time": now} if due_now else {}),
         )
+    if settings.tidy_schedule is not None:
+        scheduler.add_job(
+            "scheduler.tidy_job:run_tidy",
+            trigger=cron_trigger(settings.tidy_schedule),
+            args=_tidy_job_args(settings),
+            id=TIDY_JOB_ID,
+            name="tidy (pack WARC files, expire crawl logs)",
+            executor=TIDY_EXECUTOR,
+            replace_existing=True,
+        )
     return scheduler
 
 
@@ -198,6 +223,17 @@ def _job_args(settings: ServiceSettings, channel: Channel) -> list[object]:
         str(settings.home),
         settings.database_url,
         settings.time_limit,
+    ]
+
+
+def _tidy_job_args(settings: ServiceSettings) -> list[object]:
+    tidy = settings.tidy
+    return [
+        str(settings.home),
+        settings.database_url,
+        tidy.pack_below,
+        tidy.pack_min_age.total_seconds(),
+        tidy.log_retention.total_seconds(),
     ]
 
 

@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -32,9 +33,11 @@ from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.archive.pack import LOCK_NAME, WarcPackError, pack_warc_files
 from pipelines.archive.pack.report import PackReport
+from pipelines.archive.tidy import TidySettings, TidyStopped, tidy_archive
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.models import ArchivedRecord, Capture, Rejection
 from pipelines.catalogue.writes import start_run
+from pipelines.home import ArchiveHome
 from pipelines.warc.exchange import HttpExchange
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import parse_warc_filename
@@ -43,7 +46,7 @@ from pipelines.warc.scan import ScannedRecord, read_record, scan_warc
 from pipelines.warc.writer import WarcWriter
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, REPO, run_cli
+from tests.conftest import REPLICA_SEEDS, REPO, run_cli, start_cli
 
 # The steps a packing passes, in order (packing.py calls its checkpoint with each).
 STEPS = [
@@ -603,3 +606,100 @@ def test_killed_packing_on_each_back_end(
     archive, sessions = reindexed
     verify(archive)
     check_killed_and_finished(archive, sessions, step)
+
+
+# -- from the command line, and by the service -----------------------------------------------------
+
+RETENTION_DAYS = "0.00001"  # under a second: every crawl log of the fixture's runs is older
+
+
+def test_pack_and_tidy_from_the_command_line(
+    archive: Archive, sessions: sessionmaker[Session]
+) -> None:
+    before = snapshot(archive, sessions)
+    logs = sorted(path.name for path in (archive.home / "logs").iterdir())
+    assert len(logs) == 6  # three runs, each a Scrapy log and a report
+    # By default a file closed less than an hour ago is left for later, and said so.
+    code, out, _ = archive.cli("pack")
+    assert code == 0 and out.startswith("nothing packed") and out.count("left alone: ") == 3
+    code, out, _ = archive.cli("pack", "--dry-run", "--pack-min-age", "0")
+    assert code == 0 and out.startswith("would pack 3 WARC files")
+    assert snapshot(archive, sessions) == before
+
+    time.sleep(1)  # the runs ended more than the retention ago
+    code, out, err = archive.cli(
+        "tidy", "--pack-min-age", "0", "--log-retention", RETENTION_DAYS, "--format", "json"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["pack"]["files_packed"], report["pack"]["packs_written"]) == (3, 1)
+    assert sorted(report["logs"]["removed"]) == logs
+    assert list((archive.home / "logs").iterdir()) == []
+    assert_packed_whole(archive, sessions, before)
+    verify(archive)
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (("--pack-below", "0"), "'0' is not a size"),
+        (("--pack-below", "2G"), "must fit in a pack"),
+        (("--pack-min-age", "soon"), "'soon' is not a number of seconds"),
+    ],
+)
+def test_pack_options_out_of_range_are_one_line(
+    archive: Archive, option: tuple[str, ...], words: str
+) -> None:
+    code, out, err = archive.cli("pack", *option)
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1 and words in err
+
+
+def test_the_service_tidies_on_its_schedule(archive: Archive, tmp_path: Path) -> None:
+    # Channels scheduled once a year, after their last run: the service only tidies.
+    seeds = tmp_path / "seeds.toml"
+    text = archive.seeds.read_text(encoding="utf-8").replace('"*/30 * * * *"', '"0 0 1 1 *"')
+    text = text.replace(
+        'list = "/yw_n/index.shtml"', 'list = "/yw_n/index.shtml"\nschedule = "0 0 1 1 *"'
+    )
+    seeds.write_text(text, encoding="utf-8")
+    time.sleep(1)  # the runs ended more than the retention ago
+    service = start_cli(
+        "--home", str(archive.home), "--seeds", str(seeds), "--db", archive.db_url, "serve",
+        "--tidy-schedule", "*/2 * * * * *", "--pack-min-age", "0",
+        "--log-retention", RETENTION_DAYS,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(archive.warc.glob("*.warc.gz"))) > 1 or any(
+            (archive.home / "logs").iterdir()
+        ):
+            assert time.monotonic() < deadline and service.poll() is None, "not tidied"
+            time.sleep(0.2)
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=60)
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.communicate()
+    assert service.returncode == 0, err
+    assert "tidy: packed 3 WARC files" in err and "removed 6 crawl log files" in err
+    assert not any(" run " in line and "started" in line for line in err.splitlines())
+    verify(archive)
+
+
+def test_a_tidy_asked_to_stop_stops_at_its_next_step_and_the_next_finishes(
+    archive: Archive, sessions: sessionmaker[Session]
+) -> None:
+    before = snapshot(archive, sessions)
+    home, settings = ArchiveHome(archive.home), TidySettings(pack_min_age=timedelta(0))
+    steps: list[str] = []
+
+    def stop_after_copying() -> bool:  # the service's stop arrives mid-pack
+        steps.append("step")
+        return len(steps) > 2
+
+    with pytest.raises(TidyStopped):
+        tidy_archive(home, sessions, settings, stop_requested=stop_after_copying)
+    verify(archive)
+    assert tidy_archive(home, sessions, settings).packing.abandoned != []
+    assert_packed_whole(archive, sessions, before)

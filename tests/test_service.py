@@ -260,12 +260,18 @@ def test_one_job_per_enabled_channel_and_catch_up_at_start(tmp_path: Path) -> No
     scheduler.start(paused=True)  # jobs get their defaults, nothing runs
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown(wait=False)
-    assert set(jobs) == {"crawl:rmzxb/yw", "crawl:rmzxb/xs"}
+    assert set(jobs) == {"crawl:rmzxb/yw", "crawl:rmzxb/xs", "tidy"}
     # yw missed its slots while down: it runs at start; xs ran after its last slot.
     assert jobs["crawl:rmzxb/yw"].next_run_time == now
     assert jobs["crawl:rmzxb/xs"].next_run_time > now
     assert jobs["crawl:rmzxb/yw"].func_ref == "scheduler.service:run_scheduled_crawl"
     assert jobs["crawl:rmzxb/yw"].max_instances == 1 and jobs["crawl:rmzxb/yw"].coalesce
+    # The daily tidy, in a thread of its own: a long packing never takes a channel's slot.
+    tidy = jobs["tidy"]
+    assert (tidy.func_ref, tidy.executor) == ("scheduler.tidy_job:run_tidy", "tidy")
+    assert tidy.max_instances == 1 and tidy.coalesce and tidy.next_run_time > now
+    untidy = ServiceSettings(tmp_path, "sqlite://", seeds_path, tidy_schedule=None)
+    assert build_scheduler(untidy, load_seeds(seeds_path), last, now).get_job("tidy") is None
 
 
 def test_an_edited_schedule_takes_effect_and_a_removed_channel_loses_its_job(
@@ -281,7 +287,7 @@ def test_an_edited_schedule_takes_effect_and_a_removed_channel_loses_its_job(
     edited = edited[: edited.index("[sites.rmzxb.channels.xs]")]
     seeds_path.write_text(edited, encoding="utf-8")
     after = build_scheduler(settings, load_seeds(seeds_path), {}, now)
-    assert [job.id for job in after.get_jobs()] == ["crawl:rmzxb/yw"]
+    assert [job.id for job in after.get_jobs()] == ["crawl:rmzxb/yw", "tidy"]
     assert "minute='5'" in str(after.get_job("crawl:rmzxb/yw").trigger)
 
 

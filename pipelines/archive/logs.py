@@ -32,6 +32,7 @@ class LogExpiryReport:
 
     logs_dir: Path
     retention: timedelta
+    dry_run: bool = False
     removed: list[str] = field(default_factory=list)
     bytes_removed: int = 0
     kept_running: list[str] = field(default_factory=list)  # of runs not ended (or recovered)
@@ -42,6 +43,7 @@ class LogExpiryReport:
         return {
             "logs_dir": str(self.logs_dir),
             "retention_days": self.retention / timedelta(days=1),
+            "dry_run": self.dry_run,
             "removed": self.removed,
             "bytes_removed": self.bytes_removed,
             "kept_running": self.kept_running,
@@ -52,8 +54,9 @@ class LogExpiryReport:
     def lines(self) -> list[str]:
         """A summary line, then a line per file kept for a run not ended, per failure."""
         days = f"{self.retention / timedelta(days=1):g}"
+        verb = "would remove" if self.dry_run else "removed"
         lines = [
-            f"removed {len(self.removed)} crawl log files ({self.bytes_removed:,} bytes) of "
+            f"{verb} {len(self.removed)} crawl log files ({self.bytes_removed:,} bytes) of "
             f"runs that ended more than {days} days ago; kept {self.kept_recent} newer, "
             f"{len(self.kept_running)} of runs not ended"
         ]
@@ -71,17 +74,18 @@ def expire_logs(
     *,
     retention: timedelta = DEFAULT_LOG_RETENTION,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> LogExpiryReport:
     """Remove the crawl logs in `logs_dir` of runs that ended more than `retention` before
     `now`, themselves last written that long ago; report what was removed and kept.
 
     Logs of a run still `running` are kept, however old. Logs of a run the catalogue does not
     know (a catalogue rebuilt by `reindex`) go by their age alone: nothing reads them. Other
-    files are left alone.
+    files are left alone. `dry_run` removes nothing and reports what would be removed.
     """
     if retention <= timedelta(0):
         raise UsageError(f"a log retention must be longer than 0, not {retention}")
-    report = LogExpiryReport(logs_dir, retention)
+    report = LogExpiryReport(logs_dir, retention, dry_run=dry_run)
     logs = _crawl_logs(logs_dir)
     with sessions() as session:
         endings = run_endings(session, set(logs.values()))
@@ -91,7 +95,7 @@ def expire_logs(
         if ending is not None and ending.status == "running":
             report.kept_running.append(path.name)
         elif _expired(path, ending, cutoff):
-            _remove(path, report)
+            _remove(path, report, dry_run)
         else:
             report.kept_recent += 1
     return report
@@ -120,10 +124,11 @@ def _expired(path: Path, ending: RunEnding | None, cutoff: datetime) -> bool:
     return written <= cutoff
 
 
-def _remove(path: Path, report: LogExpiryReport) -> None:
+def _remove(path: Path, report: LogExpiryReport, dry_run: bool) -> None:
     try:
         size = path.stat().st_size
-        path.unlink()
+        if not dry_run:
+            path.unlink()
     except FileNotFoundError:
         return
     except OSError as error:

@@ -23,18 +23,20 @@ from scheduler.cli import (
     demo,
     export,
     index,
+    pack,
     reextract,
     reindex,
     runs,
     schedule,
     serve,
     show,
+    tidy,
     verify,
 )
 from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
 COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
-            reindex, export, verify, db)  # fmt: skip
+            reindex, export, verify, pack, tidy, db)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

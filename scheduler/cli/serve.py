@@ -11,8 +11,10 @@ from scheduler.cli.support import (
     non_negative_int,
     positive_int,
 )
+from scheduler.cli.tidy import add_tidy_options, settings_from
 from scheduler.serve import serve
-from scheduler.service import ServiceSettings
+from scheduler.service import DEFAULT_TIDY_SCHEDULE, ServiceSettings
+from scheduler.timing import cron_trigger
 
 NAME = "serve"
 HELP = "run in the foreground, crawling every enabled channel on its schedule"
@@ -36,6 +38,24 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     for option, variable, default, kind, metavar, helptext in OPTIONS:
         default = os.environ.get(variable, default)
         sub.add_argument(option, type=kind, metavar=metavar, default=default, help=helptext)
+    sub.add_argument(
+        "--tidy-schedule", type=_schedule, metavar="CRON",
+        default=os.environ.get("CPPCC_TIDY_SCHEDULE", DEFAULT_TIDY_SCHEDULE),
+        help="when to pack small WARC files and expire crawl logs (as `tidy`): 5 cron "
+        "fields, Asia/Shanghai time, or `off` "
+        f"(env CPPCC_TIDY_SCHEDULE; default {DEFAULT_TIDY_SCHEDULE!r})",
+    )  # fmt: skip
+    add_tidy_options(sub)
+
+
+def _schedule(text: str) -> str | None:
+    if text.strip().lower() == "off":
+        return None
+    try:
+        cron_trigger(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a cron schedule: {error}") from None
+    return text
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -50,6 +70,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
             max_concurrent=_as_int(args.max_concurrent),
             grace=float(_as_int(args.grace)),
             time_limit=_as_int(args.time_limit),
+            tidy=settings_from(args),
+            tidy_schedule=args.tidy_schedule,
         )
     )
 

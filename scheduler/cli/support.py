@@ -102,7 +102,16 @@ def positive_int(text: str) -> int:
 
 @contextmanager
 def catalogue_session(config: Config) -> Iterator[Any]:
-    """A session on an existing catalogue (migrated to the current schema first).
+    """A session on an existing catalogue (migrated to the current schema first); see
+    catalogue_sessions."""
+    with catalogue_sessions(config) as sessions, sessions() as session:
+        yield session
+
+
+@contextmanager
+def catalogue_sessions(config: Config) -> Iterator[Any]:
+    """A session factory on an existing catalogue (migrated to the current schema first),
+    for commands that commit step by step (packing, repairs).
 
     A SQLite catalogue this process may not write (a read-only home, a copy on read-only
     media, another user's archive) is opened read-only: what reads it works, what would
@@ -119,8 +128,7 @@ def catalogue_session(config: Config) -> Iterator[Any]:
     engine = make_engine(url, read_only=read_only)
     try:
         _check_schema(engine, read_only)
-        with make_session_factory(engine)() as session:
-            yield session
+        yield make_session_factory(engine)
     except SQLAlchemyError as exc:
         raise catalogue_failure(engine, exc) from None
     finally:

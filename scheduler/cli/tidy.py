@@ -1,0 +1,126 @@
+"""`cppcc-archive tidy`: what the service does daily to a long-running archive.
+
+Command line:
+
+    cppcc-archive tidy [--dry-run] [--pack-below SIZE] [--pack-min-age SECONDS]
+                       [--log-retention DAYS] [--format text|json]
+
+Packs the small closed WARC files (as `pack`), then removes the crawl logs of runs that ended
+more than the retention ago. Exit 0, or 1 when a pack could not be made or a log removed
+(everything is then left as it was, and the report says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from datetime import timedelta
+
+from pipelines.archive.tidy import TidySettings, tidy_archive
+from pipelines.errors import UsageError
+from scheduler.cli.support import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Config,
+    add_format,
+    catalogue_sessions,
+    print_report,
+)
+
+NAME = "tidy"
+HELP = (
+    "pack small closed WARC files into large ones (as `pack`) and remove crawl logs of runs "
+    "that ended more than the retention ago: what `serve` does daily"
+)
+DEFAULTS = TidySettings()
+SIZE = re.compile(r"(?P<number>\d+)\s*(?P<unit>[kmg]?)b?", re.IGNORECASE)
+UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3}
+
+
+def byte_size(text: str) -> int:
+    """A size in bytes: `104857600`, `100M`, `1G`, `500k` (powers of 1000, as disks count)."""
+    match = SIZE.fullmatch(text.strip())
+    if match is None or int(match["number"]) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 100M, 1G or 5000000")
+    return int(match["number"]) * UNITS[match["unit"].lower()]
+
+
+def _seconds(text: str) -> timedelta:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds ≥ 0")
+    return timedelta(seconds=value)
+
+
+def _days(text: str) -> timedelta:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days > 0")
+    return timedelta(days=value)
+
+
+def add_dry_run(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--dry-run", action="store_true", help="change nothing; say what would be done"
+    )
+
+
+def add_pack_options(sub: argparse.ArgumentParser) -> None:
+    """`--pack-below`, `--pack-min-age`: which files packing takes."""
+    sub.add_argument(
+        "--pack-below", type=byte_size, metavar="SIZE",
+        default=os.environ.get("CPPCC_PACK_BELOW", str(DEFAULTS.pack_below)),
+        help="pack closed WARC files smaller than SIZE (e.g. 100M; env CPPCC_PACK_BELOW; "
+        f"default {DEFAULTS.pack_below // 1000**2}M, a tenth of the rotation size)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--pack-min-age", type=_seconds, metavar="SECONDS",
+        default=os.environ.get("CPPCC_PACK_MIN_AGE", str(DEFAULTS.pack_min_age.seconds)),
+        help="leave files closed less than SECONDS ago (env CPPCC_PACK_MIN_AGE; default "
+        f"{DEFAULTS.pack_min_age.seconds})",
+    )  # fmt: skip
+
+
+def add_tidy_options(sub: argparse.ArgumentParser) -> None:
+    """The pack options and `--log-retention`: what a tidy does (`tidy`, `serve`)."""
+    add_pack_options(sub)
+    sub.add_argument(
+        "--log-retention", type=_days, metavar="DAYS",
+        default=os.environ.get("CPPCC_LOG_RETENTION", str(DEFAULTS.log_retention.days)),
+        help="remove crawl logs of runs that ended more than DAYS ago (env "
+        f"CPPCC_LOG_RETENTION; default {DEFAULTS.log_retention.days})",
+    )  # fmt: skip
+
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `tidy`."""
+    add_dry_run(sub)
+    add_tidy_options(sub)
+    add_format(sub, "text", "json")
+
+
+def settings_from(args: argparse.Namespace) -> TidySettings:
+    """The tidy settings of a command's options (argparse converts string defaults too)."""
+    return TidySettings(args.pack_below, args.pack_min_age, args.log_retention)
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """Pack and expire; exit 1 when something could not be packed or removed."""
+    require_warc_folder(config)
+    with catalogue_sessions(config) as sessions:
+        report = tidy_archive(config.archive, sessions, settings_from(args), dry_run=args.dry_run)
+    print_report(report.as_json(), report.lines(), args.format, sys.stdout)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def require_warc_folder(config: Config) -> None:
+    if not config.archive.warc.is_dir():  # a usage error, as for verify, index and reindex
+        raise UsageError(f"no WARC folder {config.archive.warc}: point --home at an archive")
