@@ -6,14 +6,22 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.prompt_stop import CrawlStopping
+
 # Statuses saying a page is gone for good, not failing for now.
 GONE = (404, 410)
+# The kind of a request the crawl did not send because it was stopping: no failure of the
+# page, so neither counted nor settled; the next crawl fetches it.
+STOPPING = "stopping"
 
 
 def describe_failure(failure: Failure) -> tuple[str, str, bool]:
     """(kind, why, gone) of a failed request: `http-503`, `redirect-loop`, `robots`,
-    `download-error`…; a phrase following the URL; whether the page is gone for good."""
+    `download-error`, `stopping` (not sent: the crawl stopped)…; a phrase following the URL;
+    whether the page is gone for good."""
     error = failure.value
+    if isinstance(error, CrawlStopping):  # not sent: the page did not fail
+        return STOPPING, "was not fetched: the crawl stopped first", False
     if isinstance(error, HttpError):
         status = error.response.status
         return f"http-{status}", f"answered {status}", status in GONE

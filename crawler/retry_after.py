@@ -11,10 +11,12 @@ from time import monotonic
 from scrapy import Request, signals
 from scrapy.core.downloader import Downloader, Slot
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.asyncio import call_later
+
+from crawler.prompt_stop import crawl_is_stopping, drop_queued
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ class RetryAfterExtension:
     middleware's process_response would come too late to stop. It holds the slot with the
     slot's `latercall`, the downloader's own way to hold a slot back, which AutoThrottle (it
     changes only `delay`) cannot shorten. A crawl that stops during a hold does not send what
-    the hold kept back: those requests fail (IgnoreRequest) and the next crawl asks again.
+    the hold kept back: those requests fail (CrawlStopping) and the next crawl asks again.
     """
 
     def __init__(self, crawler: Crawler, stats: StatsCollector, max_wait: float) -> None:
@@ -158,7 +160,7 @@ class RetryAfterExtension:
     def _look(self, key: str, slot: Slot) -> None:
         """Hold on, or let the slot go: its wait is over, or the crawl is stopping."""
         assert self.crawler.engine is not None
-        if self._stopping():
+        if crawl_is_stopping(self.crawler):
             self._drop_queued(key, slot)
         elif monotonic() < self._until[key]:
             self._arm(key, slot)
@@ -166,22 +168,13 @@ class RetryAfterExtension:
         # As after a download delay: the hold is cleared and the queued requests start.
         self.crawler.engine.downloader._latercall(slot)
 
-    def _stopping(self) -> bool:
-        """Whether the crawl is stopping (a signal, a time limit, its launcher gone)."""
-        # The engine tells no one that it is closing before it waits for the requests queued
-        # in the downloader; its slot's `closing` (Scrapy 2.14-2.19) is the one sign.
-        closing = getattr(getattr(self.crawler.engine, "_slot", None), "closing", None)
-        return not self.crawler.crawling or closing is not None
-
     def _drop_queued(self, key: str, slot: Slot) -> None:
         """Fail the requests the hold kept back: the server asked for time, the crawl is over."""
-        if slot.queue:
+        dropped = drop_queued(slot, "the crawl stopped during a Retry-After wait", self.stats)
+        if dropped:
             logger.info(
                 "the crawl is stopping: %d request(s) to %s held for a Retry-After are not sent",
-                len(slot.queue),
+                dropped,
                 key,
             )
-            self.stats.inc_value("cppcc/retry_after/dropped_at_stop", len(slot.queue))
-        while slot.queue:
-            request, deferred = slot.queue.popleft()
-            deferred.errback(IgnoreRequest(f"{request.url}: the crawl stopped during a wait"))
+            self.stats.inc_value("cppcc/retry_after/dropped_at_stop", dropped)

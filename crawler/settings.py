@@ -54,6 +54,8 @@ EXTENSIONS = {
     # Holds a host back for a 429/503's Retry-After; an extension, as AutoThrottle is: see
     # its docstring for why no downloader middleware can.
     "crawler.retry_after.RetryAfterExtension": 500,
+    # Once stopping, what waits behind the download delay is not sent: see its docstring.
+    "crawler.prompt_stop.PromptStopExtension": 600,
 }
 
 ITEM_PIPELINES = {

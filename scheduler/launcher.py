@@ -91,7 +91,7 @@ def launch_crawl(
             started_at,
         )  # fmt: skip
         deadline = time.monotonic() + time_limit if time_limit else None
-        stopper = stopper or CrawlStopper(deadline, grace)
+        stopper = stopper or CrawlStopper(deadline, grace, on_stop=notice)
         if stopper.deadline is None:
             stopper.deadline = deadline
         with Heartbeat(sessions, run_id, stopper, notice=notice):

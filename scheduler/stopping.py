@@ -6,7 +6,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 # After a polite stop, how long a crawl may take to finish its pages in flight, close its WARC
@@ -26,9 +26,19 @@ class CrawlStopper:
     seconds, sends the next, firmer signal (SIGTERM, then SIGKILL).
     """
 
-    def __init__(self, deadline: float | None = None, grace: float = GRACE_SECONDS):
+    def __init__(
+        self,
+        deadline: float | None = None,
+        grace: float = GRACE_SECONDS,
+        on_stop: Callable[[str], None] | None = None,
+    ):
         self.deadline = deadline  # the time.monotonic() at which the time limit is hit
         self.grace = grace
+        # Told, a line at a time, what each stop does (the command line acknowledges Ctrl-C).
+        # Lines wait for the next tick: a signal handler must not write to a stream the main
+        # thread may be writing (a reentrant write raises).
+        self.on_stop = on_stop
+        self._untold: list[str] = []
         self.reason: str | None = None  # "signal" or "time_limit", once a stop was asked for
         self.process: subprocess.Popen[bytes] | None = None
         self._sent = 0
@@ -54,7 +64,9 @@ class CrawlStopper:
             self._escalate()
 
     def tick(self) -> None:
-        """Stop at the deadline; escalate when the last signal went unheeded for too long."""
+        """Stop at the deadline; escalate when the last signal went unheeded for too long;
+        say what a stop did."""
+        self._tell()
         with self._lock:
             now = time.monotonic()
             if self.reason is None and self.deadline is not None and now >= self.deadline:
@@ -92,3 +104,27 @@ class CrawlStopper:
         self._sent_at = time.monotonic()
         self.process.send_signal(_ESCALATION[self._sent])  # a no-op once it has exited
         self._sent += 1
+        if self.on_stop is not None and self.process.poll() is None:
+            self._untold.append(self._what_it_does())
+
+    def _what_it_does(self) -> str:
+        if self._sent == 1:
+            why = "time limit reached" if self.reason == "time_limit" else "stopping"
+            again = "; Ctrl-C again to stop at once" if self.reason == "signal" else ""
+            return (
+                f"{why}: finishing the pages in flight and closing the WARC file; nothing new "
+                f"is fetched{again}"
+            )
+        if self._sent == 2:
+            return (
+                "stopping at once: the WARC file may be left .open (the next crawl, or "
+                "`cppcc-archive verify --repair`, closes it)"
+            )
+        return "the crawl did not stop: killed"
+
+    def _tell(self) -> None:
+        with self._lock:
+            untold, self._untold = self._untold, []
+        for line in untold:
+            assert self.on_stop is not None
+            self.on_stop(line)

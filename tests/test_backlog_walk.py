@@ -8,7 +8,10 @@ the catalogue is what carries a channel to its end.
 from __future__ import annotations
 
 import json
+import re
+import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ import pytest
 
 from replicas.rmzxb.channel import SEEDS, article_spec, channel_routes, list_path
 from replicas.server import ReplicaServer, Reply
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, run_cli, start_cli
 
 ARTICLES = 120
 SLICE = {"CPPCC_BACKLOG_LIST_PAGES": "2"}
@@ -156,3 +159,48 @@ def test_a_crawl_stopped_mid_walk_records_only_list_pages_it_finished(tmp_path: 
         assert channel.crawl(env={"CPPCC_BACKLOG_LIST_PAGES": "10"}).returncode == 0
         assert channel.backlog() == "complete"
         assert channel.catalogued() == article_urls(channel, ARTICLES)
+
+
+def test_ctrl_c_sends_nothing_more_and_the_next_crawl_fetches_what_was_waiting(
+    channel: Channel,
+) -> None:
+    # A polite site: a request every half second, so most of a walk waits in the downloader.
+    channel.seeds.write_text(
+        channel.seeds.read_text(encoding="utf-8").replace(
+            "download_delay = 0", "download_delay = 0.5"
+        ),
+        encoding="utf-8",
+    )
+    env = {"CPPCC_BACKLOG_LIST_PAGES": "10"}
+    cli = start_cli("--home", str(channel.home), "--seeds", str(channel.seeds), "crawl")
+    try:
+        while len(fetched_articles(channel.server.requests)) < 5:
+            assert cli.poll() is None, cli.communicate()
+            time.sleep(0.05)
+        asked = len(channel.server.requests)
+        cli.send_signal(signal.SIGINT)
+        _, stderr = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.communicate()
+    assert cli.returncode == 130, stderr
+    # Acknowledged at once, in words; then only what was in flight (one request at a time
+    # at this delay) reached the server.
+    assert "stopping: finishing the pages in flight" in stderr
+    assert "Ctrl-C again to stop at once" in stderr
+    assert len(channel.server.requests) - asked <= 1, channel.server.requests[asked:]
+    [run] = channel.json("runs")
+    assert run["status"] == "interrupted"
+    log = (channel.home / "logs" / "run-1-rmzxb.log").read_text(encoding="utf-8")
+    assert re.search(r"The crawl is stopping: \d+ request\(s\) in flight are finished, "
+                     r"[1-9]\d* waiting in the downloader .* are not sent", log)  # fmt: skip
+    # What was waiting was not settled in the walk: the next crawls fetch every article.
+    fast = channel.seeds.read_text(encoding="utf-8").replace("= 0.5", "= 0")
+    channel.seeds.write_text(fast, encoding="utf-8")
+    for _ in range(3):
+        assert channel.crawl(env=env).returncode == 0
+        if channel.backlog() == "complete":
+            break
+    assert channel.backlog() == "complete"
+    assert channel.catalogued() == article_urls(channel, ARTICLES)

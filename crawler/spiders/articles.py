@@ -12,7 +12,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.items import ArticlePagesItem, FetchedPage
-from crawler.list_failures import describe_failure
+from crawler.list_failures import STOPPING, describe_failure
+from crawler.prompt_stop import CrawlStopping
 from crawler.spiders.site import SiteSpider
 from pipelines.normalise import NotNormalisable, PageLinks, SiteProfile, normalise_page, page_links
 
@@ -87,6 +88,10 @@ class ArticlePages(SiteSpider):
     def article_page_failed(self, failure: Failure) -> Iterable[Any]:
         """A later page of an article failed: keep what was fetched, and say what is missing."""
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(CrawlStopping):
+            # Not the page's failure: the article is left whole for the next crawl, unsettled.
+            self.crawler.stats.inc_value("cppcc/stopping/articles_unfinished")
+            return
         item: ArticlePagesItem = request.meta["cppcc_item"]
         item.missing_pages.append(request.url)
         self.crawler.stats.inc_value("cppcc/articles/pages_missing")
@@ -101,6 +106,8 @@ class ArticlePages(SiteSpider):
         """
         request = failure.request  # type: ignore[attr-defined]
         kind, why, _ = describe_failure(failure)
+        if kind == STOPPING:  # not sent: neither failed nor settled; the next crawl fetches it
+            return
         self._page_failed(request.meta.get("redirect_urls", [request.url])[0], kind, why)
         self._settle(request.meta)
 

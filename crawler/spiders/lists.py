@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 
 from crawler.catalogue import catalogue_reads
 from crawler.conditional import UNCONDITIONAL_KEY
-from crawler.list_failures import describe_failure
+from crawler.list_failures import STOPPING, describe_failure
 from crawler.spiders.articles import ARTICLE_PRIORITY, WALK_PAGE_KEY, ArticlePages
 from crawler.walk import ListPage, ListWalk
 from pipelines.catalogue.recrawl import KnownPage, known_pages, stale_articles
@@ -190,6 +190,8 @@ class ListPages(ArticlePages):
         channel = self.site.channel(request.meta["cppcc_channel"])
         page: ListPage = request.meta[LIST_PAGE_KEY]
         kind, why, gone = describe_failure(failure)
+        if kind == STOPPING:  # not sent: the walk stays where it was, for the next crawl
+            return
         yield from self._list_page_failed(channel, page, why, kind=kind, gone=gone)
 
     def _list_page_failed(
