@@ -47,6 +47,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.capture.WarcCaptureMiddleware": 1000,
 }
 
+# `scrapy crawl` refuses to run without the run `cppcc-archive crawl` records (see the module).
+COMMANDS_MODULE = "crawler.commands"
+
 EXTENSIONS = {
     "crawler.extensions.RunReportExtension": 200,
     "crawler.watch.LauncherWatchExtension": 300,

@@ -4,6 +4,8 @@ in one line and an exit status, never a traceback, and nothing is created by rea
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
+from tests.conftest import REPLICA_SEEDS, REPO, CliResult, run_cli
 
 
 @dataclass(frozen=True)
@@ -153,3 +155,15 @@ def test_a_file_that_is_no_sqlite_database_is_named_as_such(tmp_path: Path) -> N
     (tmp_path / "catalogue.sqlite3").write_bytes(b"these are notes, not a database\n" * 100)
     line = one_line_error(run_cli("--home", str(tmp_path), "articles"), 1)
     assert "catalogue.sqlite3" in line and "not a" in line and "server" not in line
+
+
+def test_scrapy_crawl_started_by_hand_is_refused_in_one_line(tmp_path: Path) -> None:
+    # It would take no channel lock and record no run, beside the service's crawls.
+    home = tmp_path / "home"
+    argv = [sys.executable, "-m", "scrapy", "crawl", "rmzxb", "-a", "channels=yw"]
+    result = subprocess.run(
+        [*argv, "-s", f"CPPCC_HOME={home}"], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    line = one_line_error(CliResult(result.returncode, result.stdout, result.stderr), 2)
+    assert "records no run" in line and "`cppcc-archive crawl rmzxb`" in line
+    assert not home.exists()
