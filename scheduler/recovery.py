@@ -21,6 +21,7 @@ from pipelines.catalogue.writes import finish_run
 from pipelines.home import ArchiveHome
 from pipelines.processes import pid_is_alive
 from pipelines.seeds import Seeds
+from pipelines.stats import crawl_failure
 from scheduler.crawl_process import ReportReader
 
 logger = logging.getLogger(__name__)
@@ -112,14 +113,21 @@ def recover_taken_over(
 
 def record_last_report(session: Session, run_id: int, home: ArchiveHome, log: Log) -> None:
     """Give a recovered run what its crawls' reports last said: their counts, and the finish
-    reason and stats of those that got as far as their `finished` line. Its status stays."""
+    reason and stats of those that got as far as their `finished` line.
+
+    Its status stays `interrupted`, unless every crawl of it ran to its end on its own (its
+    launcher died before judging it): then it is judged from the reports as the launcher
+    would have, `finished`, or `failed` and why.
+    """
     run = get_run(session, run_id)
     if run is None:
         return
     counts: dict[str, int] = {}
     stats: dict[str, Any] = {}
     finish_reason = None
-    for site in dict.fromkeys(ref.partition("/")[0] for ref in run.channels):
+    reasons: dict[str, str | None] = {}  # site -> its crawl's finish reason, once it finished
+    sites = list(dict.fromkeys(ref.partition("/")[0] for ref in run.channels))
+    for site in sites:
         reader = ReportReader(home.run_report(run_id, site), site, None)
         try:
             reader.read()  # a missing file reads as nothing
@@ -133,15 +141,21 @@ def record_last_report(session: Session, run_id: int, home: ArchiveHome, log: Lo
         if reader.finished is not None:
             stats[site] = finished.get("stats", {})
             finish_reason = finished.get("finish_reason", finish_reason)
+            reasons[site] = finished.get("finish_reason")
+    status, error = run.status, run.error
+    if len(reasons) == len(sites) and set(reasons.values()) == {"finished"}:
+        failures = [why for site in sites if (why := crawl_failure("finished", stats[site]))]
+        status, error = ("failed", "; ".join(failures)) if failures else ("finished", None)
+        log(f"run {run_id}: its crawls ran to their end before it was recorded: {status}")
     if counts or stats:
         finish_run(
             session,
             run_id,
-            status=run.status,
+            status=status,
             finished_at=run.finished_at or datetime.now(UTC),
             exit_code=run.exit_code,
             finish_reason=finish_reason,
-            error=run.error,
+            error=error,
             counts=counts,
             stats=stats or None,
         )
