@@ -143,7 +143,7 @@ def lost_catalogue_writes(stats: Stats) -> bool:
 
 
 def _download_failure_kinds(stats: Stats) -> str:
-    """`(DNSLookupError ×6)`: why downloads failed, as Scrapy's stats count them."""
+    """`(CannotResolveHostError ×6)`: why downloads failed, as Scrapy's stats count them."""
     failures = {
         key[len(DOWNLOAD_EXCEPTION_TYPES) :].rsplit(".", 1)[-1]: value
         for key, value in stats.items()

@@ -15,6 +15,7 @@ import pytest
 
 from replicas.rmzxb.site import NOT_FOUND_PATH, SERVER_ERROR_PATH
 from tests.conftest import (
+    REPO,
     assert_clean_warc_files,
     run_cli,
     start_cli,
@@ -128,16 +129,28 @@ def test_environment_variables_stand_for_global_options(
     assert listed.stdout.splitlines()[0].startswith("id,published_at,site,channel")
 
 
-def test_crawl_of_an_unreachable_site_fails_and_says_why(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("base_url", "why"),
+    [
+        # The words README gives for each.
+        ("http://127.0.0.1:9", "DownloadConnectionRefusedError ×6"),
+        ("http://no-such-host.invalid", "CannotResolveHostError ×6"),
+    ],
+)
+def test_crawl_of_an_unreachable_site_fails_and_says_why(
+    tmp_path: Path, base_url: str, why: str
+) -> None:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(
-        '[sites.rmzxb]\nname = "x"\nbase_url = "http://127.0.0.1:9"\ndownload_delay = 0\n'
+        f'[sites.rmzxb]\nname = "x"\nbase_url = "{base_url}"\ndownload_delay = 0\n'
         '[sites.rmzxb.channels.yw]\nname = "要闻"\nlist = "/yw_n/index.shtml"\n',
         encoding="utf-8",
     )
     result = run_cli("--home", str(tmp_path / "h"), "--seeds", str(seeds), "crawl")
     assert result.returncode == 1
     assert "failed" in result.stdout and "reachable" in result.stdout
+    assert f"no page could be fetched ({why})" in result.stdout
+    assert why in (REPO / "README.md").read_text(encoding="utf-8")
 
 
 # -- a crawl stopped by a signal, a time limit, or a crash ---------------------------------

@@ -3,6 +3,7 @@ in one line and an exit status, never a traceback, and nothing is created by rea
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
+from scheduler.cli import build_parser
 from tests.conftest import REPLICA_SEEDS, REPO, CliResult, run_cli
 
 
@@ -167,3 +169,14 @@ def test_scrapy_crawl_started_by_hand_is_refused_in_one_line(tmp_path: Path) -> 
     line = one_line_error(CliResult(result.returncode, result.stdout, result.stderr), 2)
     assert "records no run" in line and "`cppcc-archive crawl rmzxb`" in line
     assert not home.exists()
+
+
+def test_readme_lists_every_command_and_action() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        actions = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        names = [f"{name} {action}" for a in actions for action in a.choices] or [name]
+        for listed in names:
+            assert f"| `{listed}" in readme, f"README's command table lacks `{listed}`"

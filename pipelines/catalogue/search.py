@@ -118,7 +118,8 @@ def search_articles(
         raise UsageError(f"search {query!r} has no word to look for: give Chinese or words")
     lone = [part for part in query.split() if is_lone_han(part)]
     if lone:
-        # Indexed as bigrams, a single character is found only where it stands alone.
+        # Indexed as bigrams, a single character could be found only where it stands alone:
+        # refused, rather than silently missing it everywhere else.
         raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
     _prefer_the_index(session)
     ranked = _ranked_ids(session, phrases)
