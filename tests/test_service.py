@@ -299,8 +299,7 @@ def _crawl_pids(home: Path) -> list[int]:
 def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path: Path, slow_url: str) -> None:
     home = tmp_path / "home"
     seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw=DAILY, xs=None)
-    # Long enough for the crawl's start-up and first (slow) responses on a loaded CI machine,
-    # so it has archived something; far shorter than the slow replica's whole channel.
+    # Far shorter than the slow replica's whole channel.
     service = Service(home, seeds, "--time-limit", "3")
     failed = wait_for(
         lambda: next((r for r in service.runs() if r["status"] == "failed"), None),
@@ -310,7 +309,8 @@ def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path: Path, slow_ur
     assert code == 0, err
     assert "time limit of 3 s" in failed["error"]
     assert f"run {failed['id']} failed" in err
-    assert_clean_warc_files(home)
+    # On a loaded machine the limit can come before the first page: then nothing is archived.
+    assert_clean_warc_files(home, some=False)
 
 
 def running_run(service: Service) -> dict[str, Any]:
