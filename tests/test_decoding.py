@@ -101,6 +101,7 @@ def test_the_normaliser_decodes_an_archived_body_or_rejects_it() -> None:
 GARBLED = ARTICLES["gzip"].pages[0].path  # 要闻: gzip, its deflate data reversed
 CUT = ARTICLES["cookies"].pages[0].path  # 要闻: gzip cut in half (Scrapy kept the half)
 SECOND_PAGE = ARTICLES["two_page"].pages[1].path  # 协商: page 2 of an article, corrupt
+BROTLI = ARTICLES["author"].pages[0].path  # 协商: whole, sent as br
 
 
 def damaged_site(base_url: str) -> Routes:
@@ -115,6 +116,12 @@ def damaged_site(base_url: str) -> Routes:
             headers=(*reply.headers, ("Content-Encoding", "gzip")),
             body=body[: int(len(body) * keep)],
         )
+    whole = routes[BROTLI]
+    routes[BROTLI] = replace(
+        whole,
+        headers=(*whole.headers, ("Content-Encoding", "br")),
+        body=brotli.compress(whole.body),
+    )
     return routes
 
 
@@ -164,6 +171,14 @@ def test_a_crawl_rejects_corrupt_bodies_as_undecodable_and_says_so(crawl: Crawl)
     assert crawl.url(GARBLED) not in catalogued and crawl.url(CUT) not in catalogued
     # Page 1 made the two-page article; its corrupt page 2 cost only its own text.
     assert crawl.url(ARTICLES["two_page"].pages[0].path) in catalogued
+
+
+def test_a_whole_br_body_is_decoded_and_catalogued(crawl: Crawl) -> None:
+    # Scrapy decodes br with the `brotli` module; a package that replaces it (pywb's brotlipy
+    # did, in the test environment) breaks every br page while gzip ones still pass.
+    assert crawl.url(BROTLI) not in rejections(crawl.home)
+    catalogued = {a["url"]: a for a in json.loads(crawl.cli("articles", "--format", "json")[1])}
+    assert catalogued[crawl.url(BROTLI)]["title"] == ARTICLES["author"].title
 
 
 def test_the_corrupt_bodies_are_archived_as_received(crawl: Crawl) -> None:

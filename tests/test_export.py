@@ -27,10 +27,11 @@ from pipelines.metadata import parse_fields
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
 from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
+from tests.pywb_tools import pywb_tool
 from tests.test_replay_pywb import fetch, free_port, wait_until_answering
 
 BIN = Path(sys.executable).parent
-WACZ, WB_MANAGER, WAYBACK = BIN / "wacz", BIN / "wb-manager", BIN / "wayback"
+WACZ = BIN / "wacz"
 
 
 @dataclass
@@ -228,7 +229,6 @@ def test_since_exports_fewer_articles(archive: Archive, yw: Package, tmp_path: P
     assert len(package.warc) < len(yw.warc)
 
 
-@pytest.mark.skipif(not WAYBACK.exists(), reason="pywb is not installed: pip install -e '.[test]'")
 def test_pywb_replays_an_article_from_the_package(yw: Package, tmp_path: Path) -> None:
     records = yw.records()
     by_id = {h.get_header("WARC-Record-ID"): (k, h, p) for k, h, p in records}
@@ -238,14 +238,15 @@ def test_pywb_replays_an_article_from_the_package(yw: Package, tmp_path: Path) -
     url = revisit.get_header("WARC-Target-URI")
     _, _, original_body = by_id[revisit.get_header("WARC-Refers-To")]
     stamp = revisit.get_header("WARC-Date")[:19].translate(str.maketrans("", "", "-T:"))
+    wb_manager = str(pywb_tool("wb-manager"))
     for command in (["init", "export"], ["add", "--unpack-wacz", "export", str(yw.path)]):
-        done = subprocess.run([str(WB_MANAGER), *command], cwd=tmp_path, capture_output=True,
+        done = subprocess.run([wb_manager, *command], cwd=tmp_path, capture_output=True,
                               text=True, timeout=120)  # fmt: skip
         assert done.returncode == 0, done.stderr
     port, log = free_port(), tmp_path / "wayback.log"
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            [str(WAYBACK), "--bind", "127.0.0.1", "--port", str(port)],
+            [str(pywb_tool("wayback")), "--bind", "127.0.0.1", "--port", str(port)],
             cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

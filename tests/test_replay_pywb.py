@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,9 +27,9 @@ import pytest
 from pipelines.warc.cdxj import index_warc
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.records import Original
+from tests.pywb_tools import pywb_tool
 from tests.test_warc_writer import FETCHED_AT, GZIP_BODY, make_exchange, make_writer
 
-WAYBACK = Path(sys.executable).with_name("wayback")
 COLLECTION = "cppcc"
 TIMESTAMP = FETCHED_AT.strftime("%Y%m%d%H%M%S")
 LATER = FETCHED_AT + timedelta(days=1)
@@ -41,11 +40,6 @@ PICTURE_URL = "http://www.rmzxb.com.cn/images/2024-05/photo.jpg"
 PAGE = "<html><head><title>要闻</title></head><body><p>政协新闻</p></body></html>".encode()
 PICTURE = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 4 + b"\xff\xd9"
 START_TIMEOUT = 60.0  # seconds for pywb to answer; it loads gevent and its templates first
-
-pytestmark = pytest.mark.skipif(
-    not WAYBACK.exists(),
-    reason=f"pywb's `wayback` is not installed beside {sys.executable}: pip install -e '.[test]'",
-)
 
 
 @dataclass(frozen=True)
@@ -135,7 +129,7 @@ def wayback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port, log = free_port(), root / "wayback.log"
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            [str(WAYBACK), "--bind", "127.0.0.1", "--port", str(port)],
+            [str(pywb_tool("wayback")), "--bind", "127.0.0.1", "--port", str(port)],
             cwd=root,  # wayback reads ./config.yaml
             stdout=log_file,
             stderr=subprocess.STDOUT,
