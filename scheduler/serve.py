@@ -18,6 +18,7 @@ from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.walks import WalkState, all_walk_states
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Seeds
+from scheduler.log_format import BeijingTimeFormatter
 from scheduler.recovery import recover_archive
 from scheduler.service import (
     RUNNING,
@@ -70,9 +71,9 @@ def serve(settings: ServiceSettings) -> int:
 
 
 def _log_to_stderr() -> None:
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(BeijingTimeFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # APScheduler says "Running job ..." for every run: our own start/end lines say more.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -103,9 +103,11 @@ def crawl_log_says(home: Path, run_id: int, text: str) -> bool:
 
 
 def logged_at(err: str, text: str) -> datetime:
-    """When the service logged its first line holding `text` (its log times are local)."""
+    """When the service logged its first line holding `text` (an ISO 8601 stamp in +08:00)."""
     line = next(line for line in err.splitlines() if text in line)
-    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone()
+    stamp = datetime.fromisoformat(line.split(" ", 1)[0])
+    assert stamp.utcoffset() == timedelta(hours=8), line  # Beijing time, as the CLI shows
+    return stamp
 
 
 def write_seeds(path: Path, base_url: str, yw: str, xs: str | None = DAILY) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipelines.errors import CppccArchiveError
 from pipelines.home import ArchiveHome
+from pipelines.warc.naming import program_version
 from scheduler.cli import (
     articles,
     channels,
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(bad option, seeds file, unknown channel), 130 interrupted.",
     )
     _add_global_options(parser, default=None)
+    parser.add_argument("--version", action="version", version=f"cppcc-archive {program_version()}")
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=CliParser
     )
