@@ -77,7 +77,8 @@ def test_the_homes_own_config_file_is_read(tmp_path: Path, replica_seeds: Path) 
     (home / "config.toml").write_text(
         f'[archive]\nseeds = "{replica_seeds}"\n[service]\ngrace = 5\n', encoding="utf-8"
     )
-    listed = run_cli("--home", str(home), "schedule", "--format", "json")
+    # An empty variable is an unset one: the file's value stands.
+    listed = run_cli("--home", str(home), "schedule", "--format", "json", env={"CPPCC_SEEDS": ""})
     assert listed.returncode == 0, listed.stderr
     assert '"rmzxb/yw"' in listed.stdout  # the replica's seeds, named only in the file
     (home / "config.toml").write_text('[archive]\nhome = "/elsewhere"\n', encoding="utf-8")

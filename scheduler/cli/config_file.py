@@ -6,13 +6,13 @@ option beats the environment, which beats the file; the crawl subprocess inherit
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 from pipelines.config import CONFIG_ENV, CONFIG_NAME, Checks, check_environ, load_config
 from pipelines.errors import ConfigError
 from pipelines.home import ArchiveHome
+from scheduler.cli.support import CliParser
 from scheduler.timing import cron_trigger
 
 HOME_ENV = "CPPCC_ARCHIVE_HOME"
@@ -30,7 +30,8 @@ def apply_config(argv: Sequence[str], environ: MutableMapping[str, str]) -> Path
             f"config.toml; remove it, or give the file with --config or {CONFIG_ENV}"
         )
     for variable, value in values.items():
-        environ.setdefault(variable, value)
+        if not environ.get(variable):  # set but empty counts as unset, as everywhere else
+            environ[variable] = value
     check_environ(environ, CHECKS)
     return path
 
@@ -39,7 +40,7 @@ def _config_path(
     argv: Sequence[str], environ: MutableMapping[str, str]
 ) -> tuple[Path | None, bool]:
     """--config, else CPPCC_CONFIG, else HOME/config.toml when it exists (True: that one)."""
-    early = argparse.ArgumentParser(add_help=False)
+    early = CliParser(prog="cppcc-archive", add_help=False)  # `--config` without FILE: one line
     early.add_argument("--config")
     early.add_argument("--home")
     known, _ = early.parse_known_args(list(argv))
