@@ -4,6 +4,7 @@ import os
 
 # An honest User-Agent naming the project, so site operators know who is fetching and why
 # (`channels discover` sends the same).
+from pipelines.config import environ_value
 from pipelines.warc.naming import USER_AGENT as USER_AGENT
 
 BOT_NAME = "cppcc-archive"
@@ -72,8 +73,13 @@ CPPCC_HOME = os.environ.get("CPPCC_ARCHIVE_HOME", "archive")
 CPPCC_DATABASE_URL = os.environ.get("CPPCC_DATABASE_URL", "")  # default: <home>/catalogue.sqlite3
 CPPCC_SEEDS = os.environ.get("CPPCC_SEEDS", "")  # default: the packaged seeds/channels.toml
 CPPCC_WARC_DIR = ""  # default: <CPPCC_HOME>/warc
-CPPCC_WARC_MAX_SIZE = 1_000_000_000
-CPPCC_WARC_PREFIX = "CPPCC"
+# Sizes may be given as 1G or 500M: the variable's text in bytes, as the CLI checked it.
+CPPCC_WARC_MAX_SIZE = int(environ_value(os.environ, "CPPCC_WARC_MAX_SIZE", "1000000000"))
+CPPCC_WARC_PREFIX = os.environ.get("CPPCC_WARC_PREFIX") or "CPPCC"
+# The warcinfo record of each WARC file names who made it and for what (empty: left out).
+CPPCC_WARC_OPERATOR = os.environ.get("CPPCC_WARC_OPERATOR", "")
+CPPCC_WARC_DESCRIPTION = os.environ.get("CPPCC_WARC_DESCRIPTION", "")
+CPPCC_WARC_IS_PART_OF = os.environ.get("CPPCC_WARC_IS_PART_OF", "")
 CPPCC_RUN_ID = 0  # the catalogue's run row this crawl belongs to (0: none)
 CPPCC_REPORT_FILE = ""  # JSON lines of progress and the final report, for the launcher
 CPPCC_REPORT_INTERVAL = 1.0  # seconds between progress lines
@@ -81,7 +87,8 @@ CPPCC_LAUNCHER_PID = 0  # the crawl stops cleanly when this process is gone (0: 
 # When known articles are checked again for edits, counted from when each was first seen.
 CPPCC_RECHECK_AFTER = os.environ.get("CPPCC_RECHECK_AFTER", "1h,1d,7d,30d")
 CPPCC_RECHECK_PER_RUN = 500  # due articles re-checked per channel and crawl, off the list walk
-CPPCC_WALK_KNOWN_LIST_PAGES = 0  # list pages of only settled articles walked past the first
+# List pages of only settled articles walked past the first.
+CPPCC_WALK_KNOWN_LIST_PAGES = int(os.environ.get("CPPCC_WALK_KNOWN_LIST_PAGES") or 0)
 # Until a channel's walk has once reached its last list page, each crawl walks this many of
 # its older list pages on from where the last crawl got to (about 20 articles a page on the
 # real sites: at the default delay a slice takes some minutes, well within a run's time limit).

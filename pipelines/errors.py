@@ -19,6 +19,10 @@ class UsageError(CppccArchiveError):
     exit_code = 2
 
 
+class ConfigError(UsageError):
+    """The configuration file, or a CPPCC_* environment variable, holds what cannot be used."""
+
+
 class SeedsError(CppccArchiveError):
     """The seeds file is missing, is not valid TOML, or names something that does not exist."""
 

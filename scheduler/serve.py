@@ -18,6 +18,7 @@ from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.walks import WalkState, all_walk_states
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Seeds
+from scheduler.log_format import BeijingTimeFormatter
 from scheduler.recovery import recover_archive
 from scheduler.service import (
     RUNNING,
@@ -35,7 +36,7 @@ logger = logging.getLogger("cppcc_archive.service")
 
 def serve(settings: ServiceSettings) -> int:
     """Build the service's parts, recover from the last stop, and serve until a signal."""
-    _log_to_stderr()
+    _log_to_stderr(settings.log_level)
     seeds = load_seeds(settings.seeds_path)  # a bad seeds file stops us here, in one line
     engine = make_engine(settings.database_url)
     try:
@@ -69,12 +70,15 @@ def serve(settings: ServiceSettings) -> int:
     return 0
 
 
-def _log_to_stderr() -> None:
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+def _log_to_stderr(level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(BeijingTimeFormatter())
+    logging.basicConfig(level=level, handlers=[handler])
+    # APScheduler says "Running job ..." for every run: our own start/end lines say more,
+    # unless more is what was asked for.
+    logging.getLogger("apscheduler").setLevel(
+        max(level, logging.INFO) if level < logging.INFO else logging.WARNING
     )
-    # APScheduler says "Running job ..." for every run: our own start/end lines say more.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

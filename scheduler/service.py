@@ -51,6 +51,7 @@ class ServiceSettings:
     time_limit: int = 3600  # seconds one run may take before it is stopped and failed
     tidy: TidySettings = field(default_factory=TidySettings)  # WARC files packed, crawl logs kept
     tidy_schedule: str | None = DEFAULT_TIDY_SCHEDULE  # cron, Asia/Shanghai; None: never
+    log_level: int = logging.INFO  # WARNING with --quiet, DEBUG with --verbose
 
 
 class RunningCrawls:
@@ -125,7 +126,9 @@ def run_scheduled_crawl(
     if result is None:
         return
     why = f" ({result.error})" if result.error else ""
-    logger.info(
+    # A run that did not finish is a warning: `serve --quiet` still shows it.
+    logger.log(
+        logging.INFO if result.status == "finished" else logging.WARNING,
         "run %s %s in %.1f s: %s: %s%s",
         result.run_id,
         result.status,

@@ -45,7 +45,7 @@ def one_line_error(result_stderr: str) -> str:
 
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
-    [("CPPCC_RECHECK_AFTER", "soon", "not a duration"), ("CPPCC_NOW", "tomorrow", "ISO 8601")],
+    [("CPPCC_RECHECK_AFTER", "soon", "durations like"), ("CPPCC_NOW", "tomorrow", "ISO 8601")],
 )
 def test_a_bad_recrawl_variable_is_one_line_before_any_crawl(
     tmp_path: Path, variable: str, value: str, expected: str

@@ -103,9 +103,11 @@ def crawl_log_says(home: Path, run_id: int, text: str) -> bool:
 
 
 def logged_at(err: str, text: str) -> datetime:
-    """When the service logged its first line holding `text` (its log times are local)."""
+    """When the service logged its first line holding `text` (an ISO 8601 stamp in +08:00)."""
     line = next(line for line in err.splitlines() if text in line)
-    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone()
+    stamp = datetime.fromisoformat(line.split(" ", 1)[0])
+    assert stamp.utcoffset() == timedelta(hours=8), line  # Beijing time, as the CLI shows
+    return stamp
 
 
 def write_seeds(path: Path, base_url: str, yw: str, xs: str | None = DAILY) -> Path:
@@ -513,3 +515,27 @@ def test_a_second_signal_stops_at_once_and_the_next_start_cleans_up(
     assert code == 0, err
     assert "running" not in {r["status"] for r in runs(home)}
     assert_clean_warc_files(home)
+
+
+@pytest.mark.parametrize(
+    ("option", "present", "absent"),
+    [
+        ("-q", [], [" INFO "]),  # warnings and errors only
+        (None, [" INFO serving 1 channel(s)"], [" DEBUG "]),
+        ("--verbose", [" INFO serving 1 channel(s)", "Scheduler started"], []),
+    ],
+)
+def test_quiet_and_verbose_set_the_service_log_level(
+    tmp_path: Path, replica_url: str, option: str | None, present: list[str], absent: list[str]
+) -> None:
+    home = tmp_path / "home"
+    seeds = write_seeds(tmp_path / "seeds.toml", replica_url, yw=DAILY, xs=None)
+    service = Service(home, seeds, *([option] if option else []))
+    wait_for(lambda: (home / "catalogue.sqlite3").exists(), what="the catalogue")
+    time.sleep(2)  # up and serving: its start-up lines are written
+    code, err = service.stop()
+    assert code == 0, err
+    for text in present:
+        assert text in err, err
+    for text in absent:
+        assert text not in err, err

@@ -62,10 +62,14 @@ def parse_warc_filename(name: str) -> WarcFileName | None:
     )
 
 
+def program_version() -> str:
+    """The installed version (`0+unknown` when run from a checkout that is not installed)."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 def software_name() -> str:
     """`cppcc-archive/<version>` for the warcinfo `software` field."""
-    try:
-        version = importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:  # running from a checkout, not installed
-        version = "0+unknown"
-    return f"{DISTRIBUTION}/{version}"
+    return f"{DISTRIBUTION}/{program_version()}"

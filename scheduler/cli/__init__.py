@@ -15,6 +15,7 @@ from typing import Any
 
 from pipelines.errors import CppccArchiveError
 from pipelines.home import ArchiveHome
+from pipelines.warc.naming import program_version
 from scheduler.cli import (
     articles,
     channels,
@@ -33,6 +34,7 @@ from scheduler.cli import (
     tidy,
     verify,
 )
+from scheduler.cli.config_file import apply_config
 from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
 COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
@@ -41,12 +43,20 @@ COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, chann
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `cppcc-archive` command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        # Before the parser is built: the file's values are defaults of its options.
+        apply_config(argv, os.environ)
+    except CppccArchiveError as exc:
+        print(f"cppcc-archive: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     parser = build_parser()
     args = parser.parse_args(argv)
     config = Config(
         home=ArchiveHome.at(args.home).root,
         database_url=args.db or None,
         seeds_path=args.seeds or None,
+        verbosity=args.verbosity or 0,
     )
     try:
         return int(args.handler(config, args))
@@ -74,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(bad option, seeds file, unknown channel), 130 interrupted.",
     )
     _add_global_options(parser, default=None)
+    parser.add_argument("--version", action="version", version=f"cppcc-archive {program_version()}")
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=CliParser
     )
@@ -106,6 +117,26 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
         metavar="FILE",
         help="seeds file naming sites and channels (env CPPCC_SEEDS; default: the packaged one)",
     )
+    parser.add_argument(
+        "--config",
+        default=default if default is argparse.SUPPRESS else env("CPPCC_CONFIG"),
+        metavar="FILE",
+        help="configuration file, TOML (env CPPCC_CONFIG; default HOME/config.toml if present)",
+    )
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=-1,
+        default=default,
+        help="print only warnings and errors (no progress lines; service: warnings only)",
+    )
+    loudness.add_argument(
+        "-v", "--verbose", dest="verbosity", action="store_const", const=1, default=default,
+        help="print more detail (verify: a line per WARC file; service: debug log)",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

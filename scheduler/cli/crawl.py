@@ -7,12 +7,14 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipelines.catalogue.queries import get_run
 from pipelines.catalogue.views import run_view
 from pipelines.errors import CatalogueError, UsageError
 from pipelines.recheck import check_environment
+from pipelines.seeds import Channel
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -63,7 +65,9 @@ def run(config: Config, args: argparse.Namespace) -> int:
     channels = seeds.select(args.channels)
     if not channels:
         raise UsageError(f"{seeds.path}: no enabled channel to crawl")
-    progress = ProgressPrinter(sys.stderr)
+    # --verbose: every change of the counts a line of its own; --quiet: none.
+    progress = ProgressPrinter(sys.stderr, every=0.0 if config.verbose else 5.0)
+    progress.interactive = progress.interactive and not config.verbose
     started = time.monotonic()
     try:
         result = launch_crawl(
@@ -73,13 +77,26 @@ def run(config: Config, args: argparse.Namespace) -> int:
             database_url=config.catalogue_url(),
             max_list_pages=args.max_list_pages,
             time_limit=args.time_limit,
-            on_progress=progress.update,
+            on_progress=None if config.quiet else progress.update,
             on_notice=_notice,
+            on_started=_tell_logs(config, channels) if config.verbose else None,
         )
     finally:
         progress.close()  # an error line must not land on the progress line
-    _print_crawl_summary(config, result, args.format, time.monotonic() - started)
+    if not (config.quiet and result.status == "finished"):  # quiet: only what went wrong
+        _print_crawl_summary(config, result, args.format, time.monotonic() - started)
     return _crawl_exit_status(result)
+
+
+def _tell_logs(config: Config, channels: Sequence[Channel]) -> Callable[[int], None]:
+    """--verbose: where each site's Scrapy log is, as soon as the run has its id."""
+
+    def tell(run_id: int) -> None:
+        for site in dict.fromkeys(channel.site for channel in channels):
+            log = config.archive.crawl_log(run_id, site)
+            _notice(f"run {run_id} started; {site}'s Scrapy log: {log}")
+
+    return tell
 
 
 def _notice(line: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 from pipelines.recheck import check_environment
@@ -16,6 +17,7 @@ from scheduler.serve import serve
 from scheduler.service import DEFAULT_TIDY_SCHEDULE, ServiceSettings
 from scheduler.timing import cron_trigger
 
+LOG_LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}  # by --quiet/--verbose
 NAME = "serve"
 HELP = "run in the foreground, crawling every enabled channel on its schedule"
 
@@ -72,6 +74,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             time_limit=_as_int(args.time_limit),
             tidy=settings_from(args),
             tidy_schedule=args.tidy_schedule,
+            log_level=LOG_LEVELS[config.verbosity],
         )
     )
 

@@ -24,11 +24,21 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 @dataclass(frozen=True)
 class Config:
-    """Where the archive lives, from the global options and their environment variables."""
+    """Where the archive lives and how much to say, from the global options (their environment
+    variables, the configuration file)."""
 
     home: Path
     database_url: str | None
     seeds_path: str | None
+    verbosity: int = 0  # -1 --quiet, 0, 1 --verbose
+
+    @property
+    def quiet(self) -> bool:
+        return self.verbosity < 0
+
+    @property
+    def verbose(self) -> bool:
+        return self.verbosity > 0
 
     def catalogue_url(self) -> str:
         """The catalogue's SQLAlchemy URL: --db, or the SQLite file in the home folder.

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from datetime import timedelta
 
 from pipelines.archive.tidy import TidySettings, tidy_archive
+from pipelines.config import parse_size
 from pipelines.errors import UsageError
 from scheduler.cli.support import (
     EXIT_FAILED,
@@ -35,16 +35,14 @@ HELP = (
     "that ended more than the retention ago: what `serve` does daily"
 )
 DEFAULTS = TidySettings()
-SIZE = re.compile(r"(?P<number>\d+)\s*(?P<unit>[kmg]?)b?", re.IGNORECASE)
-UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3}
 
 
 def byte_size(text: str) -> int:
     """A size in bytes: `104857600`, `100M`, `1G`, `500k` (powers of 1000, as disks count)."""
-    match = SIZE.fullmatch(text.strip())
-    if match is None or int(match["number"]) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 100M, 1G or 5000000")
-    return int(match["number"]) * UNITS[match["unit"].lower()]
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _seconds(text: str) -> timedelta:

@@ -61,15 +61,18 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def outcome_lines(outcome: Outcome, warc_dir: Path) -> Iterator[str]:
-    """A summary line, a line per problem, per repair, and per note."""
-    yield _summary(outcome, warc_dir)
+def outcome_lines(outcome: Outcome, warc_dir: Path, quiet: bool = False) -> Iterator[str]:
+    """A summary line, a line per problem, per repair, and per note; `quiet`: the problems and
+    repairs alone (nothing when all is well: a cron job mails only what needs a look)."""
+    if not quiet:
+        yield _summary(outcome, warc_dir)
     for problem, repaired in outcome.problems():
         yield problem.line() + (" (repaired)" if repaired else "")
     for repair in outcome.repairs:
         yield f"repair: {repair.detail}"
-    for note in outcome.final.notes:
-        yield f"note: {note}"
+    if not quiet:
+        for note in outcome.final.notes:
+            yield f"note: {note}"
 
 
 def _summary(outcome: Outcome, warc_dir: Path) -> str:
@@ -94,7 +97,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
     cache: ScanCache = {}
 
     def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+        # A line per WARC file read: hundreds for an archive some days old, so only on
+        # --verbose; the summary counts them.
+        if config.verbose:
+            print(line, file=sys.stderr, flush=True)
 
     with catalogue_session(config) as session:
         found = verify_archive(session, warc_dir, seeds, cache=cache, on_progress=progress)
@@ -107,6 +113,6 @@ def run(config: Config, args: argparse.Namespace) -> int:
             outcome = repair_archive(
                 sessions, warc_dir, seeds, found, cache=cache, on_progress=progress
             )
-    lines = outcome_lines(outcome, warc_dir)
+    lines = outcome_lines(outcome, warc_dir, quiet=config.quiet)
     print_report(outcome_json(outcome), lines, args.format, sys.stdout)
     return EXIT_OK if outcome.clean else EXIT_FAILED
