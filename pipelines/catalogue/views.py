@@ -51,6 +51,15 @@ def article_summary(row: ArticleRecord) -> dict[str, Any]:
     }
 
 
+def section_text(section: list[str] | tuple[str, ...]) -> str:
+    """A section breadcrumb as one cell of text (`协商 > 政协动态`): the one way every table
+    and CSV (`articles`, `export csv`) writes it, so their columns compare equal."""
+    return SECTION_SEPARATOR.join(section)
+
+
+SECTION_SEPARATOR = " > "
+
+
 def article_view(row: ArticleRecord) -> dict[str, Any]:
     """Everything about one article, with where each of its pages is archived."""
     return {
