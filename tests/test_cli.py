@@ -246,7 +246,7 @@ def test_a_crash_in_the_launcher_is_one_line_and_a_failed_run(
     assert "failed" in table[1] and "cannot use the archive folder" in table[1]
     assert table[1].endswith("…")  # a long reason is cut; JSON has all of it
     times = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*", table[1])
-    assert len(times) == 2 and all(t.endswith("+00:00") and len(t) == 25 for t in times), times
+    assert len(times) == 2 and all(t.endswith("+08:00") and len(t) == 25 for t in times), times
 
 
 def test_a_clean_crawl_counts_each_page_that_answered_an_error_once(
@@ -265,3 +265,22 @@ def test_a_clean_crawl_counts_each_page_that_answered_an_error_once(
     assert pages == [(404, base + NOT_FOUND_PATH), (500, base + SERVER_ERROR_PATH)]
     assert run["counts"]["http_errors"] == 2
     assert run["robots_txt_status"] == {"rmzxb": 200}
+
+
+def test_runs_articles_and_schedule_show_times_in_one_zone(
+    tmp_path: Path, replica_seeds: Path
+) -> None:
+    home = ("--home", str(tmp_path / "home"), "--seeds", str(replica_seeds))
+    crawl = run_cli(*home, "crawl", "rmzxb/yw", "--max-list-pages", "1")
+    assert crawl.returncode == 0, crawl.stderr
+    (run,) = json.loads(run_cli(*home, "runs", "--format", "json").stdout)
+    articles = json.loads(run_cli(*home, "articles", "--format", "json").stdout)
+    shown = json.loads(run_cli(*home, "show", str(articles[0]["id"])).stdout)
+    schedule = json.loads(run_cli(*home, "schedule", "--format", "json").stdout)
+    times = [run["started_at"], run["finished_at"], articles[0]["published_at"]]
+    times += [capture["fetched_at"] for capture in shown["captures"]]
+    times += [row["last_started_at"] for row in schedule if row["last_started_at"]]
+    times += [row["next_run_at"] for row in schedule if row["next_run_at"]]
+    assert len(times) > 4 and all(t.endswith("+08:00") for t in times), times
+    table = run_cli(*home, "runs").stdout.splitlines()[1]
+    assert len(re.findall(r"T\d\d:\d\d:\d\d\+08:00", table)) == 2, table
