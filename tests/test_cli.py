@@ -284,3 +284,24 @@ def test_runs_articles_and_schedule_show_times_in_one_zone(
     assert len(times) > 4 and all(t.endswith("+08:00") for t in times), times
     table = run_cli(*home, "runs").stdout.splitlines()[1]
     assert len(re.findall(r"T\d\d:\d\d:\d\d\+08:00", table)) == 2, table
+
+
+def test_articles_says_when_more_exist_and_limit_0_means_all(
+    tmp_path: Path, replica_seeds: Path
+) -> None:
+    home = ("--home", str(tmp_path / "home"), "--seeds", str(replica_seeds))
+    assert run_cli(*home, "crawl").returncode == 0
+    everything = run_cli(*home, "articles", "--limit", "0", "--format", "json")
+    total = len(json.loads(everything.stdout))
+    assert total > 3 and everything.stderr == ""
+    listed = run_cli(*home, "articles", "--limit", "3", "--format", "json")
+    assert len(json.loads(listed.stdout)) == 3  # stdout stays clean JSON
+    assert listed.stderr == f"showing 3 of {total} articles; --limit N for more (0: all)\n"
+    found = run_cli(*home, "articles", "--search", "政协", "--limit", "0", "--format", "csv")
+    matches = len(found.stdout.splitlines()) - 1
+    assert matches > 1 and found.stderr == ""
+    first = run_cli(*home, "articles", "--search", "政协", "--limit", "1", "--format", "csv")
+    assert first.stderr == f"showing 1 of {matches} articles; --limit N for more (0: all)\n"
+    assert run_cli(*home, "crawl", "rmzxb/yw").returncode == 0
+    assert len(json.loads(run_cli(*home, "runs", "--limit", "0", "--format", "json").stdout)) == 2
+    assert len(json.loads(run_cli(*home, "runs", "--limit", "1", "--format", "json").stdout)) == 1

@@ -15,6 +15,7 @@ from scheduler.cli.support import (
     Config,
     add_format,
     catalogue_session,
+    limit_arg,
     non_negative_int,
 )
 
@@ -43,14 +44,16 @@ HELP = "the crawl history, newest first"
 
 def arguments(sub: argparse.ArgumentParser) -> None:
     """The options of `runs`."""
-    sub.add_argument("--limit", type=non_negative_int, default=50, metavar="N")
+    sub.add_argument(
+        "--limit", type=non_negative_int, metavar="N", help="at most N runs (default 50; 0: all)"
+    )
     add_format(sub, "table", "json", "jsonl", "csv")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """List the crawl runs, newest first, with their counts and why any failed."""
     with catalogue_session(config) as session:
-        views = [run_view(run) for run in list_runs(session, limit=args.limit)]
+        views = [run_view(run) for run in list_runs(session, limit=limit_arg(args.limit, 50))]
     if args.format in ("json", "jsonl"):
         print_records(views, RUN_COLUMNS, args.format, sys.stdout)
         return EXIT_OK
