@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -305,3 +307,24 @@ def test_articles_says_when_more_exist_and_limit_0_means_all(
     assert run_cli(*home, "crawl", "rmzxb/yw").returncode == 0
     assert len(json.loads(run_cli(*home, "runs", "--limit", "0", "--format", "json").stdout)) == 2
     assert len(json.loads(run_cli(*home, "runs", "--limit", "1", "--format", "json").stdout)) == 1
+
+
+def test_runs_shows_the_live_counts_of_a_running_crawl(tmp_path: Path, slow_replica: Path) -> None:
+    home = ("--home", str(tmp_path / "home"), "--seeds", str(slow_replica))
+    crawl = start_cli(*home, "crawl")
+    try:
+        deadline, seen = time.monotonic() + 60, None
+        while time.monotonic() < deadline:
+            listed = run_cli(*home, "runs", "--format", "json")
+            runs = json.loads(listed.stdout) if listed.returncode == 0 else []
+            if runs and runs[0]["status"] == "running" and runs[0]["counts"]["pages_fetched"]:
+                seen = runs[0]
+                break
+            time.sleep(0.3)
+        assert seen is not None, "no running run with pages fetched was shown"
+        listed_csv = run_cli(*home, "runs", "--format", "csv").stdout
+        row = next(csv.DictReader(io.StringIO(listed_csv)))
+        assert row["status"] == "running" and int(row["pages_fetched"]) > 0
+    finally:
+        os.killpg(crawl.pid, signal.SIGINT)
+        crawl.communicate(timeout=60)
