@@ -15,8 +15,9 @@ from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.queries import list_articles
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import CrawlError
-from replicas.rmzxb.site import SEEDS_SITE, build_site, not_found_page
+from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
+from replicas.sites import REPLICA_SITES
 from scheduler.cli.output import print_table
 from scheduler.cli.support import Config
 from scheduler.launcher import launch_crawl
@@ -26,16 +27,7 @@ from scheduler.timing import load_seeds
 SEEDS_NAME = "demo-seeds.toml"
 DEMO_SEEDS = (
     "# Written by `cppcc-archive demo`: the replica of 人民政协网 served on loopback.\n"
-    + SEEDS_SITE
-    + """
-[sites.rmzxb.channels.xs]
-name = "协商"
-list = "/xs/index.shtml"
-
-[sites.rmzxb.channels.yw]
-name = "要闻"
-list = "/yw_n/index.shtml"
-"""
+    + REPLICA_SITES["rmzxb"].seeds
 )
 
 
