@@ -164,6 +164,22 @@ class ReportReader:
                     self.on_progress(self.site, self.counts)
 
 
+def reported_counts(home: ArchiveHome, run_id: int, channels: list[str]) -> dict[str, int]:
+    """The counts a run's crawls last wrote to their reports (every second while they run),
+    summed over its sites: what a run still `running` has done so far. A report not written
+    yet, or cut mid-line, adds what it has."""
+    counts: dict[str, int] = {}
+    for site in dict.fromkeys(ref.partition("/")[0] for ref in channels):
+        reader = ReportReader(home.run_report(run_id, site), site, None)
+        try:
+            reader.read()
+        except (OSError, ValueError, KeyError):  # a report being rewritten: its counts wait
+            continue
+        for name, value in reader.counts.items():
+            counts[name] = counts.get(name, 0) + int(value)
+    return counts
+
+
 @dataclass(frozen=True)
 class RunPlan:
     seeds: Seeds

@@ -16,6 +16,7 @@ from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.queries import last_runs_by_channel
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.walks import WalkState, all_walk_states
+from pipelines.display import display_time
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Seeds
 from scheduler.log_format import BeijingTimeFormatter
@@ -111,8 +112,8 @@ def _schedule_row(channel: Any, run: Any, walk: WalkState | None, now: datetime)
         "enabled": channel.enabled,
         "last_run": run.id if run else None,
         "last_status": run.status if run else None,
-        "last_started_at": run.started_at.isoformat(timespec="seconds") if run else None,
-        "next_run_at": upcoming.isoformat() if upcoming else None,
+        "last_started_at": display_time(run.started_at if run else None, timespec="seconds"),
+        "next_run_at": display_time(upcoming, timespec="seconds"),
         # How far back its list pages have been walked: `complete` once a walk reached the end.
         "backlog": (walk or WalkState()).describe(),
     }

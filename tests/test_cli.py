@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -246,7 +248,7 @@ def test_a_crash_in_the_launcher_is_one_line_and_a_failed_run(
     assert "failed" in table[1] and "cannot use the archive folder" in table[1]
     assert table[1].endswith("…")  # a long reason is cut; JSON has all of it
     times = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*", table[1])
-    assert len(times) == 2 and all(t.endswith("+00:00") and len(t) == 25 for t in times), times
+    assert len(times) == 2 and all(t.endswith("+08:00") and len(t) == 25 for t in times), times
 
 
 def test_a_clean_crawl_counts_each_page_that_answered_an_error_once(
@@ -265,3 +267,64 @@ def test_a_clean_crawl_counts_each_page_that_answered_an_error_once(
     assert pages == [(404, base + NOT_FOUND_PATH), (500, base + SERVER_ERROR_PATH)]
     assert run["counts"]["http_errors"] == 2
     assert run["robots_txt_status"] == {"rmzxb": 200}
+
+
+def test_runs_articles_and_schedule_show_times_in_one_zone(
+    tmp_path: Path, replica_seeds: Path
+) -> None:
+    home = ("--home", str(tmp_path / "home"), "--seeds", str(replica_seeds))
+    crawl = run_cli(*home, "crawl", "rmzxb/yw", "--max-list-pages", "1")
+    assert crawl.returncode == 0, crawl.stderr
+    (run,) = json.loads(run_cli(*home, "runs", "--format", "json").stdout)
+    articles = json.loads(run_cli(*home, "articles", "--format", "json").stdout)
+    shown = json.loads(run_cli(*home, "show", str(articles[0]["id"])).stdout)
+    schedule = json.loads(run_cli(*home, "schedule", "--format", "json").stdout)
+    times = [run["started_at"], run["finished_at"], articles[0]["published_at"]]
+    times += [capture["fetched_at"] for capture in shown["captures"]]
+    times += [row["last_started_at"] for row in schedule if row["last_started_at"]]
+    times += [row["next_run_at"] for row in schedule if row["next_run_at"]]
+    assert len(times) > 4 and all(t.endswith("+08:00") for t in times), times
+    table = run_cli(*home, "runs").stdout.splitlines()[1]
+    assert len(re.findall(r"T\d\d:\d\d:\d\d\+08:00", table)) == 2, table
+
+
+def test_articles_says_when_more_exist_and_limit_0_means_all(
+    tmp_path: Path, replica_seeds: Path
+) -> None:
+    home = ("--home", str(tmp_path / "home"), "--seeds", str(replica_seeds))
+    assert run_cli(*home, "crawl").returncode == 0
+    everything = run_cli(*home, "articles", "--limit", "0", "--format", "json")
+    total = len(json.loads(everything.stdout))
+    assert total > 3 and everything.stderr == ""
+    listed = run_cli(*home, "articles", "--limit", "3", "--format", "json")
+    assert len(json.loads(listed.stdout)) == 3  # stdout stays clean JSON
+    assert listed.stderr == f"showing 3 of {total} articles; --limit N for more (0: all)\n"
+    found = run_cli(*home, "articles", "--search", "政协", "--limit", "0", "--format", "csv")
+    matches = len(found.stdout.splitlines()) - 1
+    assert matches > 1 and found.stderr == ""
+    first = run_cli(*home, "articles", "--search", "政协", "--limit", "1", "--format", "csv")
+    assert first.stderr == f"showing 1 of {matches} articles; --limit N for more (0: all)\n"
+    assert run_cli(*home, "crawl", "rmzxb/yw").returncode == 0
+    assert len(json.loads(run_cli(*home, "runs", "--limit", "0", "--format", "json").stdout)) == 2
+    assert len(json.loads(run_cli(*home, "runs", "--limit", "1", "--format", "json").stdout)) == 1
+
+
+def test_runs_shows_the_live_counts_of_a_running_crawl(tmp_path: Path, slow_replica: Path) -> None:
+    home = ("--home", str(tmp_path / "home"), "--seeds", str(slow_replica))
+    crawl = start_cli(*home, "crawl")
+    try:
+        deadline, seen = time.monotonic() + 60, None
+        while time.monotonic() < deadline:
+            listed = run_cli(*home, "runs", "--format", "json")
+            runs = json.loads(listed.stdout) if listed.returncode == 0 else []
+            if runs and runs[0]["status"] == "running" and runs[0]["counts"]["pages_fetched"]:
+                seen = runs[0]
+                break
+            time.sleep(0.3)
+        assert seen is not None, "no running run with pages fetched was shown"
+        listed_csv = run_cli(*home, "runs", "--format", "csv").stdout
+        row = next(csv.DictReader(io.StringIO(listed_csv)))
+        assert row["status"] == "running" and int(row["pages_fetched"]) > 0
+    finally:
+        os.killpg(crawl.pid, signal.SIGINT)
+        crawl.communicate(timeout=60)

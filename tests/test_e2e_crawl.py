@@ -240,7 +240,13 @@ def test_seed_article_renders_as_the_reader_sees_it(archive: Archive) -> None:
     seed = _lines(reference_file("seed_article.txt").read_text(encoding="utf-8"))
     # Page chrome around the article that the text rendering leaves out.
     chrome = {seed[0], seed[1], "分享到:", "人民政协报政协号客户端下载 >", "相关新闻"}
-    assert ours == [line for line in seed if line not in chrome]
+    # Each picture is marked where it stands, its caption after the mark.
+    images = archive.json("show", url)["images"]
+    marks = [f"[图片: {image['url']}] " for image in images]
+    marked = [line for line in ours if line.startswith("[图片: ")]
+    assert [line[: len(mark)] for line, mark in zip(marked, marks, strict=True)] == marks
+    unmarked = [line.split("] ", 1)[1] if line.startswith("[图片: ") else line for line in ours]
+    assert unmarked == [line for line in seed if line not in chrome]
 
 
 def test_show_json_holds_every_field(archive: Archive) -> None:

@@ -281,13 +281,40 @@ def _from_csv(row: dict[str, str], model: dict[str, Any]) -> dict[str, Any]:
     typed: dict[str, Any] = {}
     for name, cell in row.items():
         kind = type(model[name])
-        if kind in (list, dict):
+        if name == "section":
+            typed[name] = cell.split(" > ") if cell else []
+        elif kind in (list, dict):
             typed[name] = json.loads(cell)
         elif kind is int:
             typed[name] = int(cell)
         else:
             typed[name] = cell or None
     return typed
+
+
+def test_export_csv_writes_the_section_as_articles_csv_does(
+    archive: Archive, tmp_path: Path
+) -> None:
+    listed = archive.cli("articles", "--channel", "xs", "--limit", "1000", "--format", "csv")
+    assert listed.returncode == 0, listed.stderr
+    archive.export("csv", "--channel", "xs", str(tmp_path / "xs.csv"))
+    with open(tmp_path / "xs.csv", encoding="utf-8", newline="") as stream:
+        exported = {row["id"]: row["section"] for row in csv.DictReader(stream)}
+    shown = {row["id"]: row["section"] for row in csv.DictReader(io.StringIO(listed.stdout))}
+    assert exported == shown
+    assert any(" > " in section for section in shown.values())  # a breadcrumb of two parts
+
+
+def test_export_to_a_missing_folder_names_the_folder(archive: Archive, tmp_path: Path) -> None:
+    for fmt in ("csv", "wacz"):
+        out = tmp_path / "no-such-folder" / f"yw.{fmt}"
+        result = archive.cli("export", fmt, "--channel", "yw", str(out))
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith("cppcc-archive: error: ") and str(out.parent) in line
+        assert ".tmp" not in line and "mkdir" in line
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_matching_article_is_one_line_and_exit_1(archive: Archive, tmp_path: Path) -> None:

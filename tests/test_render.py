@@ -88,3 +88,24 @@ def test_render_without_source_prints_the_date_alone() -> None:
         keywords=("政协", "农业"),
     )
     assert _lines(render_text(article)) == ["T", "2014年06月17日 00:00", "关键词:政协 农业"]
+
+
+def test_marked_pictures_stand_where_they_stood_with_their_captions() -> None:
+    article = Article(
+        url="http://www.rmzxb.com.cn/c/2023-02-27/1.shtml",
+        title="标题",
+        published_at=datetime(2023, 2, 27, 9, 15, 30, tzinfo=SHANGHAI),
+        paragraphs=("第一段", "第二段"),
+        images=(
+            Image("http://x/1.jpg", "图一", position=1),
+            Image("http://x/2.jpg", None, position=1),
+            Image("http://x/3.jpg", "图三", position=7),  # past the last paragraph
+        ),
+    )
+    assert render_text(article, mark_pictures=True).split("\n\n")[2:] == [
+        "第一段",
+        "[图片: http://x/1.jpg] 图一",
+        "[图片: http://x/2.jpg]",
+        "第二段",
+        "[图片: http://x/3.jpg] 图三\n",
+    ]

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from pipelines.catalogue.models import ArchivedRecord, ArticleRecord
 from pipelines.catalogue.queries import with_captures
 from pipelines.catalogue.records import records_with_ids, records_with_urls
-from pipelines.catalogue.views import article_view
+from pipelines.catalogue.views import article_view, section_text
 from pipelines.errors import CppccArchiveError
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
 from pipelines.warc.scan import Damage, scan_warc
@@ -70,16 +70,19 @@ def export_articles(
             else:
                 if done == 1:
                     writer.writerow(record.keys())
-                writer.writerow([csv_cell(value) for value in record.values()])
+                writer.writerow([csv_cell(name, value) for name, value in record.items()])
             if done % PROGRESS_EVERY == 0:
                 progress(f"{done}/{len(rows)} articles")
     return len(rows)
 
 
-def csv_cell(value: Any) -> str:
-    """A CSV cell: lists and objects as JSON (a paragraph may hold `|` or `,`), None empty."""
+def csv_cell(name: str, value: Any) -> str:
+    """A CSV cell: the section as `articles --format csv` writes it (section_text); other lists
+    and objects as JSON (a paragraph may hold `|` or `,`); None empty."""
     if value is None:
         return ""
+    if name == "section":
+        return section_text(value)
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

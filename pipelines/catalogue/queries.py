@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, String, cast, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from pipelines.catalogue.engine import json_text
@@ -50,6 +50,50 @@ def list_articles(
     after that time. `limit=None`: no limit. `summary_only`: the rows hold SUMMARY_COLUMNS
     alone; reading any other attribute raises.
     """
+    query = _articles_query(
+        site=site, channel=channel, since=since, until=until, changed_since=changed_since,
+        section=section, source=source, editor=editor,
+    )  # fmt: skip
+    query = query.order_by(ArticleRecord.published_at.desc(), ArticleRecord.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    if summary_only:
+        query = query.options(load_only(*SUMMARY_COLUMNS, raiseload=True))
+    return list(session.scalars(query))
+
+
+def count_articles(
+    session: Session,
+    *,
+    site: str | None = None,
+    channel: str | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    changed_since: date | datetime | None = None,
+    section: str | None = None,
+    source: str | None = None,
+    editor: str | None = None,
+) -> int:
+    """How many articles list_articles would return without a limit (one COUNT query)."""
+    query = _articles_query(
+        site=site, channel=channel, since=since, until=until, changed_since=changed_since,
+        section=section, source=source, editor=editor,
+    )  # fmt: skip
+    # Counting the id alone: the rows' bodies are never read.
+    return int(session.scalar(query.with_only_columns(func.count(ArticleRecord.id))) or 0)
+
+
+def _articles_query(
+    *,
+    site: str | None,
+    channel: str | None,
+    since: date | datetime | None,
+    until: date | datetime | None,
+    changed_since: date | datetime | None,
+    section: str | None,
+    source: str | None,
+    editor: str | None,
+) -> Select[ArticleRecord]:
     query = select(ArticleRecord).where(
         *article_filters(
             site=site, channel=channel, since=since, until=until,
@@ -62,12 +106,7 @@ def list_articles(
         if start is not None:
             edited = edited.where(ArticleVersion.captured_at >= start)
         query = query.where(ArticleRecord.id.in_(edited))
-    query = query.order_by(ArticleRecord.published_at.desc(), ArticleRecord.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    if summary_only:
-        query = query.options(load_only(*SUMMARY_COLUMNS, raiseload=True))
-    return list(session.scalars(query))
+    return query
 
 
 def article_filters(

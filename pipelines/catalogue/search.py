@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, terms
@@ -103,7 +103,7 @@ def search_articles(
     session: Session,
     query: str,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     site: str | None = None,
     channel: str | None = None,
     section: str | None = None,
@@ -112,21 +112,10 @@ def search_articles(
     since: date | None = None,
     until: date | None = None,
 ) -> list[SearchHit]:
-    """The articles matching every part of `query`, best first, at most `limit`."""
-    phrases = query_phrases(query)
-    if not phrases:
-        raise UsageError(f"search {query!r} has no word to look for: give Chinese or words")
-    lone = [part for part in query.split() if is_lone_han(part)]
-    if lone:
-        # Indexed as bigrams, a single character could be found only where it stands alone:
-        # refused, rather than silently missing it everywhere else.
-        raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
-    _prefer_the_index(session)
-    ranked = _ranked_ids(session, phrases)
-    filters = article_filters(
-        site=site, channel=channel, section=section, source=source, editor=editor,
-        since=since, until=until,
-    )  # fmt: skip
+    """The articles matching every part of `query`, best first, at most `limit` (None: all)."""
+    ranked, filters = _matching(
+        session, query, site, channel, section, source, editor, since, until
+    )
     statement = (
         select(ArticleRecord, ranked.c.title_match)
         .join(ranked, ranked.c.article_id == ArticleRecord.id)
@@ -144,6 +133,58 @@ def search_articles(
         _hit(record, bool(title_match), words)
         for record, title_match in session.execute(statement).all()
     ]
+
+
+def count_matches(
+    session: Session,
+    query: str,
+    *,
+    site: str | None = None,
+    channel: str | None = None,
+    section: str | None = None,
+    source: str | None = None,
+    editor: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> int:
+    """How many articles search_articles would return without a limit (one COUNT query)."""
+    ranked, filters = _matching(
+        session, query, site, channel, section, source, editor, since, until
+    )
+    statement = (
+        select(func.count(ArticleRecord.id))
+        .join(ranked, ranked.c.article_id == ArticleRecord.id)
+        .where(*filters)
+    )
+    return int(session.scalar(statement) or 0)
+
+
+def _matching(
+    session: Session,
+    query: str,
+    site: str | None,
+    channel: str | None,
+    section: str | None,
+    source: str | None,
+    editor: str | None,
+    since: date | None,
+    until: date | None,
+) -> tuple[Any, list[Any]]:
+    """The ranked matches of `query` (a subquery) and the filters on their articles."""
+    phrases = query_phrases(query)
+    if not phrases:
+        raise UsageError(f"search {query!r} has no word to look for: give Chinese or words")
+    lone = [part for part in query.split() if is_lone_han(part)]
+    if lone:
+        # Indexed as bigrams, a single character could be found only where it stands alone:
+        # refused, rather than silently missing it everywhere else.
+        raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
+    _prefer_the_index(session)
+    filters = article_filters(
+        site=site, channel=channel, section=section, source=source, editor=editor,
+        since=since, until=until,
+    )  # fmt: skip
+    return _ranked_ids(session, phrases), filters
 
 
 def search_plan(session: Session, query: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from pipelines.catalogue.models import ArticleVersion
+from pipelines.display import display_time
 
 # The fields compared one by one; paragraphs get a line diff of their own.
 COMPARED_FIELDS = (
@@ -29,7 +30,7 @@ def versions_view(versions: Sequence[ArticleVersion]) -> list[dict[str, Any]]:
     for version in versions:
         view: dict[str, Any] = {
             "number": version.number,
-            "captured_at": version.captured_at.isoformat(),
+            "captured_at": display_time(version.captured_at),
             "record_id": version.record_id,
             "content_hash": version.content_hash,
             "title": version.title,

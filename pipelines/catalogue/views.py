@@ -12,6 +12,7 @@ from sqlalchemy.orm import object_session
 
 from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Capture, Rejection, Run
 from pipelines.catalogue.queries import run_rejections
+from pipelines.display import display_time
 from pipelines.normalise.article import Article, Image
 from pipelines.stats import FAILED_PAGES, RETRY_AFTER_STATS, WALK_STATS, WARC_STATS
 
@@ -49,6 +50,15 @@ def article_summary(row: ArticleRecord) -> dict[str, Any]:
         "published_at": _page_time(row.published_at),
         "source": row.source,
     }
+
+
+def section_text(section: list[str] | tuple[str, ...]) -> str:
+    """A section breadcrumb as one cell of text (`协商 > 政协动态`): the one way every table
+    and CSV (`articles`, `export csv`) writes it, so their columns compare equal."""
+    return SECTION_SEPARATOR.join(section)
+
+
+SECTION_SEPARATOR = " > "
 
 
 def article_view(row: ArticleRecord) -> dict[str, Any]:
@@ -216,13 +226,13 @@ def _stats_by_site(stats: dict[str, Any]) -> Iterator[tuple[str | None, dict[str
 
 
 def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 with the UTC offset, e.g. `2022-03-04T10:00:00+00:00`; None stays None."""
-    return None if moment is None else moment.isoformat()
+    """ISO 8601 in Beijing time, e.g. `2022-03-04T18:00:00+08:00` (display_time)."""
+    return display_time(moment)
 
 
 def _page_time(moment: datetime) -> str:
     # Page dates are to the second: `YYYY-MM-DDTHH:MM:SS+08:00`.
-    return moment.isoformat(timespec="seconds")
+    return display_time(moment, timespec="seconds") or ""
 
 
 def _image(stored: dict[str, Any]) -> Image:

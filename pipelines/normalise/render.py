@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipelines.normalise.article import Article
+from pipelines.normalise.article import Article, Image
 from pipelines.normalise.dates import format_date_line
 
 
@@ -18,23 +18,36 @@ def date_line(article: Article) -> str:
     return " | ".join(parts)
 
 
-def _body_lines(article: Article) -> Iterator[str]:
-    """Captions and paragraphs in page order (a picture without a caption prints nothing)."""
-    for index in range(len(article.paragraphs) + 1):
+def _body_lines(article: Article, mark_pictures: bool) -> Iterator[str]:
+    """Captions and paragraphs in page order (a picture without a caption prints nothing,
+    unless pictures are marked). A picture placed past the last paragraph comes after it."""
+    last = len(article.paragraphs)
+    for index in range(last + 1):
         for image in article.images:
-            if image.position == index and image.caption:
-                yield image.caption
-        if index < len(article.paragraphs):
+            if min(image.position, last) == index:
+                yield from _picture_lines(image, mark_pictures)
+        if index < last:
             yield article.paragraphs[index]
 
 
-def render_lines(article: Article) -> list[str]:
-    """The article's lines: title, subtitle, date line, body, editor, keywords."""
+def _picture_lines(image: Image, mark_pictures: bool) -> Iterator[str]:
+    if mark_pictures:
+        # A reader of plain text must see where a picture stood and which caption is its.
+        yield f"[图片: {image.url}]" + (f" {image.caption}" if image.caption else "")
+    elif image.caption:
+        yield image.caption
+
+
+def render_lines(article: Article, *, mark_pictures: bool = False) -> list[str]:
+    """The article's lines: title, subtitle, date line, body, editor, keywords.
+
+    `mark_pictures`: each picture is a line `[图片: URL] caption` where it stands; without
+    it, only captions are printed, as the page's text reads."""
     lines = [article.title]
     if article.subtitle:
         lines.append(f"——{article.subtitle}")
     lines.append(date_line(article))
-    lines += _body_lines(article)
+    lines += _body_lines(article, mark_pictures)
     if article.editor:
         lines.append(f"编辑:{article.editor}")
     if article.keywords:
@@ -42,6 +55,6 @@ def render_lines(article: Article) -> list[str]:
     return lines
 
 
-def render_text(article: Article) -> str:
+def render_text(article: Article, *, mark_pictures: bool = False) -> str:
     """The article as plain text, one item per line with blank lines between."""
-    return "\n\n".join(render_lines(article)) + "\n"
+    return "\n\n".join(render_lines(article, mark_pictures=mark_pictures)) + "\n"

@@ -27,6 +27,7 @@ from scheduler.cli import (
     pack,
     reextract,
     reindex,
+    replica,
     runs,
     schedule,
     serve,
@@ -38,7 +39,7 @@ from scheduler.cli.config_file import apply_config
 from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
 COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
-            reindex, export, verify, pack, tidy, db)  # fmt: skip
+            reindex, export, verify, pack, tidy, replica, db)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

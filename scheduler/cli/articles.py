@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from pipelines.catalogue.queries import list_articles
-from pipelines.catalogue.search import DEFAULT_LIMIT, search_articles
+from pipelines.catalogue.queries import count_articles, list_articles
+from pipelines.catalogue.search import DEFAULT_LIMIT, count_matches, search_articles
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
 from scheduler.cli.output import print_records
@@ -19,11 +19,13 @@ from scheduler.cli.support import (
     catalogue_session,
     check_site_channel,
     date_arg,
+    limit_arg,
     non_negative_int,
 )
 
 ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source", "title")
 SEARCH_COLUMNS = ("id", "published_at", "channel", "title", "snippet")
+DEFAULT_LIST_LIMIT = 50
 
 
 NAME = "articles"
@@ -53,7 +55,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         "--limit",
         type=non_negative_int,
         metavar="N",
-        help="at most N articles (default 50; 20 with --search)",
+        help="at most N articles (default 50; 20 with --search; 0: all of them)",
     )
     add_format(sub, "table", "json", "jsonl", "csv")
 
@@ -69,24 +71,36 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if args.changed_since is not None:
             raise UsageError("--search and --changed-since do not combine; use one of them")
         return _search_articles(config, args, filters)
+    limit = limit_arg(args.limit, DEFAULT_LIST_LIMIT)
     with catalogue_session(config) as session:
         rows = list_articles(
-            session,
-            **filters,
-            changed_since=args.changed_since,
-            limit=50 if args.limit is None else args.limit,
-            summary_only=True,
+            session, **filters, changed_since=args.changed_since, limit=limit, summary_only=True
         )
         records = [article_summary(row) for row in rows]
+        total = len(rows)
+        if limit is not None and len(rows) == limit:  # only then can there be more
+            total = count_articles(session, **filters, changed_since=args.changed_since)
     print_records(records, ARTICLE_COLUMNS, args.format, sys.stdout)
+    say_more(len(records), total)
     return EXIT_OK
 
 
-def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str, Any]) -> int:
+def say_more(shown: int, total: int) -> None:
+    """On stderr, so that JSON and CSV on stdout stay clean: more rows exist than shown."""
+    if total > shown:
+        print(
+            f"showing {shown} of {total} articles; --limit N for more (0: all)",
+            file=sys.stderr,
+        )
 
-    limit = DEFAULT_LIMIT if args.limit is None else args.limit
+
+def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str, Any]) -> int:
+    limit = limit_arg(args.limit, DEFAULT_LIMIT)
     with catalogue_session(config) as session:
         hits = search_articles(session, args.search, limit=limit, **filters)
+        total = len(hits)
+        if limit is not None and len(hits) == limit:
+            total = count_matches(session, args.search, **filters)
         records = [
             {
                 **article_summary(hit.article),
@@ -100,6 +114,7 @@ def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str
         for record in records:
             record["snippet"] = _marked(record["snippet"], record["highlights"])
     print_records(records, SEARCH_COLUMNS, args.format, sys.stdout)
+    say_more(len(records), total)
     return EXIT_OK
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -13,37 +15,29 @@ from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.queries import list_articles
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import CrawlError
-from replicas.rmzxb.site import SEEDS_SITE, build_site, not_found_page
+from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
+from replicas.sites import REPLICA_SITES
 from scheduler.cli.output import print_table
 from scheduler.cli.support import Config
 from scheduler.launcher import launch_crawl
 from scheduler.progress import ProgressPrinter, describe_counts
 from scheduler.timing import load_seeds
 
+SEEDS_NAME = "demo-seeds.toml"
 DEMO_SEEDS = (
     "# Written by `cppcc-archive demo`: the replica of 人民政协网 served on loopback.\n"
-    + SEEDS_SITE
-    + """
-[sites.rmzxb.channels.xs]
-name = "协商"
-list = "/xs/index.shtml"
-
-[sites.rmzxb.channels.yw]
-name = "要闻"
-list = "/yw_n/index.shtml"
-"""
+    + REPLICA_SITES["rmzxb"].seeds
 )
 
 
 def run_demo(home: Path | None, database_url: str | None, out: TextIO, err: TextIO) -> int:
     """Serve the replica, crawl both its channels into `home` (a new folder when None)."""
     home = home or Path(tempfile.mkdtemp(prefix="cppcc-archive-demo-"))
-    seeds_path = home / "demo-seeds.toml"
+    seeds_path = home / SEEDS_NAME
     try:
         home.mkdir(parents=True, exist_ok=True)
-        server = ReplicaServer(build_site, not_found_page, port=_previous_port(seeds_path))
-        server.start()
+        server = _start_replica(_previous_port(seeds_path), err)
     except OSError as exc:
         raise CrawlError(f"cannot run the demo in {home}: {exc.strerror or exc}") from None
     database_url = database_url or f"sqlite:///{home / 'catalogue.sqlite3'}"
@@ -66,6 +60,25 @@ def run_demo(home: Path | None, database_url: str | None, out: TextIO, err: Text
     return 0 if result.status == "finished" else 1
 
 
+def _start_replica(port: int, err: TextIO) -> ReplicaServer:
+    """The replica on `port`, or on a free port when another program holds that one."""
+    try:
+        return _started(ReplicaServer(build_site, not_found_page, port=port))
+    except OSError as exc:
+        if not port or exc.errno != errno.EADDRINUSE:
+            raise
+    err.write(
+        f"port {port} of the earlier demo in this home is taken: serving on a free port, "
+        "so this crawl's articles are archived under new URLs\n"
+    )
+    return _started(ReplicaServer(build_site, not_found_page))
+
+
+def _started(server: ReplicaServer) -> ReplicaServer:
+    server.start()
+    return server
+
+
 def _previous_port(seeds_path: Path) -> int:
     """The port an earlier demo in this home used, so its article URLs stay the same."""
     if not seeds_path.exists():
@@ -84,11 +97,15 @@ def _report(
     if records:
         out.write("\nArticles archived (newest first):\n")
         print_table(records, ("id", "published_at", "channel", "title"), out)
-    db = "" if database_url.startswith(f"sqlite:///{home}") else f" --db {database_url}"
+    # The demo's seeds go with every command: without them `schedule` lists the real sites'
+    # channels and `show` of an alias-host URL cannot find the replica's articles.
+    options = f"--home {shlex.quote(str(home))} --seeds {shlex.quote(str(home / SEEDS_NAME))}"
+    if not database_url.startswith(f"sqlite:///{home}"):
+        options += f" --db {shlex.quote(database_url)}"
     first = records[0]["id"] if records else 1
-    commands = [f"articles{db}", f"show {first} --format text{db}", f"runs{db}"]
+    commands = ["articles", f"show {first} --format text", "runs", "schedule"]
     out.write("\nLook at what was archived:\n")
-    out.writelines(f"  cppcc-archive --home {home} {command}\n" for command in commands)
+    out.writelines(f"  cppcc-archive {options} {command}\n" for command in commands)
     if warcs:
         out.write(f"  warcio index {warcs[0]}\n")
 

@@ -91,4 +91,11 @@ def _check_out(given: str, fmt: str, force: bool) -> Path | None:
         raise UsageError(f"{out} is a folder: name the file to write")
     if out.exists() and not force:
         raise UsageError(f"{out} exists: give another name, or --force to replace it")
+    # Said here, before any work: the package is written beside OUT and renamed into place,
+    # and the error of that write would name the temporary file, not the missing folder.
+    if not out.parent.is_dir():
+        raise UsageError(
+            f"the folder {out.parent} does not exist: create it (mkdir -p {out.parent}) or "
+            "name a file in an existing folder"
+        )
     return out

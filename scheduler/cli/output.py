@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from pipelines.catalogue.views import section_text
+
 
 def print_records(
     records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, out: TextIO
@@ -69,6 +71,6 @@ def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        # A section is a breadcrumb (协商>政协动态); other lists are plain lists.
-        return (">" if column == "section" else ", ").join(map(str, value))
+        # A section is a breadcrumb (协商 > 政协动态); other lists are plain lists.
+        return section_text(value) if column == "section" else ", ".join(map(str, value))
     return str(value)

@@ -9,14 +9,17 @@ from typing import Any
 
 from pipelines.catalogue.queries import list_runs
 from pipelines.catalogue.views import run_view
+from pipelines.home import ArchiveHome
 from scheduler.cli.output import print_records, truncate
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
     add_format,
     catalogue_session,
+    limit_arg,
     non_negative_int,
 )
+from scheduler.crawl_process import reported_counts
 
 RUN_COLUMNS = (
     "id",
@@ -43,14 +46,19 @@ HELP = "the crawl history, newest first"
 
 def arguments(sub: argparse.ArgumentParser) -> None:
     """The options of `runs`."""
-    sub.add_argument("--limit", type=non_negative_int, default=50, metavar="N")
+    sub.add_argument(
+        "--limit", type=non_negative_int, metavar="N", help="at most N runs (default 50; 0: all)"
+    )
     add_format(sub, "table", "json", "jsonl", "csv")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """List the crawl runs, newest first, with their counts and why any failed."""
     with catalogue_session(config) as session:
-        views = [run_view(run) for run in list_runs(session, limit=args.limit)]
+        views = [run_view(run) for run in list_runs(session, limit=limit_arg(args.limit, 50))]
+    for view in views:
+        if view["status"] == "running":
+            _show_live_counts(view, config.archive)
     if args.format in ("json", "jsonl"):
         print_records(views, RUN_COLUMNS, args.format, sys.stdout)
         return EXIT_OK
@@ -59,6 +67,13 @@ def run(config: Config, args: argparse.Namespace) -> int:
         flat = [_run_row(row) for row in flat]
     print_records(flat, RUN_COLUMNS, args.format, sys.stdout)
     return EXIT_OK
+
+
+def _show_live_counts(view: dict[str, Any], home: ArchiveHome) -> None:
+    """A running run's counts as its crawls last reported them: the catalogue gets its counts
+    only when the run ends, and would show 0 pages for a crawl an hour in."""
+    live = reported_counts(home, view["id"], view["channels"])
+    view["counts"] = {name: live.get(name, value) for name, value in view["counts"].items()}
 
 
 def _backlog(view: dict[str, Any]) -> str:

@@ -52,7 +52,9 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if args.versions:
             _print_versions(row, args.format)
         elif args.format == "text":
-            sys.stdout.write(render_text(article_to_article(row)).rstrip("\n") + "\n")
+            sys.stdout.write(
+                render_text(article_to_article(row), mark_pictures=True).rstrip("\n") + "\n"
+            )
         else:
             json.dump(article_view(row), sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")

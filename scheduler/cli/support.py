@@ -238,6 +238,14 @@ def date_arg(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-03-04") from None
 
 
+def limit_arg(given: int | None, default: int) -> int | None:
+    """What `--limit N` asks for, the same in every command: None (all) for 0, `default` when
+    not given."""
+    if given is None:
+        return default
+    return None if given == 0 else given
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)
