@@ -89,7 +89,7 @@ def _log_jobs(scheduler: BackgroundScheduler, seeds: Seeds) -> None:
     logger.info("serving %s channel(s) from %s", len(channels), seeds.path)
     for job in scheduler_jobs.values():
         when = job.next_run_time
-        logger.info("%s: next run %s", job.name, when.isoformat() if when else "never")
+        logger.info("%s: next run %s", job.name, display_time(when) if when else "never")
 
 
 def schedule_rows(seeds: Seeds, session: Session | None, now: datetime) -> list[dict[str, Any]]:

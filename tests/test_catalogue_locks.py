@@ -132,7 +132,7 @@ def test_a_live_holder_makes_the_channel_busy(session: Session) -> None:
     assert (busy.channel, busy.run_id, busy.host, busy.pid) == ("rmzxb/yw", holder, OTHER, 1234)
     assert busy.started_at == NOW
     assert str(busy) == (
-        f"rmzxb/yw is being crawled by run {holder} (started 2026-11-25T10:00:00+00:00, "
+        f"rmzxb/yw is being crawled by run {holder} (started 2026-11-25T18:00:00+08:00, "
         f"pid 1234 on host {OTHER}); wait for it to finish, or see `cppcc-archive runs`"
     )
     assert busy.exit_code == 1
@@ -187,7 +187,7 @@ def test_a_silent_run_on_another_host_loses_its_locks(session: Session) -> None:
     assert dead.status == "interrupted"
     assert dead.error is not None
     assert dead.error.startswith(
-        f"its process (pid 1234 on {OTHER}) gave no heartbeat since 2026-11-25T10:01:00+00:00"
+        f"its process (pid 1234 on {OTHER}) gave no heartbeat since 2026-11-25T18:01:00+08:00"
     )
     assert dead.error.endswith(f"marked interrupted by run {rival}")
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipelines.archive.reindex import ReindexReport, reindex
 from pipelines.catalogue.engine import is_unreachable
 from pipelines.catalogue.writes import assign_channel, upsert_site_channels
+from pipelines.display import display_time
 from pipelines.errors import CppccArchiveError
 from pipelines.processes import pid_is_alive
 from pipelines.seeds import Seeds, site_rows
@@ -63,7 +64,7 @@ def catalogue_archived(
             log(f"unreadable from here on: {problem}")
         return report
     log(
-        f"cannot catalogue {len(files)} WARC file(s) written since {since.isoformat()}: "
+        f"cannot catalogue {len(files)} WARC file(s) written since {display_time(since)}: "
         f"{_one_line(failure)}; `cppcc-archive verify --repair` tries again"
     )
     return None

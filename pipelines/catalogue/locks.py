@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import ChannelLock, Run, split_channel_key
+from pipelines.display import display_time
 from pipelines.errors import CatalogueError, CppccArchiveError
 
 # (host, pid) -> is that process alive? Only ever asked about the caller's own host.
@@ -45,7 +46,7 @@ class ChannelBusy(CppccArchiveError):
         self, channel: str, *, run_id: int, host: str, pid: int, started_at: datetime
     ) -> None:
         super().__init__(
-            f"{channel} is being crawled by run {run_id} (started {started_at.isoformat()}, "
+            f"{channel} is being crawled by run {run_id} (started {display_time(started_at)}, "
             f"pid {pid} on host {host}); wait for it to finish, or see `cppcc-archive runs`"
         )
         self.channel = channel
@@ -199,7 +200,7 @@ def dead_reason(
     if last_sign < now - stale_after:
         return (
             f"its process (pid {run.pid} on {run.host}) gave no heartbeat since "
-            f"{last_sign.isoformat()}, more than {stale_after} before {now.isoformat()}"
+            f"{display_time(last_sign)}, more than {stale_after} before {display_time(now)}"
         )
     return None
 
