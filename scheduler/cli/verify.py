@@ -77,15 +77,20 @@ def outcome_lines(outcome: Outcome, warc_dir: Path, quiet: bool = False) -> Iter
 
 def _summary(outcome: Outcome, warc_dir: Path) -> str:
     final = outcome.final
-    head = f"verify {warc_dir}: {final.files} WARC files, {final.records} records"
+    files, records = _counted(final.files, "WARC file"), _counted(final.records, "record")
+    head = f"verify {warc_dir}: {files}, {records}"
     found = len(outcome.problems())
     if not found:
         return f"{head}: clean"
-    text = f"{head}: {found} problem{'s' if found != 1 else ''}"
+    text = f"{head}: {_counted(found, 'problem')}"
     if outcome.after is None:
         return text
     remain = len(final.problems)
     return f"{text}, {found - remain} repaired, {remain} remain{'s' if remain == 1 else ''}"
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
