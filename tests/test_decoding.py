@@ -233,7 +233,9 @@ def _without_metadata(data: bytes) -> bytes:
     kept = []
     records = ArchiveIterator(io.BytesIO(data))
     for record in records:
-        content = record.content_stream().read()
+        # The raw payload: warcio's content_stream() would decode the br page with brotlipy's
+        # API, which Google's brotli (Scrapy's) lacks; only metadata records are looked into.
+        content = record.raw_stream.read() if record.rec_type == "metadata" else b""
         offset, length = records.get_record_offset(), records.get_record_length()
         if not (record.rec_type == "metadata" and b"cppcc-kind" in content):
             kept.append(data[offset : offset + length])
