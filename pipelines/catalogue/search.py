@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, terms
 from pipelines.catalogue.models import ArticleRecord
 from pipelines.catalogue.queries import article_filters
+from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
 
 SEARCH_TABLE = "article_search"
@@ -47,6 +48,16 @@ class SearchHit:
     title_match: bool
     snippet: str
     highlights: tuple[tuple[int, int], ...]  # [start, end) of each hit in the snippet
+
+
+def hit_view(hit: SearchHit) -> dict[str, Any]:
+    """One line of a search's results: the article's summary, where it matched, its snippet."""
+    return {
+        **article_summary(hit.article),
+        "title_match": hit.title_match,
+        "snippet": hit.snippet,
+        "highlights": [list(span) for span in hit.highlights],
+    }
 
 
 def article_fields(record: Any) -> dict[str, str]:
@@ -104,6 +115,7 @@ def search_articles(
     query: str,
     *,
     limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
     site: str | None = None,
     channel: str | None = None,
     section: str | None = None,
@@ -112,15 +124,9 @@ def search_articles(
     since: date | None = None,
     until: date | None = None,
 ) -> list[SearchHit]:
-    """The articles matching every part of `query`, best first, at most `limit`."""
-    phrases = query_phrases(query)
-    if not phrases:
-        raise UsageError(f"search {query!r} has no word to look for: give Chinese or words")
-    lone = [part for part in query.split() if is_lone_han(part)]
-    if lone:
-        # Indexed as bigrams, a single character could be found only where it stands alone:
-        # refused, rather than silently missing it everywhere else.
-        raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
+    """The articles matching every part of `query`, best first, at most `limit` after the
+    first `offset`."""
+    phrases = _checked_phrases(query)
     _prefer_the_index(session)
     ranked = _ranked_ids(session, phrases)
     filters = article_filters(
@@ -138,12 +144,54 @@ def search_articles(
             ArticleRecord.id.desc(),
         )
         .limit(limit)
+        .offset(offset)
     )
     words = needles(query)
     return [
         _hit(record, bool(title_match), words)
         for record, title_match in session.execute(statement).all()
     ]
+
+
+def count_search(
+    session: Session,
+    query: str,
+    *,
+    site: str | None = None,
+    channel: str | None = None,
+    section: str | None = None,
+    source: str | None = None,
+    editor: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> int:
+    """How many articles search_articles would find without a limit, for the same filters."""
+    phrases = _checked_phrases(query)
+    _prefer_the_index(session)
+    ranked = _ranked_ids(session, phrases)
+    filters = article_filters(
+        site=site, channel=channel, section=section, source=source, editor=editor,
+        since=since, until=until,
+    )  # fmt: skip
+    statement = (
+        select(func.count(ArticleRecord.id))
+        .join(ranked, ranked.c.article_id == ArticleRecord.id)
+        .where(*filters)
+    )
+    return int(session.scalar(statement) or 0)
+
+
+def _checked_phrases(query: str) -> list[list[str]]:
+    """The query's phrases of bigrams; a UsageError for a query that cannot be searched."""
+    phrases = query_phrases(query)
+    if not phrases:
+        raise UsageError(f"search {query!r} has no word to look for: give Chinese or words")
+    lone = [part for part in query.split() if is_lone_han(part)]
+    if lone:
+        # Indexed as bigrams, a single character could be found only where it stands alone:
+        # refused, rather than silently missing it everywhere else.
+        raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
+    return phrases
 
 
 def search_plan(session: Session, query: str) -> str:
@@ -256,6 +304,8 @@ __all__ = [
     "DEFAULT_LIMIT",
     "SEARCH_TABLES",
     "SearchHit",
+    "count_search",
+    "hit_view",
     "index_article",
     "index_text",
     "make_snippet",

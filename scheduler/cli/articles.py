@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from pipelines.catalogue.queries import list_articles
-from pipelines.catalogue.search import DEFAULT_LIMIT, search_articles
+from pipelines.catalogue.search import DEFAULT_LIMIT, hit_view, search_articles
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
 from scheduler.cli.output import print_records
@@ -87,15 +87,7 @@ def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str
     limit = DEFAULT_LIMIT if args.limit is None else args.limit
     with catalogue_session(config) as session:
         hits = search_articles(session, args.search, limit=limit, **filters)
-        records = [
-            {
-                **article_summary(hit.article),
-                "title_match": hit.title_match,
-                "snippet": hit.snippet,
-                "highlights": [list(span) for span in hit.highlights],
-            }
-            for hit in hits
-        ]
+        records = [hit_view(hit) for hit in hits]
     if args.format == "table":
         for record in records:
             record["snippet"] = _marked(record["snippet"], record["highlights"])
