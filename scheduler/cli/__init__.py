@@ -32,11 +32,12 @@ from scheduler.cli import (
     show,
     tidy,
     verify,
+    web,
 )
 from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
 COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
-            reindex, export, verify, pack, tidy, db)  # fmt: skip
+            reindex, export, verify, pack, tidy, db, web)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
