@@ -80,7 +80,9 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 
 
 async def _unprocessable(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"message": str(exc), "detail": str(exc)}, status_code=422)
+    """A request well formed but naming what does not exist: 422, in the shape of the others."""
+    detail = [{"type": "value_error", "loc": ["query"], "msg": str(exc)}]
+    return JSONResponse({"message": str(exc), "detail": detail}, status_code=422)
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

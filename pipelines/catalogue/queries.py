@@ -211,7 +211,7 @@ def with_captures(session: Session, rows: Sequence[ArticleRecord]) -> None:
 
 def catalogued_channels(session: Session) -> set[tuple[str, str]]:
     """Every (site, channel) the catalogue knows, seeded now or once."""
-    return set(session.execute(select(Channel.site, Channel.key)).tuples())
+    return {(site, key) for site, key in session.execute(select(Channel.site, Channel.key))}
 
 
 def run_rejections(session: Session, run_id: int) -> list[Rejection]:
