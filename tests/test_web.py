@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,9 +26,9 @@ import pytest
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.locks import STALE_AFTER, acquire_channel_locks, release_channel_locks
 from pipelines.catalogue.writes import finish_run, start_run
-from replicas.rmzxb.site import build_site, not_found_page
+from replicas.rmzxb.site import SEEDS_SITE, build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import CLI, REPLICA_SEEDS, REPO, CliResult, run_cli
+from tests.conftest import CLI, REPLICA_SEEDS, REPO, CliResult, run_cli, start_cli
 
 TOKEN = "test-token-7f3a"
 
@@ -407,3 +408,60 @@ def test_another_address_than_loopback_needs_a_token(archive: Archive) -> None:
     result = archive.cli("web", "--host", "0.0.0.0", "--port", "0")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "CPPCC_WEB_TOKEN" in result.stderr
+
+
+def test_serve_with_web_serves_the_interface_beside_the_service(tmp_path: Path) -> None:
+    home, seeds = tmp_path / "home", tmp_path / "seeds.toml"
+    # A channel whose one daily slot is never reached in the test: the service crawls nothing.
+    seeds.write_text(SEEDS_SITE.format(base_url="http://127.0.0.1:9") + """
+[sites.rmzxb.channels.yw]
+name = "要闻"
+list = "/yw_n/index.shtml"
+schedule = "0 0 * * *"
+""", encoding="utf-8")  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    service = start_cli("--home", str(home), "--seeds", str(seeds), "serve", "--web",
+                        "--web-port", str(port))  # fmt: skip
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(service.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        deadline, reply = time.monotonic() + 60, None
+        # Until the service has started (its signal handlers in place) and the web answers.
+        while reply is None and time.monotonic() < deadline:
+            assert service.poll() is None, said
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/schedule") as answer:
+                    if any("serving 1 channel(s)" in line for line in said):
+                        reply = json.loads(answer.read())
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert reply is not None, f"the service or its web interface never answered: {said}"
+        assert [row["channel"] for row in reply["channels"]] == ["rmzxb/yw"]
+    finally:
+        os.killpg(service.pid, signal.SIGINT)  # Ctrl-C in its terminal
+        service.wait(timeout=60)
+        reader.join(timeout=10)
+        for stream in (service.stdout, service.stderr):
+            if stream is not None:
+                stream.close()
+    err = "".join(said)
+    assert service.returncode == 0, err
+    assert "web: stopped" in err
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_serve_with_web_on_a_port_taken_does_not_start(tmp_path: Path, replica_seeds: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        result = run_cli("--home", str(tmp_path / "home"), "--seeds", str(replica_seeds),
+                         "serve", "--web", "--web-port", port, timeout=60)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "cannot listen on 127.0.0.1:" in result.stderr
+    assert "the web interface did not start" in result.stderr

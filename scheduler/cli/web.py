@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pipelines.errors import UsageError
@@ -68,6 +73,86 @@ def run(config: Config, args: argparse.Namespace) -> int:
         server.run(sockets=[listening])
     print("cppcc-archive: web: stopped", file=sys.stderr)
     return EXIT_OK
+
+
+def add_beside_options(sub: argparse.ArgumentParser) -> None:
+    """`serve --web [--web-host H] [--web-port P] [--replay-port R]`: the web interface beside
+    the service."""
+    sub.add_argument(
+        "--web", action="store_true", help="serve the web interface too (as `web`, beside it)"
+    )
+    sub.add_argument("--web-host", default="127.0.0.1", help="with --web: its address")
+    sub.add_argument("--web-port", type=_port, default=8080, help="with --web: its port")
+    sub.add_argument("--replay-port", type=_port, default=8081, help="with --web: pywb's port")
+
+
+@contextmanager
+def web_beside(config: Config, args: argparse.Namespace) -> Iterator[None]:
+    """With `--web`: `cppcc-archive web` in a process of its own while the service runs.
+
+    Its own process keeps uvicorn apart from APScheduler and the crawls; it is stopped when
+    the service stops. One that cannot start (its port taken) stops the service from starting.
+    """
+    if not getattr(args, "web", False):
+        yield
+        return
+    _ensure_catalogue(config.catalogue_url())  # the service would make it; `web` needs it now
+    argv = [sys.executable, "-c", "import sys; from scheduler.cli import main; sys.exit(main())",
+            "--home", str(config.home), "--db", config.catalogue_url()]  # fmt: skip
+    if config.seeds_path:
+        argv += ["--seeds", config.seeds_path]
+    argv += ["web", "--host", args.web_host, "--port", str(args.web_port),
+             "--replay-port", str(args.replay_port)]  # fmt: skip
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)  # its lines go to our stderr
+    try:
+        _wait_until_listening(process, args.web_host, args.web_port)
+        yield
+    finally:
+        _stop(process)
+
+
+def _ensure_catalogue(url: str) -> None:
+    from pipelines.catalogue.engine import make_engine
+    from pipelines.catalogue.schema import ensure_schema
+
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def _wait_until_listening(process: subprocess.Popen[bytes], host: str, port: int) -> None:
+    """Until our web process answers on host:port (not any program that holds the port)."""
+    import json
+    import urllib.request
+
+    url = f"http://{_shown(host)}:{port}/openapi.json"
+    token = os.environ.get(TOKEN_ENV)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise UsageError(f"the web interface did not start (exit {process.returncode})")
+        try:
+            request = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                if json.loads(answer.read())["info"]["title"] == "cppcc-archive":
+                    return
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not up yet (or another program's): ask again until it exits or answers
+        time.sleep(0.1)
+    raise UsageError(f"the web interface did not answer on {host}:{port} within 30 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _bind(host: str, port: int) -> socket.socket:
