@@ -27,6 +27,7 @@ from benchmarks.synthetic import (
     transient_record,
     version_row,
 )
+from benchmarks.web import bench_web
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.models import ArticleRecord, ArticleVersion, Capture
 from pipelines.catalogue.queries import list_articles
@@ -61,9 +62,10 @@ def bench_catalogue(
         section.notes.append(
             f"Bulk insert {label}, one batch profiled: {profiled(extra, 'index_article')}."
         )
-        search = bench_search(label, sessions, articles)
-        section.rows += search.rows
-        section.notes += search.notes
+        for more in (bench_search(label, sessions, articles),
+                     bench_web(label, url, sessions, articles)):  # fmt: skip
+            section.rows += more.rows
+            section.notes += more.notes
         return section
     finally:
         engine.dispose()

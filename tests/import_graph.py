@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("pipelines", "crawler", "scheduler")
+PACKAGES = ("pipelines", "crawler", "scheduler", "web")
 FRAMEWORKS = ("scrapy", "twisted", "apscheduler")
 
 

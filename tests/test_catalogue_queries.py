@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from pipelines.catalogue.locks import acquire_channel_locks
 from pipelines.catalogue.models import ArticleRecord
 from pipelines.catalogue.queries import (
+    article_months,
+    count_articles,
     find_article,
     get_run,
     held_locks,
@@ -126,6 +128,28 @@ def test_limit(session: Session) -> None:
     seed(session)
     assert titles(list_articles(session, limit=2)) == ["d5-early", "d4-last"]
     assert len(list_articles(session, limit=None)) == 5
+
+
+def test_pages_by_offset_and_the_count_of_all(session: Session) -> None:
+    seed(session)
+    everything = titles(list_articles(session, limit=None))
+    pages = [titles(list_articles(session, limit=2, offset=at)) for at in (0, 2, 4, 6)]
+    assert pages == [everything[0:2], everything[2:4], everything[4:], []]
+    assert count_articles(session) == 5
+    assert count_articles(session, site="rmzxb", until=date(2022, 3, 4)) == 4
+    assert count_articles(session, channel="xs") == len(list_articles(session, channel="xs"))
+    assert count_articles(session, changed_since=date(2022, 1, 1)) == 0  # none edited
+
+
+def test_months_of_a_channel_by_shanghai_time(session: Session) -> None:
+    seed(session)
+    add(session, "feb-last", datetime(2022, 2, 28, 23, 30, tzinfo=SHANGHAI))  # 15:30 UTC
+    add(session, "apr-first", datetime(2022, 4, 1, 0, 30, tzinfo=SHANGHAI))  # 31 March UTC
+    session.commit()
+    assert article_months(session, site="rmzxb", channel="yw") == [
+        ("2022-04", 1), ("2022-03", 3), ("2022-02", 1),
+    ]  # fmt: skip
+    assert article_months(session, site="rmzxb", channel="none") == []
 
 
 def test_a_summary_list_shows_the_same_lines_and_reads_no_body(session: Session) -> None:

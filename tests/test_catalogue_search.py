@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.bigrams import query_phrases, terms
-from pipelines.catalogue.search import make_snippet, search_articles, search_plan
+from pipelines.catalogue.search import (
+    count_search,
+    hit_view,
+    make_snippet,
+    search_articles,
+    search_plan,
+)
 from pipelines.catalogue.writes import save_article
 from pipelines.errors import UsageError
 from pipelines.normalise.article import Image
@@ -111,6 +117,27 @@ def test_filters_combine_with_search(session: Session, catalogued: dict[str, str
     ]
     assert found(session, "政协", site="other") == []
     assert found(session, "政协", channel="yw", limit=2) == found(session, "政协")[:2]
+
+
+def test_pages_by_offset_and_the_count_of_all(session: Session, catalogued: dict[str, str]) -> None:
+    everything = found(session, "政协", limit=100)
+    assert len(everything) > 2
+    assert found(session, "政协", limit=2, offset=1) == everything[1:3]
+    assert found(session, "政协", offset=len(everything)) == []
+    assert count_search(session, "政协") == len(everything)
+    assert count_search(session, "政协", source="人民政协报") == 1
+    with pytest.raises(UsageError):
+        count_search(session, "政")
+
+
+def test_a_hit_as_json_is_the_article_line_with_its_snippet(
+    session: Session, catalogued: dict[str, str]
+) -> None:
+    hit = search_articles(session, "政协", limit=1)[0]
+    view = hit_view(hit)
+    assert view["url"] == hit.article.url and view["snippet"] == hit.snippet
+    assert view["highlights"] == [list(span) for span in hit.highlights]
+    assert view["title_match"] is hit.title_match
 
 
 def test_an_edited_article_is_found_by_its_new_text_only(

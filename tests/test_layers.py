@@ -1,5 +1,7 @@
 """The layering rule: `pipelines/` is the pure core, only `crawler/` imports Scrapy and Twisted,
-only `scheduler/` imports APScheduler, and no modules of ours import each other in a circle."""
+only `scheduler/` imports APScheduler, `web/` reads the catalogue through the core and starts
+crawls as processes (never Scrapy in its own), and no modules of ours import each other in a
+circle."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from tests.import_graph import Import, all_imports, cycles, group, module_graph
 # package of ours but itself; within it, a lower layer never imports a higher one.
 FORBIDDEN = {
     "pipelines": {"crawler", "scheduler", "replicas", "benchmarks", "tests", "scrapy", "twisted",
-                  "apscheduler"},
-    "crawler": {"scheduler", "replicas", "benchmarks", "tests", "apscheduler"},
+                  "apscheduler", "web"},
+    "crawler": {"scheduler", "replicas", "benchmarks", "tests", "apscheduler", "web"},
     "scheduler": {"crawler", "benchmarks", "tests", "scrapy", "twisted"},
+    "web": {"crawler", "replicas", "benchmarks", "tests", "scrapy", "twisted", "apscheduler"},
 }  # fmt: skip
 # Inside the core: what each part may not import (normalise and warc are the bottom).
 CORE_FORBIDDEN = {
@@ -61,13 +64,17 @@ def test_a_crawl_process_loads_no_scheduler_and_the_service_no_scrapy() -> None:
         ("crawler/bad.py", "from apscheduler.triggers.cron import CronTrigger\n", "apscheduler"),
         ("scheduler/bad.py", "from twisted.internet import reactor\n", "twisted"),
         ("scheduler/bad.py", "from crawler import settings\n", "crawler"),
+        ("web/bad.py", "def f():\n    import scrapy\n", "scrapy"),
+        ("web/bad.py", "from crawler.spiders import rmzxb\n", "crawler"),
+        ("web/bad.py", "from apscheduler.triggers.cron import CronTrigger\n", "apscheduler"),
+        ("pipelines/bad.py", "from web.app import create_app\n", "web"),
     ],
 )
 def test_the_rule_catches_an_import_that_breaks_it(
     tmp_path: Path, path: str, source: str, broken: str
 ) -> None:
     # The checker itself can fail: plant one bad import in a small tree and it is named.
-    for package in ("pipelines", "crawler", "scheduler"):
+    for package in ("pipelines", "crawler", "scheduler", "web"):
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
     (tmp_path / "pipelines" / "warc").mkdir()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy.orm import Session, load_only, selectinload
@@ -42,21 +44,25 @@ def list_articles(
     source: str | None = None,
     editor: str | None = None,
     limit: int | None = 50,
+    offset: int = 0,
     summary_only: bool = False,
 ) -> list[ArticleRecord]:
     """Articles newest first (by publication time, then id), filtered (see article_filters).
 
     `changed_since`: only articles whose content changed (a version after the first) at or
-    after that time. `limit=None`: no limit. `summary_only`: the rows hold SUMMARY_COLUMNS
-    alone; reading any other attribute raises.
+    after that time. `limit=None`: no limit; `offset`: skip that many first. `summary_only`:
+    the rows hold SUMMARY_COLUMNS alone; reading any other attribute raises.
     """
     query = _articles_query(
+        select(ArticleRecord),
         site=site, channel=channel, since=since, until=until, changed_since=changed_since,
         section=section, source=source, editor=editor,
     )  # fmt: skip
     query = query.order_by(ArticleRecord.published_at.desc(), ArticleRecord.id.desc())
     if limit is not None:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     if summary_only:
         query = query.options(load_only(*SUMMARY_COLUMNS, raiseload=True))
     return list(session.scalars(query))
@@ -74,32 +80,22 @@ def count_articles(
     source: str | None = None,
     editor: str | None = None,
 ) -> int:
-    """How many articles list_articles would return without a limit (one COUNT query)."""
+    """How many articles list_articles would give without a limit, for the same filters."""
     query = _articles_query(
+        select(func.count(ArticleRecord.id)),
         site=site, channel=channel, since=since, until=until, changed_since=changed_since,
         section=section, source=source, editor=editor,
     )  # fmt: skip
-    # Counting the id alone: the rows' bodies are never read.
-    return int(session.scalar(query.with_only_columns(func.count(ArticleRecord.id))) or 0)
+    return int(session.scalar(query) or 0)
 
 
 def _articles_query(
+    query: Select[Any],
     *,
-    site: str | None,
-    channel: str | None,
-    since: date | datetime | None,
-    until: date | datetime | None,
     changed_since: date | datetime | None,
-    section: str | None,
-    source: str | None,
-    editor: str | None,
-) -> Select[ArticleRecord]:
-    query = select(ArticleRecord).where(
-        *article_filters(
-            site=site, channel=channel, since=since, until=until,
-            section=section, source=source, editor=editor,
-        )
-    )  # fmt: skip
+    **filters: Any,
+) -> Select[Any]:
+    query = query.where(*article_filters(**filters))
     if changed_since is not None:
         edited = select(ArticleVersion.article_id).where(ArticleVersion.number > 1)
         start = _start(changed_since)
@@ -152,6 +148,14 @@ def article_filters(
         if end is not None:
             found.append(ArticleRecord.published_at < end)
     return found
+
+
+def article_months(session: Session, *, site: str, channel: str) -> list[tuple[str, int]]:
+    """Each month (`2024-03`, Asia/Shanghai) a channel has articles in, newest first, with how
+    many. Reads one indexed column of the channel's articles."""
+    query = select(ArticleRecord.published_at).where(*article_filters(site=site, channel=channel))
+    months = Counter(moment.strftime("%Y-%m") for moment in session.scalars(query))
+    return sorted(months.items(), reverse=True)
 
 
 def find_article(session: Session, url_or_id: str) -> ArticleRecord | None:
@@ -207,7 +211,7 @@ def with_captures(session: Session, rows: Sequence[ArticleRecord]) -> None:
 
 def catalogued_channels(session: Session) -> set[tuple[str, str]]:
     """Every (site, channel) the catalogue knows, seeded now or once."""
-    return set(session.execute(select(Channel.site, Channel.key)).tuples())
+    return {(site, key) for site, key in session.execute(select(Channel.site, Channel.key))}
 
 
 def run_rejections(session: Session, run_id: int) -> list[Rejection]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, terms
 from pipelines.catalogue.models import ArticleRecord
 from pipelines.catalogue.queries import article_filters
+from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
 
 SEARCH_TABLE = "article_search"
@@ -47,6 +48,16 @@ class SearchHit:
     title_match: bool
     snippet: str
     highlights: tuple[tuple[int, int], ...]  # [start, end) of each hit in the snippet
+
+
+def hit_view(hit: SearchHit) -> dict[str, Any]:
+    """One line of a search's results: the article's summary, where it matched, its snippet."""
+    return {
+        **article_summary(hit.article),
+        "title_match": hit.title_match,
+        "snippet": hit.snippet,
+        "highlights": [list(span) for span in hit.highlights],
+    }
 
 
 def article_fields(record: Any) -> dict[str, str]:
@@ -104,6 +115,7 @@ def search_articles(
     query: str,
     *,
     limit: int | None = DEFAULT_LIMIT,
+    offset: int = 0,
     site: str | None = None,
     channel: str | None = None,
     section: str | None = None,
@@ -112,10 +124,15 @@ def search_articles(
     since: date | None = None,
     until: date | None = None,
 ) -> list[SearchHit]:
-    """The articles matching every part of `query`, best first, at most `limit` (None: all)."""
-    ranked, filters = _matching(
-        session, query, site, channel, section, source, editor, since, until
-    )
+    """The articles matching every part of `query`, best first, at most `limit` (None: all)
+    after the first `offset`."""
+    phrases = _checked_phrases(query)
+    _prefer_the_index(session)
+    ranked = _ranked_ids(session, phrases)
+    filters = article_filters(
+        site=site, channel=channel, section=section, source=source, editor=editor,
+        since=since, until=until,
+    )  # fmt: skip
     statement = (
         select(ArticleRecord, ranked.c.title_match)
         .join(ranked, ranked.c.article_id == ArticleRecord.id)
@@ -127,6 +144,7 @@ def search_articles(
             ArticleRecord.id.desc(),
         )
         .limit(limit)
+        .offset(offset)
     )
     words = needles(query)
     return [
@@ -135,7 +153,7 @@ def search_articles(
     ]
 
 
-def count_matches(
+def count_search(
     session: Session,
     query: str,
     *,
@@ -147,10 +165,14 @@ def count_matches(
     since: date | None = None,
     until: date | None = None,
 ) -> int:
-    """How many articles search_articles would return without a limit (one COUNT query)."""
-    ranked, filters = _matching(
-        session, query, site, channel, section, source, editor, since, until
-    )
+    """How many articles search_articles would find without a limit, for the same filters."""
+    phrases = _checked_phrases(query)
+    _prefer_the_index(session)
+    ranked = _ranked_ids(session, phrases)
+    filters = article_filters(
+        site=site, channel=channel, section=section, source=source, editor=editor,
+        since=since, until=until,
+    )  # fmt: skip
     statement = (
         select(func.count(ArticleRecord.id))
         .join(ranked, ranked.c.article_id == ArticleRecord.id)
@@ -159,18 +181,8 @@ def count_matches(
     return int(session.scalar(statement) or 0)
 
 
-def _matching(
-    session: Session,
-    query: str,
-    site: str | None,
-    channel: str | None,
-    section: str | None,
-    source: str | None,
-    editor: str | None,
-    since: date | None,
-    until: date | None,
-) -> tuple[Any, list[Any]]:
-    """The ranked matches of `query` (a subquery) and the filters on their articles."""
+def _checked_phrases(query: str) -> list[list[str]]:
+    """The query's phrases of bigrams; a UsageError for a query that cannot be searched."""
     phrases = query_phrases(query)
     if not phrases:
         raise UsageError(f"search {query!r} has no word to look for: give Chinese or words")
@@ -179,12 +191,7 @@ def _matching(
         # Indexed as bigrams, a single character could be found only where it stands alone:
         # refused, rather than silently missing it everywhere else.
         raise UsageError(f"search for {lone[0]!r}: give Chinese words of two characters or more")
-    _prefer_the_index(session)
-    filters = article_filters(
-        site=site, channel=channel, section=section, source=source, editor=editor,
-        since=since, until=until,
-    )  # fmt: skip
-    return _ranked_ids(session, phrases), filters
+    return phrases
 
 
 def search_plan(session: Session, query: str) -> str:
@@ -297,6 +304,8 @@ __all__ = [
     "DEFAULT_LIMIT",
     "SEARCH_TABLES",
     "SearchHit",
+    "count_search",
+    "hit_view",
     "index_article",
     "index_text",
     "make_snippet",

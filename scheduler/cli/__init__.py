@@ -34,12 +34,13 @@ from scheduler.cli import (
     show,
     tidy,
     verify,
+    web,
 )
 from scheduler.cli.config_file import apply_config
 from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
 COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
-            reindex, export, verify, pack, tidy, replica, db)  # fmt: skip
+            reindex, export, verify, pack, tidy, replica, web, db)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

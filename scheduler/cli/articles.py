@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from pipelines.catalogue.queries import count_articles, list_articles
-from pipelines.catalogue.search import DEFAULT_LIMIT, count_matches, search_articles
+from pipelines.catalogue.search import DEFAULT_LIMIT, count_search, hit_view, search_articles
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
 from scheduler.cli.output import print_records
@@ -100,16 +100,8 @@ def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str
         hits = search_articles(session, args.search, limit=limit, **filters)
         total = len(hits)
         if limit is not None and len(hits) == limit:
-            total = count_matches(session, args.search, **filters)
-        records = [
-            {
-                **article_summary(hit.article),
-                "title_match": hit.title_match,
-                "snippet": hit.snippet,
-                "highlights": [list(span) for span in hit.highlights],
-            }
-            for hit in hits
-        ]
+            total = count_search(session, args.search, **filters)
+        records = [hit_view(hit) for hit in hits]
     if args.format == "table":
         for record in records:
             record["snippet"] = _marked(record["snippet"], record["highlights"])

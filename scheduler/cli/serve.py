@@ -13,6 +13,7 @@ from scheduler.cli.support import (
     positive_int,
 )
 from scheduler.cli.tidy import add_tidy_options, settings_from
+from scheduler.cli.web import add_beside_options, web_beside
 from scheduler.serve import serve
 from scheduler.service import DEFAULT_TIDY_SCHEDULE, ServiceSettings
 from scheduler.timing import cron_trigger
@@ -48,6 +49,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         f"(env CPPCC_TIDY_SCHEDULE; default {DEFAULT_TIDY_SCHEDULE!r})",
     )  # fmt: skip
     add_tidy_options(sub)
+    add_beside_options(sub)
 
 
 def _schedule(text: str) -> str | None:
@@ -64,19 +66,20 @@ def run(config: Config, args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT: scheduled crawls, recovery after crashes."""
     check_environment()
     seeds = config.seeds()
-    return serve(
-        ServiceSettings(
-            home=config.home,
-            database_url=config.catalogue_url(),
-            seeds_path=seeds.path,
-            max_concurrent=_as_int(args.max_concurrent),
-            grace=float(_as_int(args.grace)),
-            time_limit=_as_int(args.time_limit),
-            tidy=settings_from(args),
-            tidy_schedule=args.tidy_schedule,
-            log_level=LOG_LEVELS[config.verbosity],
+    with web_beside(config, args):
+        return serve(
+            ServiceSettings(
+                home=config.home,
+                database_url=config.catalogue_url(),
+                seeds_path=seeds.path,
+                max_concurrent=_as_int(args.max_concurrent),
+                grace=float(_as_int(args.grace)),
+                time_limit=_as_int(args.time_limit),
+                tidy=settings_from(args),
+                tidy_schedule=args.tidy_schedule,
+                log_level=LOG_LEVELS[config.verbosity],
+            )
         )
-    )
 
 
 def _as_int(value: int | str) -> int:

@@ -1,0 +1,1 @@
+"""The web interface and JSON API of the catalogue (`cppcc-archive web`)."""
