@@ -156,6 +156,7 @@ KEYS = (
     Key("service", "pack_below", "CPPCC_PACK_BELOW", SIZE),
     Key("service", "pack_min_age", "CPPCC_PACK_MIN_AGE", SECONDS),
     Key("service", "log_retention", "CPPCC_LOG_RETENTION", DAYS),
+    Key("web", "token", "CPPCC_WEB_TOKEN", TEXT),
 )
 SECTIONS = tuple(dict.fromkeys(key.section for key in KEYS))
 

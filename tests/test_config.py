@@ -31,6 +31,9 @@ max_size = "2M"
 max_concurrent = 3
 pack_min_age = 1.5
 tidy_schedule = "off"
+
+[web]
+token = "s3cret"
 """
 
 
@@ -57,6 +60,7 @@ def test_each_key_becomes_its_environment_variable(tmp_path: Path) -> None:
         "CPPCC_MAX_CONCURRENT": "3",
         "CPPCC_PACK_MIN_AGE": "1.5",
         "CPPCC_TIDY_SCHEDULE": "off",
+        "CPPCC_WEB_TOKEN": "s3cret",
     }
 
 

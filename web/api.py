@@ -72,7 +72,10 @@ def writer(
     """Writes need the configured bearer token; with none configured they are off."""
     if config.token is None:
         raise HTTPException(
-            403, "write endpoints are off: set CPPCC_WEB_TOKEN to turn them on", headers=None
+            403,
+            "write endpoints are off: set [web] token in the configuration file "
+            "(or CPPCC_WEB_TOKEN)",
+            headers=None,
         )
     if not config.token_matches(bearer(authorization)):
         raise HTTPException(
