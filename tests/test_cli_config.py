@@ -93,7 +93,7 @@ def test_the_homes_own_config_file_is_read(tmp_path: Path, replica_seeds: Path) 
         ("[service]\ngrace = 'soon'\n", "[service] grace is 'soon'; expected a whole number"),
         ("[service]\ntidy_schedule = 'daily'\n", "tidy_schedule is 'daily'; expected 5 cron"),
         ("[crawl]\nspeed = 3\n", "unknown key 'speed' in [crawl]"),
-        ("[web]\nport = 1\n", "unknown section [web]"),
+        ("[webui]\nport = 1\n", "unknown section [webui]"),
         ("[crawl\n", "not valid TOML"),
         (None, "cannot read it"),
     ],
