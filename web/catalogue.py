@@ -7,8 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.catalogue.queries import catalogued_channels
-from pipelines.errors import UsageError
+from pipelines.catalogue.queries import catalogued_channels, check_known_channel
 from pipelines.seeds import Seeds
 
 
@@ -31,13 +30,4 @@ class Catalogue:
         if site is None and channel is None:
             return
         known = {(c.site, c.key) for c in self.seeds.channels()} | catalogued_channels(session)
-        if site is not None and all(s != site for s, _ in known):
-            sites = ", ".join(sorted({s for s, _ in known}))
-            raise UsageError(f"no site {site!r} in the seeds or the catalogue (sites: {sites})")
-        if channel is not None and all(
-            c != channel or (site is not None and s != site) for s, c in known
-        ):
-            channels = ", ".join(sorted(f"{s}/{c}" for s, c in known if site in (None, s)))
-            raise UsageError(
-                f"no channel {channel!r} in the seeds or the catalogue (channels: {channels})"
-            )
+        check_known_channel(known, site, channel, "the seeds or the catalogue")

@@ -22,6 +22,7 @@ from pipelines.catalogue.models import (
     RunChannel,
     split_channel_key,
 )
+from pipelines.errors import UsageError
 
 # What a line of an article list shows (views.article_summary). Loading only these leaves the
 # bodies, pictures and keywords unread: on PostgreSQL a body is kept out of line (TOAST), one
@@ -212,6 +213,22 @@ def with_captures(session: Session, rows: Sequence[ArticleRecord]) -> None:
 def catalogued_channels(session: Session) -> set[tuple[str, str]]:
     """Every (site, channel) the catalogue knows, seeded now or once."""
     return {(site, key) for site, key in session.execute(select(Channel.site, Channel.key))}
+
+
+def check_known_channel(
+    known: set[tuple[str, str]], site: str | None, channel: str | None, where: str
+) -> None:
+    """A UsageError for a site or channel filter that no (site, channel) in `known` matches:
+    a misspelt one would match no article and look like a clean "0 articles". `where` names
+    what `known` came from, for the message."""
+    if site is not None and all(s != site for s, _ in known):
+        sites = ", ".join(sorted({s for s, _ in known}))
+        raise UsageError(f"no site {site!r} in {where} (sites: {sites})")
+    if channel is not None and all(
+        c != channel or (site is not None and s != site) for s, c in known
+    ):
+        channels = ", ".join(sorted(f"{s}/{c}" for s, c in known if site in (None, s)))
+        raise UsageError(f"no channel {channel!r} in {where} (channels: {channels})")
 
 
 def run_rejections(session: Session, run_id: int) -> list[Rejection]:

@@ -126,12 +126,9 @@ def search_articles(
 ) -> list[SearchHit]:
     """The articles matching every part of `query`, best first, at most `limit` (None: all)
     after the first `offset`."""
-    phrases = _checked_phrases(query)
-    _prefer_the_index(session)
-    ranked = _ranked_ids(session, phrases)
-    filters = article_filters(
-        site=site, channel=channel, section=section, source=source, editor=editor,
-        since=since, until=until,
+    ranked, filters = _matching(
+        session, query, site=site, channel=channel, section=section, source=source,
+        editor=editor, since=since, until=until,
     )  # fmt: skip
     statement = (
         select(ArticleRecord, ranked.c.title_match)
@@ -166,12 +163,9 @@ def count_search(
     until: date | None = None,
 ) -> int:
     """How many articles search_articles would find without a limit, for the same filters."""
-    phrases = _checked_phrases(query)
-    _prefer_the_index(session)
-    ranked = _ranked_ids(session, phrases)
-    filters = article_filters(
-        site=site, channel=channel, section=section, source=source, editor=editor,
-        since=since, until=until,
+    ranked, filters = _matching(
+        session, query, site=site, channel=channel, section=section, source=source,
+        editor=editor, since=since, until=until,
     )  # fmt: skip
     statement = (
         select(func.count(ArticleRecord.id))
@@ -179,6 +173,14 @@ def count_search(
         .where(*filters)
     )
     return int(session.scalar(statement) or 0)
+
+
+def _matching(session: Session, query: str, **filters: Any) -> tuple[Any, list[Any]]:
+    """What search_articles and count_search share: the ranked ids of the articles matching
+    `query` (a subquery), and the WHERE clauses of the other filters."""
+    phrases = _checked_phrases(query)
+    _prefer_the_index(session)
+    return _ranked_ids(session, phrases), article_filters(**filters)
 
 
 def _checked_phrases(query: str) -> list[list[str]]:

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from pipelines.errors import CatalogueError, UsageError
+from pipelines.errors import CatalogueError
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Seeds
 from scheduler.timing import load_seeds
@@ -176,35 +176,23 @@ def _check_schema(engine: Engine, read_only: bool) -> None:
 
 
 def check_site_channel(config: Config, site: str | None, channel: str | None) -> None:
-    """A UsageError for a --site/--channel that neither the seeds nor the catalogue know.
-
-    A misspelt site or channel would match no article and look like a clean "0 articles";
-    a channel since removed from the seeds still has its articles in the catalogue.
-    """
+    """A UsageError for a --site/--channel that neither the seeds nor the catalogue know (a
+    channel since removed from the seeds still has its articles in the catalogue)."""
     if site is None and channel is None:
         return
+    from pipelines.catalogue.queries import check_known_channel
+
     seeds = config.seeds()
     known = {(c.site, c.key) for c in seeds.channels()} | _catalogued_channels(config)
-    if site is not None and all(s != site for s, _ in known):
-        sites = ", ".join(sorted({s for s, _ in known}))
-        raise UsageError(f"no site {site!r} in {seeds.path} or the catalogue (sites: {sites})")
-    if channel is not None and all(
-        c != channel or (site is not None and s != site) for s, c in known
-    ):
-        channels = ", ".join(sorted(f"{s}/{c}" for s, c in known if site in (None, s)))
-        raise UsageError(
-            f"no channel {channel!r} in {seeds.path} or the catalogue (channels: {channels})"
-        )
+    check_known_channel(known, site, channel, f"{seeds.path} or the catalogue")
 
 
 def _catalogued_channels(config: Config) -> set[tuple[str, str]]:
-    from sqlalchemy import select
-
-    from pipelines.catalogue.models import Channel
+    from pipelines.catalogue.queries import catalogued_channels
 
     try:
         with catalogue_session(config) as session:
-            return set(session.execute(select(Channel.site, Channel.key)).tuples())
+            return catalogued_channels(session)
     except CatalogueError:  # no catalogue yet: the seeds alone say what exists
         return set()
 
