@@ -157,6 +157,8 @@ KEYS = (
     Key("service", "pack_min_age", "CPPCC_PACK_MIN_AGE", SECONDS),
     Key("service", "log_retention", "CPPCC_LOG_RETENTION", DAYS),
     Key("web", "token", "CPPCC_WEB_TOKEN", TEXT),
+    Key("web", "pywb", "CPPCC_PYWB", TEXT),
+    Key("web", "replay_url", "CPPCC_REPLAY_URL", TEXT),
 )
 SECTIONS = tuple(dict.fromkeys(key.section for key in KEYS))
 

@@ -410,6 +410,44 @@ def test_another_address_than_loopback_needs_a_token(archive: Archive) -> None:
     assert result.stderr.count("\n") == 1 and "CPPCC_WEB_TOKEN" in result.stderr
 
 
+def test_without_pywb_the_replay_is_off_and_said_so(archive: Archive) -> None:
+    said = archive.web.stderr.read_text(encoding="utf-8")
+    assert "replay off: no pywb" in said and "--pywb PATH" in said
+
+
+def test_a_replay_url_moves_the_replay_links_and_the_policy(archive: Archive) -> None:
+    web = start_web(archive.home, archive.seeds, "--replay-url", "https://replay.example.org/")
+    try:
+        article = archive.json("show", str(archive.json("articles")[0]["id"]))
+        reply = web.get(f"/articles/{article['id']}")
+        stamp = datetime.fromisoformat(article["captures"][0]["fetched_at"]).astimezone(UTC)
+        link = f"https://replay.example.org/archive/{stamp:%Y%m%d%H%M%S}/{article['url']}"
+        assert link in reply.text
+        policy = reply.headers["Content-Security-Policy"]
+        assert "frame-src https://replay.example.org;" in policy
+        framed = web.get(f"/articles/{article['id']}/captures/1").text
+        frame = f"https://replay.example.org/archive/{stamp:%Y%m%d%H%M%S}mp_/{article['url']}"
+        assert f'<iframe class="replay" src="{frame}"' in framed  # the page alone, no banner
+        assert web.get(f"/articles/{article['id']}/captures/99").status == 404
+    finally:
+        web.stop()
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--pywb", "/nowhere/pywb-env"], "--pywb /nowhere/pywb-env: no pywb `wayback` program"),
+        (["--replay-url", "replay.example.org"], "--replay-url replay.example.org: not an http"),
+    ],
+)
+def test_a_replay_option_that_cannot_work_is_one_line(
+    archive: Archive, options: list[str], said: str
+) -> None:
+    result = archive.cli("web", "--port", "0", *options)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and said in result.stderr
+
+
 def test_serve_with_web_serves_the_interface_beside_the_service(tmp_path: Path) -> None:
     home, seeds = tmp_path / "home", tmp_path / "seeds.toml"
     # A channel whose one daily slot is never reached in the test: the service crawls nothing.

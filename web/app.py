@@ -50,7 +50,8 @@ Next = Callable[[Request], Awaitable[Response]]
 
 async def _guard(request: Request, call_next: Next) -> Response:
     """Reads are open on loopback; elsewhere every request needs the token. UI pages get a
-    Content-Security-Policy: nothing but this origin, frames only from the replay origin."""
+    Content-Security-Policy: nothing but this origin, but frames and pictures from the replay
+    origin (archived pages and pictures come from pywb, never from here)."""
     settings: WebSettings = request.app.state.settings
     if settings.reads_need_token and not settings.token_matches(
         bearer(request.headers.get("authorization"))
@@ -63,7 +64,7 @@ async def _guard(request: Request, call_next: Next) -> Response:
     response = await call_next(request)
     if not request.url.path.startswith("/api/"):
         response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; "
+            f"default-src 'self'; img-src 'self' data: {settings.replay_origin}; "
             f"frame-src {settings.replay_origin}; frame-ancestors 'self'; base-uri 'none'; "
             "form-action 'self'"
         )

@@ -3,7 +3,7 @@ the schedule. No script: plain links and forms."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from pipelines.catalogue.models import SHANGHAI
+from pipelines.catalogue.models import SHANGHAI, ArticleRecord
 from pipelines.catalogue.queries import article_months, find_article, list_articles, list_runs
 from pipelines.catalogue.search import count_search, search_articles
 from pipelines.catalogue.versions import versions_view
@@ -21,10 +21,15 @@ from pipelines.errors import UsageError
 from scheduler.serve import schedule_rows
 from web.api import MAX_ID, MAX_OFFSET, catalogue, session, settings
 from web.catalogue import Catalogue
-from web.settings import REPLAY_COLLECTION, WebSettings
+from web.replay import replay_path
+from web.settings import WebSettings
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Capture times to the second on pages (the API keeps the microseconds the catalogue holds).
+templates.env.filters["seconds"] = lambda moment: (
+    datetime.fromisoformat(moment).replace(microsecond=0).isoformat() if moment else moment
+)
 PAGE_SIZE = 20
 Db = Annotated[Session, Depends(session)]
 
@@ -95,19 +100,47 @@ def article_page(
     config: Annotated[WebSettings, Depends(settings)],
     article_id: int,
 ) -> Response:
-    """An article as a reader sees it, its captures (with replay links) and its versions."""
-    row = find_article(db, str(article_id)) if 0 <= article_id <= MAX_ID else None
-    if row is None:
-        raise HTTPException(404, f"no article {article_id} in the catalogue")
+    """An article as a reader sees it, its captures (with replay links) and its versions.
+
+    Its pictures are shown from the replay origin (pywb), as archived: this origin serves no
+    archived bytes."""
+    row = _article(db, article_id)
     view = article_view(row)
-    for capture in view["captures"]:
+    for number, capture in enumerate(view["captures"], start=1):
+        capture["number"] = number
         capture["replay"] = replay_link(config, capture["fetched_at"], capture["url"])
+    captured = max((c["fetched_at"] for c in view["captures"] if c["fetched_at"]), default=None)
+    for image in view["images"]:  # pywb finds the picture's capture nearest the page's
+        image["archived"] = replay_link(config, captured, image["url"], "im_")
     context = {
         "article": view,
         "blocks": reading_order(view),
         "versions": versions_view(row.versions),
     }
     return _render(request, "article.html", context)
+
+
+@router.get("/articles/{article_id}/captures/{number}", response_class=HTMLResponse)
+def capture_page(
+    request: Request,
+    db: Db,
+    config: Annotated[WebSettings, Depends(settings)],
+    article_id: int,
+    number: int,
+) -> Response:
+    """One capture of an article replayed by pywb, in a frame from the replay origin."""
+    view = article_view(_article(db, article_id))
+    if not 1 <= number <= len(view["captures"]) or not view["captures"][number - 1]["fetched_at"]:
+        raise HTTPException(404, f"article {article_id} has no capture {number}")
+    capture = view["captures"][number - 1]
+    context = {
+        "article": view,
+        "capture": capture,
+        "number": number,
+        "frame": replay_link(config, capture["fetched_at"], capture["url"], "mp_"),
+        "replay": replay_link(config, capture["fetched_at"], capture["url"]),
+    }
+    return _render(request, "capture.html", context)
 
 
 @router.get("/runs", response_class=HTMLResponse)
@@ -151,12 +184,20 @@ def reading_order(view: dict[str, Any]) -> list[dict[str, Any]]:
     return blocks
 
 
-def replay_link(config: WebSettings, fetched_at: str | None, url: str) -> str | None:
-    """The capture in pywb on the replay origin: /COLLECTION/YYYYmmddHHMMSS/URL."""
+def replay_link(
+    config: WebSettings, fetched_at: str | None, url: str, mode: str = ""
+) -> str | None:
+    """The capture in pywb on the replay origin (see replay_path for `mode`)."""
     if fetched_at is None:
         return None
-    stamp = datetime.fromisoformat(fetched_at).astimezone(UTC)  # pywb's timestamps are UTC
-    return f"{config.replay_origin}/{REPLAY_COLLECTION}/{stamp:%Y%m%d%H%M%S}/{url}"
+    return config.replay_origin + replay_path(fetched_at, url, mode)
+
+
+def _article(db: Session, article_id: int) -> ArticleRecord:
+    row = find_article(db, str(article_id)) if 0 <= article_id <= MAX_ID else None
+    if row is None:
+        raise HTTPException(404, f"no article {article_id} in the catalogue")
+    return row
 
 
 def _month_bounds(month: str) -> tuple[date, date]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TOKEN_ENV = "CPPCC_WEB_TOKEN"
-REPLAY_COLLECTION = "archive"  # the pywb collection replay links point into
+REPLAY_URL_ENV = "CPPCC_REPLAY_URL"
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,15 @@ class WebSettings:
     port: int = 8080
     replay_port: int = 8081
     token: str | None = None
+    # Where browsers reach pywb when that is not this host's replay port (a reverse proxy's
+    # https://replay.example.org); it must be another origin than the UI's.
+    replay_url: str | None = None
 
     @property
     def replay_origin(self) -> str:
         """Where pywb replays captures: the same host, another port (another origin)."""
+        if self.replay_url:
+            return self.replay_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.replay_port}"
 

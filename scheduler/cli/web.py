@@ -10,15 +10,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from pipelines.errors import UsageError
 from scheduler.cli.support import EXIT_OK, Config, catalogue_sessions, non_negative_int
 
 NAME = "web"
-HELP = "serve the web interface and the JSON API of the catalogue"
+HELP = "serve the web interface and the JSON API of the catalogue, and replay through pywb"
+# Here as well as in web.settings: this module must load (for --help) without the web extra.
 TOKEN_ENV = "CPPCC_WEB_TOKEN"
+PYWB_ENV = "CPPCC_PYWB"
+REPLAY_URL_ENV = "CPPCC_REPLAY_URL"
 
 
 def arguments(sub: argparse.ArgumentParser) -> None:
@@ -31,16 +34,31 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         "--replay-port",
         type=_port,
         default=8081,
-        help="port of the pywb replay on the same host, which replay links point to (default 8081)",
+        help="port of the pywb replay on the same host, which replay links point to "
+        "(default 8081; 0: any free)",
+    )
+    sub.add_argument(
+        "--pywb",
+        metavar="PATH",
+        help=f"pywb's `wayback` program, or the virtual environment pywb is installed in "
+        f"(default: ${PYWB_ENV}, [web] pywb, else `wayback` on PATH; without it, no replay)",
+    )
+    sub.add_argument(
+        "--replay-url",
+        metavar="URL",
+        help="where browsers reach the replay, behind a reverse proxy (default: "
+        f"${REPLAY_URL_ENV}, [web] replay_url, else http://HOST:REPLAY_PORT); another origin "
+        "than the UI's",
     )
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
-    """Serve the pages and the API until Ctrl-C or SIGTERM."""
+    """Serve the pages and the API, and pywb beside them, until Ctrl-C or SIGTERM."""
     try:
         import uvicorn
 
         from web.app import create_app
+        from web.replay import find_wayback, pywb_process
         from web.settings import WebSettings, is_loopback
     except ImportError as exc:
         raise UsageError(
@@ -53,26 +71,61 @@ def run(config: Config, args: argparse.Namespace) -> int:
             f"--host {args.host} is not loopback: set {TOKEN_ENV} (every request will need "
             "it), or serve on 127.0.0.1 behind a reverse proxy"
         )
+    replay_url = args.replay_url or os.environ.get(REPLAY_URL_ENV) or None
+    _check_replay_url(replay_url)
+    wayback = find_wayback(args.pywb or os.environ.get(PYWB_ENV) or None)
     seeds = config.seeds()
-    with catalogue_sessions(config) as sessions:
+    with catalogue_sessions(config) as sessions, ExitStack() as beside:
         listening = _bind(args.host, args.port)
         port = listening.getsockname()[1]
+        replay_port = args.replay_port
+        if wayback is not None:
+            replay_port = replay_port or _free_port(args.host)
+            running = beside.enter_context(
+                pywb_process(wayback, config.archive, args.host, replay_port)
+            )
+            replay = f"replay {running.origin}/ by pywb"
+        else:
+            replay = (
+                "replay off: no pywb (install it in a virtual environment of its own and give "
+                "--pywb PATH)"
+            )
         settings = WebSettings(
-            home=config.home, database_url=config.catalogue_url(), seeds_path=config.seeds_path,
-            host=args.host, port=port, replay_port=args.replay_port, token=token,
+            home=config.home, database_url=config.catalogue_url(),
+            seeds_path=config.seeds_path, host=args.host, port=port, replay_port=replay_port,
+            token=token, replay_url=replay_url,
         )  # fmt: skip
         app = create_app(settings, sessions, seeds)
         server = _server_class()(uvicorn.Config(app, log_level="warning", access_log=False))
         writes = "on" if token else f"off (set {TOKEN_ENV})"
         print(
             f"cppcc-archive: serving http://{_shown(args.host)}:{port}/ (API /api/, "
-            f"/openapi.json; writes {writes}); Ctrl-C stops",
+            f"/openapi.json; writes {writes}; {replay}); Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )
         server.run(sockets=[listening])
     print("cppcc-archive: web: stopped", file=sys.stderr)
     return EXIT_OK
+
+
+def _check_replay_url(url: str | None) -> None:
+    from urllib.parse import urlsplit
+
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(
+            f"--replay-url {url}: not an http(s) URL; give where browsers reach pywb, "
+            "like https://replay.example.org"
+        )
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def add_beside_options(sub: argparse.ArgumentParser) -> None:
@@ -84,6 +137,7 @@ def add_beside_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--web-host", default="127.0.0.1", help="with --web: its address")
     sub.add_argument("--web-port", type=_port, default=8080, help="with --web: its port")
     sub.add_argument("--replay-port", type=_port, default=8081, help="with --web: pywb's port")
+    sub.add_argument("--pywb", metavar="PATH", help="with --web: pywb's `wayback` (see `web`)")
 
 
 @contextmanager
@@ -103,6 +157,8 @@ def web_beside(config: Config, args: argparse.Namespace) -> Iterator[None]:
         argv += ["--seeds", config.seeds_path]
     argv += ["web", "--host", args.web_host, "--port", str(args.web_port),
              "--replay-port", str(args.replay_port)]  # fmt: skip
+    if args.pywb:
+        argv += ["--pywb", args.pywb]
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)  # its lines go to our stderr
     try:
         _wait_until_listening(process, args.web_host, args.web_port)
