@@ -100,6 +100,7 @@ def _article_json(article: Article) -> dict[str, Any]:
             {"url": i.url, "caption": i.caption, "position": i.position} for i in article.images
         ],
         "page_count": article.page_count,
+        "attachments": list(article.attachments),
     }
 
 
@@ -118,6 +119,7 @@ def _article(data: dict[str, Any]) -> Article:
         paragraphs=tuple(data.get("paragraphs", ())),
         images=tuple(Image(**image) for image in data.get("images", ())),
         page_count=data.get("page_count", 1),
+        attachments=tuple(data.get("attachments", ())),  # absent in records before 2026-12
     )
 
 

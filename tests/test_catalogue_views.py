@@ -15,13 +15,14 @@ from tests.db_fixtures import FETCHED, URL, location, make_article
 ARTICLE_KEYS = [
     "id", "url", "site", "channel", "content_id", "section", "title", "subtitle",
     "published_at", "source", "author", "editor", "keywords", "paragraphs", "images",
-    "content_hash", "page_count", "captures",
+    "attachments", "content_hash", "page_count", "captures",
 ]  # fmt: skip
+ATTACHMENT = "https://www.rmzxw.com.cn/files/%E5%BE%81%E9%9B%86%E8%A1%A8.docx"
 
 
 def saved(session: Session) -> int:
     save_article(
-        session, article=make_article(), site="rmzxb", channel="yw",
+        session, article=make_article(attachments=(ATTACHMENT,)), site="rmzxb", channel="yw",
         captures=[(2, location("p2", page_url=URL + "?p=2")), (1, location("p1"))], run_id=None,
     )  # fmt: skip
     session.commit()
@@ -42,6 +43,7 @@ def test_article_view_keys_and_values(session: Session) -> None:
     assert view["keywords"] == ["两会", "政协"]
     assert view["images"][0]["url"] == "https://www.rmzxw.com.cn/images/1.jpg"
     assert view["images"][0]["caption"] == "会场"
+    assert view["attachments"] == [ATTACHMENT]
     assert view["captures"] == [
         {
             "warc_file": "cppcc-20220304-00000.warc.gz",

@@ -206,3 +206,15 @@ def test_field_coverage_and_warnings_are_in_runs_json_and_the_summary(sites: Sit
     assert cppcc["rejected"] == {} and cppcc["rejected_pages"] == []
     assert "  warnings: date-disagrees-with-url ×1\n" in sites.crawls["cppcc"].stdout
     assert "by fallback: " in sites.crawls["hnzx"].stdout
+
+
+def test_an_articles_attachments_are_listed_in_the_catalogue(sites: Sites) -> None:
+    files = {
+        sites.cppcc.base_url + path
+        for path, reply in sites.cppcc.routes.items()
+        if reply.headers[0][1].startswith("application/")
+    }
+    listed = [sites.json("show", str(a["id"]), "--format", "json") for a in sites.articles("cppcc")]
+    with_files = [article for article in listed if article["attachments"]]
+    assert with_files, "no article lists its attachments"
+    assert {url for article in with_files for url in article["attachments"]} == files

@@ -22,6 +22,7 @@ ARTICLE = Article(
     paragraphs=("第一段,有\u2028行分隔符。", "第二段。"),
     images=(Image("http://www.rmzxb.com.cn/upload/a.jpg", "图说", 1),),
     page_count=2,
+    attachments=("http://www.rmzxb.com.cn/upload/%E8%A1%A8.docx",),
 )
 PAGES = [(1, "<urn:uuid:1>"), (2, "<urn:uuid:2>")]
 
@@ -34,6 +35,8 @@ def test_an_article_comes_back_whole() -> None:
     assert (archived.site, archived.channel, archived.pages) == ("rmzxb", "xs", tuple(PAGES))
     assert archived.article == ARTICLE
     assert archived.article.content_hash == ARTICLE.content_hash
+    # Not content (Article's equality leaves them out), but `reindex` must get them back.
+    assert archived.article.attachments == ARTICLE.attachments != ()
 
 
 def test_a_rejection_comes_back_with_its_reason() -> None:

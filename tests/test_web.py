@@ -25,10 +25,12 @@ import pytest
 
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.locks import STALE_AFTER, acquire_channel_locks, release_channel_locks
-from pipelines.catalogue.writes import finish_run, start_run
+from pipelines.catalogue.schema import ensure_schema
+from pipelines.catalogue.writes import finish_run, save_article, start_run
 from replicas.rmzxb.site import SEEDS_SITE, build_site, not_found_page
 from replicas.server import ReplicaServer
 from tests.conftest import CLI, REPLICA_SEEDS, REPO, CliResult, run_cli, start_cli
+from tests.db_fixtures import FETCHED, location, make_article
 
 TOKEN = "test-token-7f3a"
 
@@ -372,6 +374,32 @@ def test_an_article_page_shows_the_article_and_its_captures(archive: Archive) ->
     stamp = datetime.fromisoformat(capture["fetched_at"]).astimezone(UTC)
     assert f"http://127.0.0.1:8081/archive/{stamp:%Y%m%d%H%M%S}/{capture['url']}" in page
     assert "Version 1" in page
+
+
+def test_an_article_page_lists_its_attachments_with_their_archived_files(
+    archive: Archive, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    engine = make_engine(f"sqlite:///{home / 'catalogue.sqlite3'}")
+    ensure_schema(engine)
+    docx = "https://www.rmzxw.com.cn/files/%E5%BE%81%E9%9B%86%E8%A1%A8.docx"  # 征集表.docx
+    with make_session_factory(engine)() as session, session.begin():
+        save_article(
+            session, article=make_article(attachments=(docx,)), site="rmzxb", channel="yw",
+            captures=[(1, location("p1"))], run_id=None,
+        )  # fmt: skip
+    engine.dispose()
+    web = start_web(home, archive.seeds)
+    try:
+        page = web.get("/articles/1").text
+    finally:
+        web.stop()
+    stamp = f"{FETCHED:%Y%m%d%H%M%S}"
+    assert (
+        f'<a href="http://127.0.0.1:8081/archive/{stamp}id_/{docx}" rel="noreferrer">征集表.docx</a>'
+        in page
+    )
 
 
 def test_a_channel_page_lists_its_articles_by_month(archive: Archive) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -112,6 +113,10 @@ def article_page(
     captured = max((c["fetched_at"] for c in view["captures"] if c["fetched_at"]), default=None)
     for image in view["images"]:  # pywb finds the picture's capture nearest the page's
         image["archived"] = replay_link(config, captured, image["url"], "im_")
+    view["attachments"] = [  # id_: the file's archived bytes, as the site sent them
+        {"url": url, "name": file_name(url), "archived": replay_link(config, captured, url, "id_")}
+        for url in view["attachments"]
+    ]
     context = {
         "article": view,
         "blocks": reading_order(view),
@@ -191,6 +196,11 @@ def replay_link(
     if fetched_at is None:
         return None
     return config.replay_origin + replay_path(fetched_at, url, mode)
+
+
+def file_name(url: str) -> str:
+    """The name a link's file goes by: the last part of its path, percent-decoded."""
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
 
 
 def _article(db: Session, article_id: int) -> ArticleRecord:

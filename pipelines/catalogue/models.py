@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -143,6 +144,9 @@ class ArticleRecord(ArticleContent, Base):
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]  # when the content last changed (or was first seen)
+    # Files the newest capture links to from the body (PDF, Word...), absolute URLs in page
+    # order; not content (a changed link alone makes no version), so not in the versions.
+    attachments: Mapped[list[Any]] = mapped_column(JSON, server_default=text("'[]'"))
 
     captures: Mapped[list[Capture]] = relationship(
         back_populates="article",

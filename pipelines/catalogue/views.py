@@ -35,6 +35,7 @@ def article_to_article(row: ArticleRecord) -> Article:
         paragraphs=tuple(row.paragraphs),
         images=tuple(_image(image) for image in row.images),
         page_count=row.page_count,
+        attachments=tuple(row.attachments),
     )
 
 
@@ -79,6 +80,7 @@ def article_view(row: ArticleRecord) -> dict[str, Any]:
         "keywords": list(row.keywords),
         "paragraphs": list(row.paragraphs),
         "images": [dict(image) for image in row.images],
+        "attachments": list(row.attachments),
         "content_hash": row.content_hash,
         "page_count": row.page_count,
         "captures": [capture_view(capture) for capture in row.captures],

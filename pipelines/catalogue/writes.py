@@ -101,7 +101,7 @@ def save_article(
     # Most articles a crawl saves are new: written with plain INSERTs, which a crawl does
     # several hundred a second cheaper than through ORM objects and savepoints.
     content = content_values(article, seen_at)
-    article_id = _insert_new_article(session, article.url, site, channel, seen_at, content)
+    article_id = _insert_new_article(session, article, site, channel, seen_at, content)
     if article_id is not None:
         outcome = ArticleOutcome.NEW
         _insert_version(session, article_id, 1, content, first_record_id, run_id)
@@ -238,7 +238,7 @@ def _locked_article(session: Session, url: str) -> ArticleRecord | None:
 
 def _insert_new_article(
     session: Session,
-    url: str,
+    article: Article,
     site: str,
     channel: str,
     seen_at: datetime,
@@ -250,11 +250,12 @@ def _insert_new_article(
     here (PostgreSQL waits for that transaction), never an error that spoils the caller's.
     """
     row = {
-        "url": url,
+        "url": article.url,
         "site": site,
         "channel": channel,
         "first_seen_at": seen_at,
         "last_seen_at": seen_at,
+        "attachments": list(article.attachments),
         **content,
     }
     dialect = dialect_of(session)
@@ -269,6 +270,8 @@ def _insert_new_article(
 def _update_article(record: ArticleRecord, article: Article, seen_at: datetime) -> ArticleOutcome:
     record.first_seen_at = min(record.first_seen_at, seen_at)
     record.last_seen_at = max(record.last_seen_at, seen_at)
+    if seen_at >= record.updated_at and list(article.attachments) != record.attachments:
+        record.attachments = list(article.attachments)  # the newest capture's links
     # An older capture (replayed from the WARC files out of order) never overwrites newer text.
     if record.content_hash == article.content_hash or seen_at < record.updated_at:
         return ArticleOutcome.UNCHANGED

@@ -41,8 +41,9 @@ def _picture_lines(image: Image, mark_pictures: bool) -> Iterator[str]:
 def render_lines(article: Article, *, mark_pictures: bool = False) -> list[str]:
     """The article's lines: title, subtitle, date line, body, editor, keywords.
 
-    `mark_pictures`: each picture is a line `[图片: URL] caption` where it stands; without
-    it, only captions are printed, as the page's text reads."""
+    `mark_pictures`: each picture is a line `[图片: URL] caption` where it stands, and each
+    attachment a line `[附件: URL]` at the end; without it, only captions are printed, as the
+    page's text reads."""
     lines = [article.title]
     if article.subtitle:
         lines.append(f"——{article.subtitle}")
@@ -52,6 +53,8 @@ def render_lines(article: Article, *, mark_pictures: bool = False) -> list[str]:
         lines.append(f"编辑:{article.editor}")
     if article.keywords:
         lines.append("关键词:" + " ".join(article.keywords))
+    if mark_pictures:
+        lines += (f"[附件: {url}]" for url in article.attachments)
     return lines
 
 
