@@ -3,6 +3,12 @@
 A command's module names it (`NAME`, `HELP`), adds its options (`arguments`, if it has any)
 and runs it (`run(config, args)`, the exit status); a command with actions of its own
 (`channels discover`, `db upgrade`) adds them itself (`add`).
+
+Every command's module is imported to build the parser, so each imports at its top only what
+its options need; what it runs with (SQLAlchemy, Alembic, APScheduler, the CDXJ indexer, the
+launcher) it imports in the function that uses it. `--help`, `--version` and a mistyped option
+then answer in a fraction of the second those take to load, and a command loads only its own
+(tests/test_cli_startup.py).
 """
 
 from __future__ import annotations

@@ -7,12 +7,7 @@ import json
 import sys
 from typing import Any
 
-from pipelines.catalogue.queries import find_article
-from pipelines.catalogue.versions import print_versions, versions_view
-from pipelines.catalogue.views import article_to_article, article_view
 from pipelines.errors import CppccArchiveError, UsageError
-from pipelines.normalise import render_text
-from pipelines.normalise.urls import canonical_article_url, parse_article_url
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
@@ -37,6 +32,11 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Show one article, found by catalogue id or URL, as JSON or as text."""
+    # SQLAlchemy and the normaliser (lxml): imported when the command runs, not for --help.
+    from pipelines.catalogue.queries import find_article
+    from pipelines.catalogue.views import article_to_article, article_view
+    from pipelines.normalise import render_text
+
     candidates = _article_keys(config, args.article)  # a bad --seeds is said before all else
     with catalogue_session(config) as session:
         row = None
@@ -62,6 +62,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _print_versions(row: Any, fmt: str) -> None:
+    from pipelines.catalogue.versions import print_versions, versions_view
 
     views = versions_view(row.versions)
     if fmt == "text":
@@ -75,6 +76,8 @@ def _print_versions(row: Any, fmt: str) -> None:
 
 def _article_keys(config: Config, given: str) -> list[str]:
     """The catalogue keys `given` may stand for: itself, and its canonical article URL."""
+    from pipelines.normalise.urls import canonical_article_url, parse_article_url
+
     keys = [given]
     if given.startswith(("http://", "https://")) and parse_article_url(given):
         try:
