@@ -76,14 +76,14 @@ def test_help_version_and_usage_errors_load_no_heavy_package(tmp_path: Path) -> 
     assert found["codes"] == [0, 0] + [0] * len(helps) + [2] * len(mistakes)
 
 
-def test_a_catalogue_read_loads_the_catalogue_and_no_scheduler_indexer_or_scrapy(
+def test_a_catalogue_read_loads_the_catalogue_and_no_scheduler_indexer_or_normaliser(
     tmp_path: Path,
 ) -> None:
     home = ["--home", str(tmp_path / "home")]
     reads = [["articles"], ["articles", "--search", "政协"], ["runs"], ["show", "1"]]
     found = probe(
         [[*home, "db", "upgrade"], *([*home, *read] for read in reads)],
-        ("sqlalchemy", "alembic", "apscheduler", "cdxj_indexer", "scrapy", "twisted"),
+        ("sqlalchemy", "alembic", "apscheduler", "cdxj_indexer", "lxml", "scrapy", "twisted"),
         tmp_path,
     )
     assert found["codes"] == [0, 0, 0, 0, 2]  # `show 1`: no such article, a usage error
