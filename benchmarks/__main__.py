@@ -20,9 +20,10 @@ from benchmarks.normalisation import bench_normalisation
 from benchmarks.recrawl import bench_recrawl
 from benchmarks.results import Row, Section, markdown
 from benchmarks.served import served_channel
+from benchmarks.startup import bench_startup
 from benchmarks.throughput import bench_throughput
 
-NAMES = ("throughput", "memory", "normalisation", "catalogue", "recrawl")
+NAMES = ("throughput", "memory", "normalisation", "catalogue", "recrawl", "startup")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -39,6 +40,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     add("--catalogue-saved", type=int, default=10_000, help="of them through save_article")
     add("--queries", type=int, default=200, help="list_articles queries timed")
     add("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server; '' skips")
+    add("--start-runs", type=int, default=20, help="runs of each timed command line (startup)")
     add("--output", type=Path, default=RESULTS, help="where the markdown goes too")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(NAMES)
@@ -67,6 +69,8 @@ def run(args: argparse.Namespace) -> list[Section]:
         sections.append(_timed(lambda: bench_memory(sizes, args.concurrency)))
     if "catalogue" in chosen:
         sections += _catalogues(args)
+    if "startup" in chosen:
+        sections.append(_timed(lambda: bench_startup(args.start_runs)))
     return sections
 
 

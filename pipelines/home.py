@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import URL
-
 DEFAULT_HOME = "archive"  # relative to where a command runs: ./archive
 CATALOGUE_FILE = "catalogue.sqlite3"
 
@@ -44,6 +42,10 @@ class ArchiveHome:
         """`database_url` when given, else the SQLite catalogue in the home."""
         if database_url:
             return database_url
+        # Imported here: every command names its home, few open the catalogue (`--help`,
+        # `--version` and `index` need no SQLAlchemy, a tenth of a second to load).
+        from sqlalchemy import URL
+
         return URL.create("sqlite", database=str(self.catalogue_path)).render_as_string()
 
     def crawl_log(self, run_id: int, site: str) -> Path:

@@ -1,28 +1,38 @@
-"""The bundled replica sites by seeds key, each with a seeds entry pointing its spider at it."""
+"""The bundled replica sites by seeds key, each with a seeds entry pointing its spider at it.
+
+A table of names and seeds; a replica's pages come from its site module, imported when it is
+served (the command line reads this table for `replica serve --help`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from replicas.cppcc import site as cppcc
-from replicas.hnzx import site as hnzx
-from replicas.rmzxb import site as rmzxb
-from replicas.server import ReplicaServer, Reply, SiteBuilder
+from replicas import rmzxb
+
+if TYPE_CHECKING:
+    from replicas.server import ReplicaServer
 
 
 @dataclass(frozen=True)
 class ReplicaSite:
-    """One replica: how to build its pages, and its seeds entry (`{base_url}` left to fill)."""
+    """One replica: its site module (build_site, not_found_page) and its seeds entry
+    (`{base_url}` left to fill)."""
 
     key: str
     name: str
-    build: SiteBuilder
-    not_found: Callable[[str], Reply]
+    module: str  # e.g. replicas.rmzxb.site
     seeds: str
 
     def server(self, port: int = 0) -> ReplicaServer:
-        return ReplicaServer(self.build, self.not_found, port=port)
+        """A server of this replica on `port` (0: a free one), not started yet."""
+        # Imported here, when a replica is served: its pages' module takes a while to load.
+        from replicas.server import ReplicaServer
+
+        site = importlib.import_module(self.module)
+        return ReplicaServer(site.build_site, site.not_found_page, port=port)
 
 
 # Every channel a replica serves, so that a crawl with these seeds reaches all its articles.
@@ -73,8 +83,8 @@ list = "/lzyw/"
 REPLICA_SITES = {
     site.key: site
     for site in (
-        ReplicaSite("rmzxb", "人民政协网", rmzxb.build_site, rmzxb.not_found_page, _RMZXB_SEEDS),
-        ReplicaSite("cppcc", "中国政协网", cppcc.build_site, cppcc.not_found_page, _CPPCC_SEEDS),
-        ReplicaSite("hnzx", "河南省政协", hnzx.build_site, hnzx.not_found_page, _HNZX_SEEDS),
+        ReplicaSite("rmzxb", "人民政协网", "replicas.rmzxb.site", _RMZXB_SEEDS),
+        ReplicaSite("cppcc", "中国政协网", "replicas.cppcc.site", _CPPCC_SEEDS),
+        ReplicaSite("hnzx", "河南省政协", "replicas.hnzx.site", _HNZX_SEEDS),
     )
 }

@@ -1,4 +1,4 @@
-"""`cppcc-archive serve` and `schedule`: the service's composition root and its schedule view."""
+"""`cppcc-archive serve`: the service's composition root."""
 
 from __future__ import annotations
 
@@ -6,21 +6,18 @@ import logging
 import os
 import sys
 from datetime import datetime
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.orm import Session
 
 from pipelines.archive.recover import recover_warc_files
 from pipelines.catalogue.engine import make_engine, make_session_factory
-from pipelines.catalogue.queries import last_runs_by_channel
 from pipelines.catalogue.schema import ensure_schema
-from pipelines.catalogue.walks import WalkState, all_walk_states
 from pipelines.display import display_time
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Seeds
 from scheduler.log_format import BeijingTimeFormatter
 from scheduler.recovery import recover_archive
+from scheduler.schedule_view import schedule_rows  # here too, where web/ imports it from
 from scheduler.service import (
     RUNNING,
     SHANGHAI,
@@ -30,7 +27,7 @@ from scheduler.service import (
     last_finished_times,
     serve_until_stopped,
 )
-from scheduler.timing import cron_trigger, load_seeds, next_slot
+from scheduler.timing import load_seeds
 
 logger = logging.getLogger("cppcc_archive.service")
 
@@ -90,33 +87,6 @@ def _log_jobs(scheduler: BackgroundScheduler, seeds: Seeds) -> None:
     for job in scheduler_jobs.values():
         when = job.next_run_time
         logger.info("%s: next run %s", job.name, display_time(when) if when else "never")
-
-
-def schedule_rows(seeds: Seeds, session: Session | None, now: datetime) -> list[dict[str, Any]]:
-    """Each channel's schedule, its last run, its next scheduled time and its walk state;
-    without a catalogue (`session` None: nothing has run yet), from the seeds alone."""
-    last = last_runs_by_channel(session) if session is not None else {}
-    walks = all_walk_states(session) if session is not None else {}
-    return [
-        _schedule_row(channel, last.get(channel.ref), walks.get(channel.ref), now)
-        for channel in seeds.channels()
-    ]
-
-
-def _schedule_row(channel: Any, run: Any, walk: WalkState | None, now: datetime) -> dict[str, Any]:
-    upcoming = next_slot(cron_trigger(channel.schedule), now) if channel.enabled else None
-    return {
-        "channel": channel.ref,
-        "name": channel.name,
-        "schedule": channel.schedule,
-        "enabled": channel.enabled,
-        "last_run": run.id if run else None,
-        "last_status": run.status if run else None,
-        "last_started_at": display_time(run.started_at if run else None, timespec="seconds"),
-        "next_run_at": display_time(upcoming, timespec="seconds"),
-        # How far back its list pages have been walked: `complete` once a walk reached the end.
-        "backlog": (walk or WalkState()).describe(),
-    }
 
 
 __all__ = ["load_seeds", "schedule_rows", "serve"]

@@ -27,15 +27,13 @@ from pipelines.seeds import Channel, Seeds
 from scheduler.launcher import RunResult, launch_crawl
 from scheduler.progress import describe_counts
 from scheduler.stopping import GRACE_SECONDS, CrawlStopper
-from scheduler.timing import cron_trigger, load_seeds, missed_slot
+from scheduler.timing import DEFAULT_TIDY_SCHEDULE, cron_trigger, load_seeds, missed_slot
 
 logger = logging.getLogger("cppcc_archive.service")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Once asked to stop cleanly, a crawl gets GRACE_SECONDS before it is forced; the extra time
 # is for it to write its report and for its run to be recorded.
 CLEAN_STOP_WAIT = GRACE_SECONDS + 10
-# Daily, at an hour when the CPPCC sites publish little; off the hour, as cron jobs should be.
-DEFAULT_TIDY_SCHEDULE = "17 4 * * *"
 TIDY_JOB_ID = TIDY_EXECUTOR = "tidy"
 
 

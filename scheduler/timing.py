@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from apscheduler.triggers.cron import CronTrigger
+from typing import TYPE_CHECKING
 
 from pipelines import seeds
 from pipelines.seeds import SCHEDULE_TIMEZONE, Seeds
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
+# The service's tidy: daily, at an hour when the CPPCC sites publish little; off the hour, as
+# cron jobs should be. Here, not in scheduler.service, so `serve --help` can show it cheaply.
+DEFAULT_TIDY_SCHEDULE = "17 4 * * *"
 _JUST_AFTER = timedelta(microseconds=1)
 
 
 def cron_trigger(expression: str) -> CronTrigger:
     """A trigger from 5 cron fields, or 6 whose first is seconds; Asia/Shanghai time."""
+    # Imported here: the command line imports this module to start, and most commands never
+    # read a schedule (APScheduler's triggers take a tenth of a second to load).
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = expression.split()
     if len(fields) == 5:
         return CronTrigger.from_crontab(expression, timezone=SCHEDULE_TIMEZONE)

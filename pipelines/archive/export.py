@@ -31,7 +31,6 @@ from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX, parse_warc_filename
 from pipelines.warc.scan import Damage, scan_warc
 from pipelines.warc.wacz import Page, RecordSpan, WaczSummary, write_wacz
 
-FORMATS = ("wacz", "jsonl", "csv")
 PROGRESS_EVERY = 200  # articles between two progress lines
 BATCH = 200  # articles whose captures are loaded at once
 

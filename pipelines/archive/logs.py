@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.archive.defaults import DEFAULT_LOG_RETENTION
 from pipelines.catalogue.run_endings import RunEnding, run_endings
 from pipelines.errors import UsageError
 
-DEFAULT_LOG_RETENTION = timedelta(days=30)
 LOG_NAME = re.compile(r"run-(?P<run>\d+)-[^/]+?\.(?:log|report\.jsonl)")
 
 

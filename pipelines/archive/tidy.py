@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.archive.logs import DEFAULT_LOG_RETENTION, LogExpiryReport, expire_logs
+from pipelines.archive.defaults import DEFAULT_LOG_RETENTION, DEFAULT_MIN_AGE, DEFAULT_PACK_BELOW
+from pipelines.archive.logs import LogExpiryReport, expire_logs
 from pipelines.archive.pack import PackReport, pack_warc_files
-from pipelines.archive.pack.packing import DEFAULT_MIN_AGE, DEFAULT_PACK_BELOW
 from pipelines.errors import CppccArchiveError
 from pipelines.home import ArchiveHome
 

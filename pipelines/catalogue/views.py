@@ -6,21 +6,25 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import object_session
 
 from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Capture, Rejection, Run
 from pipelines.catalogue.queries import run_rejections
 from pipelines.display import display_time
-from pipelines.normalise.article import Article, Image
 from pipelines.stats import FAILED_PAGES, RETRY_AFTER_STATS, WALK_STATS, WARC_STATS
 
-_IMAGE_FIELDS = frozenset(field.name for field in dataclasses.fields(Image))
+if TYPE_CHECKING:
+    from pipelines.normalise.article import Article, Image
 
 
 def article_to_article(row: ArticleRecord) -> Article:
     """The Article dataclass the row was saved from (its content hash is the stored one)."""
+    # Imported here: importing pipelines.normalise.article runs the package's __init__, the
+    # whole normaliser (lxml, w3lib); listing and counting rows does not need it.
+    from pipelines.normalise.article import Article
+
     return Article(
         url=row.url,
         title=row.title,
@@ -238,5 +242,8 @@ def _page_time(moment: datetime) -> str:
 
 
 def _image(stored: dict[str, Any]) -> Image:
+    from pipelines.normalise.article import Image
+
     # Keys the Image dataclass does not know (a field since removed) are ignored.
-    return Image(**{key: value for key, value in stored.items() if key in _IMAGE_FIELDS})
+    known = {field.name for field in dataclasses.fields(Image)}
+    return Image(**{key: value for key, value in stored.items() if key in known})

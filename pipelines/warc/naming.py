@@ -3,7 +3,6 @@ names itself (warcinfo, User-Agent)."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,6 +63,10 @@ def parse_warc_filename(name: str) -> WarcFileName | None:
 
 def program_version() -> str:
     """The installed version (`0+unknown` when run from a checkout that is not installed)."""
+    # Imported here: importlib.metadata takes longer to load than the command line takes to
+    # start without it, and only --version and the writers' warcinfo records ask.
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:

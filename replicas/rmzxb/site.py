@@ -22,6 +22,7 @@ from html import escape
 from importlib import resources
 from string import Template
 
+from replicas.rmzxb import SEEDS_SITE as SEEDS_SITE  # where the tests read it from
 from replicas.rmzxb.articles import ReplicaArticle, replica_articles
 from replicas.server import Reply, Routes
 
@@ -50,16 +51,6 @@ SUB_CHANNEL_NEXT_PATH = "/xs/zxdt/index_2.shtml"
 OTHER_CHANNEL_NEXT_PATH = "/tz/index_2.shtml"
 ALIAS_HOST = "www.rmzxw.com.cn"  # the alias host of the real site: the crawler folds it
 FIXED_DATE = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-# The start of a seeds file for the replica served at {base_url}, crawled as fast as loopback
-# allows; its channels follow (the demo's, the tests').
-SEEDS_SITE = """\
-[sites.rmzxb]
-name = "人民政协网 (replica)"
-base_url = "{base_url}"
-aliases = ["www.rmzxw.com.cn"]
-download_delay = 0
-autothrottle = false
-"""
 
 
 def build_site(base_url: str) -> Routes:

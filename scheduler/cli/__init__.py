@@ -3,6 +3,12 @@
 A command's module names it (`NAME`, `HELP`), adds its options (`arguments`, if it has any)
 and runs it (`run(config, args)`, the exit status); a command with actions of its own
 (`channels discover`, `db upgrade`) adds them itself (`add`).
+
+Every command's module is imported to build the parser, so each imports at its top only what
+its options need; what it runs with (SQLAlchemy, Alembic, APScheduler, the CDXJ indexer, the
+launcher) it imports in the function that uses it. `--help`, `--version` and a mistyped option
+then answer in a fraction of the second those take to load, and a command loads only its own
+(tests/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -86,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(bad option, seeds file, unknown channel), 130 interrupted.",
     )
     _add_global_options(parser, default=None)
-    parser.add_argument("--version", action="version", version=f"cppcc-archive {program_version()}")
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=CliParser
     )
@@ -97,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub = add_command(commands, common, command.NAME, command.HELP, command.run)
         getattr(command, "arguments", lambda sub: None)(sub)
     return parser
+
+
+class VersionAction(argparse.Action):
+    """`--version`, as argparse's own prints it, the version looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        help = "show program's version number and exit"  # argparse's words for its own
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"cppcc-archive {program_version()}")
+        parser.exit()
 
 
 def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:

@@ -6,9 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from pipelines.catalogue.queries import count_articles, list_articles
-from pipelines.catalogue.search import DEFAULT_LIMIT, count_search, hit_view, search_articles
-from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
 from scheduler.cli.output import print_records
 from scheduler.cli.support import (
@@ -62,6 +59,10 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """List catalogued articles, newest first or by relevance to --search, filtered."""
+    # The catalogue's modules load SQLAlchemy: imported when the command runs, not for --help.
+    from pipelines.catalogue.queries import count_articles, list_articles
+    from pipelines.catalogue.views import article_summary
+
     check_site_channel(config, args.site, args.channel)
     filters = {
         "site": args.site, "channel": args.channel, "since": args.since, "until": args.until,
@@ -95,6 +96,8 @@ def say_more(shown: int, total: int) -> None:
 
 
 def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str, Any]) -> int:
+    from pipelines.catalogue.search import DEFAULT_LIMIT, count_search, hit_view, search_articles
+
     limit = limit_arg(args.limit, DEFAULT_LIMIT)
     with catalogue_session(config) as session:
         hits = search_articles(session, args.search, limit=limit, **filters)

@@ -14,7 +14,6 @@ from scheduler.cli.support import (
     add_command,
     add_format,
 )
-from scheduler.discover import discover_site, print_discovered
 
 DISCOVER_HELP = (
     "fetch a site's home page (network; robots.txt obeyed) and print the channel list "
@@ -44,6 +43,9 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_channels_discover(config: Config, args: argparse.Namespace) -> int:
     """Print the channels a site's navigation links that the seeds do not list yet."""
+    # lxml and w3lib: imported when the command runs, not for --help.
+    from scheduler.discover import discover_site, print_discovered
+
     site = config.seeds().site(args.site)
     channels = discover_site(site, args.page, USER_AGENT, sys.stderr)
     print_discovered(site.key, channels, args.format, sys.stdout, sys.stderr)

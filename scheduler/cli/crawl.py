@@ -8,13 +8,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipelines.catalogue.queries import get_run
-from pipelines.catalogue.views import run_view
 from pipelines.errors import CatalogueError, UsageError
 from pipelines.recheck import check_environment
-from pipelines.seeds import Channel
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -24,9 +21,10 @@ from scheduler.cli.support import (
     catalogue_session,
     non_negative_int,
 )
-from scheduler.launcher import launch_crawl
-from scheduler.progress import ProgressPrinter, print_summary
-from scheduler.run_record import RunResult
+
+if TYPE_CHECKING:
+    from pipelines.seeds import Channel
+    from scheduler.run_record import RunResult
 
 NAME = "crawl"
 HELP = "crawl channels once, now"
@@ -60,6 +58,10 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Crawl the chosen channels now, then print a summary of the run."""
+    # The launcher loads SQLAlchemy and Alembic: imported when the command runs, not for --help.
+    from scheduler.launcher import launch_crawl
+    from scheduler.progress import ProgressPrinter
+
     check_environment()  # the crawl's own settings, read in its process: checked here first
     seeds = config.seeds()
     channels = seeds.select(args.channels)
@@ -117,6 +119,7 @@ def _crawl_exit_status(result: RunResult) -> int:
 
 
 def _print_crawl_summary(config: Config, result: RunResult, fmt: str, seconds: float) -> None:
+    from scheduler.progress import print_summary
 
     view = _run_view(config, result.run_id)
     if fmt == "json":
@@ -129,6 +132,8 @@ def _print_crawl_summary(config: Config, result: RunResult, fmt: str, seconds: f
 
 
 def _run_view(config: Config, run_id: int) -> dict[str, Any]:
+    from pipelines.catalogue.queries import get_run
+    from pipelines.catalogue.views import run_view
 
     with catalogue_session(config) as session:
         run = get_run(session, run_id)

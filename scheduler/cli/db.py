@@ -20,20 +20,12 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
-
-from pipelines.catalogue.engine import (
-    connection_error,
-    make_engine,
-    masked,
-    missing_sqlite_file,
-)
-from pipelines.catalogue.schema import current_revision, ensure_schema, head_revision
 from pipelines.errors import CatalogueError
 from scheduler.cli.support import EXIT_OK, add_command, add_format
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from scheduler.cli.support import Config
 
 
@@ -80,6 +72,10 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_db(config: Config, args: argparse.Namespace) -> int:
     """Run `db upgrade` or `db current` on the configured catalogue."""
+    # SQLAlchemy and Alembic: imported when the command runs, not for --help.
+    from pipelines.catalogue.engine import make_engine, masked, missing_sqlite_file
+    from pipelines.catalogue.schema import head_revision
+
     url = config.catalogue_url()
     if args.db_action == "current" and missing_sqlite_file(config.catalogue_url()):
         # Opening a SQLite file that is not there would create it (and its home): `current`
@@ -106,12 +102,20 @@ def cmd_db(config: Config, args: argparse.Namespace) -> int:
 
 
 def _upgrade(engine: Engine) -> Revisions:
+    from pipelines.catalogue.engine import masked
+    from pipelines.catalogue.schema import ensure_schema, head_revision
+
     before = _revision(engine)
     ensure_schema(engine)  # raises CatalogueError for a revision from a newer program
     return Revisions(masked(engine.url), before, _revision(engine), head_revision())
 
 
 def _revision(engine: Engine) -> str | None:
+    from sqlalchemy.exc import DBAPIError
+
+    from pipelines.catalogue.engine import connection_error
+    from pipelines.catalogue.schema import current_revision
+
     try:
         with engine.connect() as connection:
             return current_revision(connection)

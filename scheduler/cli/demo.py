@@ -8,31 +8,27 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from pipelines.catalogue.engine import make_engine, make_session_factory
-from pipelines.catalogue.queries import list_articles
-from pipelines.catalogue.views import article_summary
 from pipelines.errors import CrawlError
-from replicas.rmzxb.site import build_site, not_found_page
-from replicas.server import ReplicaServer
-from replicas.sites import REPLICA_SITES
 from scheduler.cli.output import print_table
 from scheduler.cli.support import Config
-from scheduler.launcher import launch_crawl
-from scheduler.progress import ProgressPrinter, describe_counts
 from scheduler.timing import load_seeds
 
+if TYPE_CHECKING:
+    from replicas.server import ReplicaServer
+
 SEEDS_NAME = "demo-seeds.toml"
-DEMO_SEEDS = (
-    "# Written by `cppcc-archive demo`: the replica of 人民政协网 served on loopback.\n"
-    + REPLICA_SITES["rmzxb"].seeds
-)
+SEEDS_HEADER = "# Written by `cppcc-archive demo`: the replica of 人民政协网 served on loopback.\n"
 
 
 def run_demo(home: Path | None, database_url: str | None, out: TextIO, err: TextIO) -> int:
     """Serve the replica, crawl both its channels into `home` (a new folder when None)."""
+    # The launcher loads SQLAlchemy and Alembic: imported when the demo runs, not for --help.
+    from scheduler.launcher import launch_crawl
+    from scheduler.progress import ProgressPrinter, describe_counts
+
     home = home or Path(tempfile.mkdtemp(prefix="cppcc-archive-demo-"))
     seeds_path = home / SEEDS_NAME
     try:
@@ -42,7 +38,7 @@ def run_demo(home: Path | None, database_url: str | None, out: TextIO, err: Text
         raise CrawlError(f"cannot run the demo in {home}: {exc.strerror or exc}") from None
     database_url = database_url or f"sqlite:///{home / 'catalogue.sqlite3'}"
     try:
-        seeds_path.write_text(DEMO_SEEDS.format(base_url=server.base_url), encoding="utf-8")
+        seeds_path.write_text(_demo_seeds(server.base_url), encoding="utf-8")
         seeds = load_seeds(seeds_path)
         err.write(f"serving the replica of 人民政协网 at {server.base_url}\n")
         progress = ProgressPrinter(err)
@@ -60,8 +56,18 @@ def run_demo(home: Path | None, database_url: str | None, out: TextIO, err: Text
     return 0 if result.status == "finished" else 1
 
 
+def _demo_seeds(base_url: str) -> str:
+    """The demo's seeds file: the replica of 人民政协网 at `base_url`."""
+    from replicas.sites import REPLICA_SITES
+
+    return SEEDS_HEADER + REPLICA_SITES["rmzxb"].seeds.format(base_url=base_url)
+
+
 def _start_replica(port: int, err: TextIO) -> ReplicaServer:
     """The replica on `port`, or on a free port when another program holds that one."""
+    from replicas.rmzxb.site import build_site, not_found_page
+    from replicas.server import ReplicaServer
+
     try:
         return _started(ReplicaServer(build_site, not_found_page, port=port))
     except OSError as exc:
@@ -111,6 +117,10 @@ def _report(
 
 
 def _newest_articles(database_url: str) -> list[dict[str, object]]:
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.queries import list_articles
+    from pipelines.catalogue.views import article_summary
+
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as session:

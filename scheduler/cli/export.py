@@ -11,8 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.archive.export import FORMATS, NothingToExport, export_articles, export_wacz
-from pipelines.catalogue.queries import list_articles
 from pipelines.errors import UsageError
 from scheduler.cli.support import (
     EXIT_OK,
@@ -22,6 +20,7 @@ from scheduler.cli.support import (
     check_site_channel,
 )
 
+FORMATS = ("wacz", "jsonl", "csv")  # export_wacz, and the two of export_articles
 NAME = "export"
 HELP = (
     "write the matching articles as a WACZ package (their captures, pictures and "
@@ -39,6 +38,11 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Export the matching articles to OUT in FORMAT; a summary line on stderr."""
+    # SQLAlchemy and the WACZ writer's CDXJ indexer: imported when the command runs, not for
+    # --help.
+    from pipelines.archive.export import NothingToExport, export_articles, export_wacz
+    from pipelines.catalogue.queries import list_articles
+
     out = _check_out(args.out, args.format, args.force)
     check_site_channel(config, args.site, args.channel)
 

@@ -18,12 +18,14 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pipelines.errors import CppccArchiveError, UsageError
 from pipelines.home import ArchiveHome
-from pipelines.warc.cdxj import IndexReport, index_archive
 from scheduler.cli.support import EXIT_FAILED, EXIT_OK, Config, add_format, print_report
+
+if TYPE_CHECKING:
+    from pipelines.warc.cdxj import IndexReport
 
 NAME = "index"
 HELP = (
@@ -47,6 +49,9 @@ def run(config: Config, args: argparse.Namespace) -> int:
 
 def index_home(home: Path, warc_dirs: list[Path] | None, fmt: str, out: TextIO, err: TextIO) -> int:
     """Index the closed WARC files of `warc_dirs` (default HOME/warc) into HOME/indexes."""
+    # The CDXJ indexer (and pyamf with it): imported when the command runs, not for --help.
+    from pipelines.warc.cdxj import index_archive
+
     archive = ArchiveHome(home)
     try:
         report = index_archive(warc_dirs or [archive.warc], archive.indexes)

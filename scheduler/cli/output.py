@@ -8,8 +8,6 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from pipelines.catalogue.views import section_text
-
 
 def print_records(
     records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, out: TextIO
@@ -72,5 +70,10 @@ def _cell(column: str, value: Any) -> str:
         return ""
     if isinstance(value, list | tuple):
         # A section is a breadcrumb (协商 > 政协动态); other lists are plain lists.
-        return section_text(value) if column == "section" else ", ".join(map(str, value))
+        if column == "section":
+            # The catalogue's views load SQLAlchemy: imported for the lists that show sections.
+            from pipelines.catalogue.views import section_text
+
+            return section_text(value)
+        return ", ".join(map(str, value))
     return str(value)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.archive.pack import pack_warc_files
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -44,6 +43,9 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Pack; exit 1 when a pack could not be made."""
+    # SQLAlchemy and the CDXJ indexer: imported when the command runs, not for --help.
+    from pipelines.archive.pack import pack_warc_files
+
     require_warc_folder(config)
     archive = config.archive
     with catalogue_sessions(config) as sessions:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from pipelines.archive.reextract import ReextractReport, reextract_articles
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -17,6 +17,9 @@ from scheduler.cli.support import (
     check_site_channel,
     print_report,
 )
+
+if TYPE_CHECKING:
+    from pipelines.archive.reextract import ReextractReport
 
 NAME = "reextract"
 HELP = (
@@ -33,6 +36,9 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Re-normalise the matching articles from the WARC files; report what changed."""
+    # SQLAlchemy and the normaliser (lxml): imported when the command runs, not for --help.
+    from pipelines.archive.reextract import reextract_articles
+
     check_site_channel(config, args.site, args.channel)
 
     def progress(done: int, total: int) -> None:

@@ -6,11 +6,8 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines.archive.reindex import ReindexReport, reindex, warc_files
-from pipelines.catalogue.engine import make_engine, make_session_factory
-from pipelines.catalogue.schema import ensure_schema
-from pipelines.catalogue.writes import upsert_site_channels
 from pipelines.errors import UsageError
 from pipelines.seeds import site_rows
 from pipelines.warc.naming import WARC_SUFFIX
@@ -21,6 +18,9 @@ from scheduler.cli.support import (
     add_format,
     print_report,
 )
+
+if TYPE_CHECKING:
+    from pipelines.archive.reindex import ReindexReport
 
 NAME = "reindex"
 HELP = (
@@ -43,6 +43,13 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Catalogue what the WARC files hold; exit 1 when a file could not be read to its end."""
+    # SQLAlchemy, Alembic, warcio, the normaliser: imported when the command runs, not for
+    # --help.
+    from pipelines.archive.reindex import ReindexReport, reindex, warc_files
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.schema import ensure_schema
+    from pipelines.catalogue.writes import upsert_site_channels
+
     seeds = config.seeds()
     paths = args.warc_paths or [config.archive.warc]
     for path in paths:

@@ -7,12 +7,14 @@ import errno
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import UsageError
-from replicas.server import ReplicaServer
 from replicas.sites import REPLICA_SITES
 from scheduler.cli.support import CliParser, Config, add_command, non_negative_int
+
+if TYPE_CHECKING:
+    from replicas.server import ReplicaServer
 
 SERVE_HELP = (
     "serve the bundled replicas of the sites on 127.0.0.1 until Ctrl-C, and print a seeds "

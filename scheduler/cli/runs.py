@@ -7,8 +7,6 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from pipelines.catalogue.queries import list_runs
-from pipelines.catalogue.views import run_view
 from pipelines.home import ArchiveHome
 from scheduler.cli.output import print_records, truncate
 from scheduler.cli.support import (
@@ -19,7 +17,6 @@ from scheduler.cli.support import (
     limit_arg,
     non_negative_int,
 )
-from scheduler.crawl_process import reported_counts
 
 RUN_COLUMNS = (
     "id",
@@ -54,6 +51,10 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """List the crawl runs, newest first, with their counts and why any failed."""
+    # The catalogue's modules load SQLAlchemy: imported when the command runs, not for --help.
+    from pipelines.catalogue.queries import list_runs
+    from pipelines.catalogue.views import run_view
+
     with catalogue_session(config) as session:
         views = [run_view(run) for run in list_runs(session, limit=limit_arg(args.limit, 50))]
     for view in views:
@@ -72,6 +73,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
 def _show_live_counts(view: dict[str, Any], home: ArchiveHome) -> None:
     """A running run's counts as its crawls last reported them: the catalogue gets its counts
     only when the run ends, and would show 0 pages for a crawl an hour in."""
+    from scheduler.crawl_process import reported_counts
+
     live = reported_counts(home, view["id"], view["channels"])
     view["counts"] = {name: live.get(name, value) for name, value in view["counts"].items()}
 

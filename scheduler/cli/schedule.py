@@ -6,11 +6,8 @@ import argparse
 import sys
 from datetime import datetime
 
-from pipelines.catalogue.engine import missing_sqlite_file
 from scheduler.cli.output import print_records
 from scheduler.cli.support import EXIT_OK, Config, add_format, catalogue_session
-from scheduler.serve import schedule_rows
-from scheduler.service import SHANGHAI
 
 NAME = "schedule"
 HELP = "each channel's schedule, last run and next run"
@@ -23,6 +20,12 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """List each channel's schedule with its last run and its next scheduled time."""
+    # SQLAlchemy and APScheduler's cron triggers: imported when the command runs, not for
+    # --help.
+    from pipelines.catalogue.engine import missing_sqlite_file
+    from pipelines.catalogue.models import SHANGHAI
+    from scheduler.schedule_view import schedule_rows
+
     seeds, now = config.seeds(), datetime.now(SHANGHAI)
     if missing_sqlite_file(
         config.catalogue_url()

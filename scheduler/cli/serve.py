@@ -14,9 +14,7 @@ from scheduler.cli.support import (
 )
 from scheduler.cli.tidy import add_tidy_options, settings_from
 from scheduler.cli.web import add_beside_options, web_beside
-from scheduler.serve import serve
-from scheduler.service import DEFAULT_TIDY_SCHEDULE, ServiceSettings
-from scheduler.timing import cron_trigger
+from scheduler.timing import DEFAULT_TIDY_SCHEDULE, cron_trigger
 
 LOG_LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}  # by --quiet/--verbose
 NAME = "serve"
@@ -64,6 +62,11 @@ def _schedule(text: str) -> str | None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT: scheduled crawls, recovery after crashes."""
+    # The service loads APScheduler, SQLAlchemy and Alembic: imported when it runs, not for
+    # --help.
+    from scheduler.serve import serve
+    from scheduler.service import ServiceSettings
+
     check_environment()
     seeds = config.seeds()
     with web_beside(config, args):

@@ -7,12 +7,7 @@ import json
 import sys
 from typing import Any
 
-from pipelines.catalogue.queries import find_article
-from pipelines.catalogue.versions import print_versions, versions_view
-from pipelines.catalogue.views import article_to_article, article_view
 from pipelines.errors import CppccArchiveError, UsageError
-from pipelines.normalise import render_text
-from pipelines.normalise.urls import canonical_article_url, parse_article_url
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
@@ -37,6 +32,10 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Show one article, found by catalogue id or URL, as JSON or as text."""
+    # SQLAlchemy: imported when the command runs, not for --help.
+    from pipelines.catalogue.queries import find_article
+    from pipelines.catalogue.views import article_view
+
     candidates = _article_keys(config, args.article)  # a bad --seeds is said before all else
     with catalogue_session(config) as session:
         row = None
@@ -52,16 +51,23 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if args.versions:
             _print_versions(row, args.format)
         elif args.format == "text":
-            sys.stdout.write(
-                render_text(article_to_article(row), mark_pictures=True).rstrip("\n") + "\n"
-            )
+            _print_text(row)
         else:
             json.dump(article_view(row), sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
     return EXIT_OK
 
 
+def _print_text(row: Any) -> None:
+    # The renderer comes with the whole normaliser (lxml): loaded for --format text alone.
+    from pipelines.catalogue.views import article_to_article
+    from pipelines.normalise import render_text
+
+    sys.stdout.write(render_text(article_to_article(row), mark_pictures=True).rstrip("\n") + "\n")
+
+
 def _print_versions(row: Any, fmt: str) -> None:
+    from pipelines.catalogue.versions import print_versions, versions_view
 
     views = versions_view(row.versions)
     if fmt == "text":
@@ -76,7 +82,11 @@ def _print_versions(row: Any, fmt: str) -> None:
 def _article_keys(config: Config, given: str) -> list[str]:
     """The catalogue keys `given` may stand for: itself, and its canonical article URL."""
     keys = [given]
-    if given.startswith(("http://", "https://")) and parse_article_url(given):
+    if not given.startswith(("http://", "https://")):
+        return keys  # a catalogue id: no URL rules, and no normaliser (lxml) to load for them
+    from pipelines.normalise.urls import canonical_article_url, parse_article_url
+
+    if parse_article_url(given):
         try:
             sites = config.seeds().sites
         except CppccArchiveError:

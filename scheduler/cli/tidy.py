@@ -16,8 +16,9 @@ import argparse
 import os
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from pipelines.archive.tidy import TidySettings, tidy_archive
+from pipelines.archive.defaults import DEFAULT_LOG_RETENTION, DEFAULT_MIN_AGE, DEFAULT_PACK_BELOW
 from pipelines.config import parse_size
 from pipelines.errors import UsageError
 from scheduler.cli.support import (
@@ -29,12 +30,14 @@ from scheduler.cli.support import (
     print_report,
 )
 
+if TYPE_CHECKING:
+    from pipelines.archive.tidy import TidySettings
+
 NAME = "tidy"
 HELP = (
     "pack small closed WARC files into large ones (as `pack`) and remove crawl logs of runs "
     "that ended more than the retention ago: what `serve` does daily"
 )
-DEFAULTS = TidySettings()
 
 
 def byte_size(text: str) -> int:
@@ -75,15 +78,15 @@ def add_pack_options(sub: argparse.ArgumentParser) -> None:
     """`--pack-below`, `--pack-min-age`: which files packing takes."""
     sub.add_argument(
         "--pack-below", type=byte_size, metavar="SIZE",
-        default=os.environ.get("CPPCC_PACK_BELOW", str(DEFAULTS.pack_below)),
+        default=os.environ.get("CPPCC_PACK_BELOW", str(DEFAULT_PACK_BELOW)),
         help="pack closed WARC files smaller than SIZE (e.g. 100M; env CPPCC_PACK_BELOW; "
-        f"default {DEFAULTS.pack_below // 1000**2}M, a tenth of the rotation size)",
+        f"default {DEFAULT_PACK_BELOW // 1000**2}M, a tenth of the rotation size)",
     )  # fmt: skip
     sub.add_argument(
         "--pack-min-age", type=_seconds, metavar="SECONDS",
-        default=os.environ.get("CPPCC_PACK_MIN_AGE", str(DEFAULTS.pack_min_age.seconds)),
+        default=os.environ.get("CPPCC_PACK_MIN_AGE", str(DEFAULT_MIN_AGE.seconds)),
         help="leave files closed less than SECONDS ago (env CPPCC_PACK_MIN_AGE; default "
-        f"{DEFAULTS.pack_min_age.seconds})",
+        f"{DEFAULT_MIN_AGE.seconds})",
     )  # fmt: skip
 
 
@@ -92,9 +95,9 @@ def add_tidy_options(sub: argparse.ArgumentParser) -> None:
     add_pack_options(sub)
     sub.add_argument(
         "--log-retention", type=_days, metavar="DAYS",
-        default=os.environ.get("CPPCC_LOG_RETENTION", str(DEFAULTS.log_retention.days)),
+        default=os.environ.get("CPPCC_LOG_RETENTION", str(DEFAULT_LOG_RETENTION.days)),
         help="remove crawl logs of runs that ended more than DAYS ago (env "
-        f"CPPCC_LOG_RETENTION; default {DEFAULTS.log_retention.days})",
+        f"CPPCC_LOG_RETENTION; default {DEFAULT_LOG_RETENTION.days})",
     )  # fmt: skip
 
 
@@ -107,11 +110,16 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> TidySettings:
     """The tidy settings of a command's options (argparse converts string defaults too)."""
+    # SQLAlchemy and the CDXJ indexer: imported when a tidy runs, not for --help.
+    from pipelines.archive.tidy import TidySettings
+
     return TidySettings(args.pack_below, args.pack_min_age, args.log_retention)
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Pack and expire; exit 1 when something could not be packed or removed."""
+    from pipelines.archive.tidy import tidy_archive
+
     require_warc_folder(config)
     with catalogue_sessions(config) as sessions:
         report = tidy_archive(config.archive, sessions, settings_from(args), dry_run=args.dry_run)

@@ -9,13 +9,8 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from pipelines.archive.repair import Outcome, repair_archive
-from pipelines.archive.verify import ScanCache, verify_archive
-from pipelines.catalogue.engine import make_session_factory
 from pipelines.errors import UsageError
 from scheduler.cli.support import (
     EXIT_FAILED,
@@ -25,6 +20,10 @@ from scheduler.cli.support import (
     catalogue_session,
     print_report,
 )
+
+if TYPE_CHECKING:
+    from pipelines.archive.repair import Outcome
+    from pipelines.archive.verify import ScanCache
 
 NAME = "verify"
 HELP = (
@@ -95,6 +94,13 @@ def _counted(number: int, noun: str) -> str:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Check the archive, repair it if asked, print what was found and done."""
+    # SQLAlchemy, warcio, the normaliser: imported when the command runs, not for --help.
+    from sqlalchemy import Engine
+
+    from pipelines.archive.repair import Outcome, repair_archive
+    from pipelines.archive.verify import verify_archive
+    from pipelines.catalogue.engine import make_session_factory
+
     warc_dir = config.archive.warc
     if not warc_dir.is_dir():
         raise UsageError(f"no WARC folder {warc_dir}: point --home at an archive")

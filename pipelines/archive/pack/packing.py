@@ -36,6 +36,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.archive.defaults import DEFAULT_MIN_AGE, DEFAULT_PACK_BELOW
 from pipelines.archive.pack.check import Records, check_pack
 from pipelines.archive.pack.manifest import (
     Manifest,
@@ -72,11 +73,6 @@ from pipelines.warc.writer import (
     new_record_id,
 )
 
-# Files under a tenth of the rotation size: a crawl's last file, or every file of a channel
-# crawled often. Larger ones are left as they are: rewriting them would gain little.
-DEFAULT_PACK_BELOW = DEFAULT_MAX_SIZE // 10
-# Long past a crawl's close: its last file is catalogued by then, whatever else guards it.
-DEFAULT_MIN_AGE = timedelta(hours=1)
 # Writers name files `CPPCC-…-<pid>~…`; packs `CPPCC-PACK-…-0~…`: no writer makes that name.
 PACK_PREFIX = f"{DEFAULT_PREFIX}-PACK"
 # A pack has no writer left once it is renamed; pid 0 (a process group, never one process)
