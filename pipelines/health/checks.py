@@ -104,7 +104,9 @@ def channel_problems(facts: ChannelFacts, settings: HealthSettings, now: datetim
         *_failing(facts, settings),
         *_empty_list(facts),
         *_backlog(facts),
-        *_drift(facts, settings),
+        *_field_drift(facts, settings),
+        *_fallback_jump(facts, settings),
+        *_rejection_jump(facts, settings),
     ]
 
 
@@ -154,37 +156,59 @@ def _backlog(facts: ChannelFacts) -> Iterator[Problem]:
         )
 
 
-def _drift(facts: ChannelFacts, settings: HealthSettings) -> Iterator[Problem]:
-    coverage, points, window = facts.coverage, settings.drift_points, display_span(settings.window)
-    if coverage.articles >= settings.min_articles:
-        for name, trend in coverage.profile.items():
-            if _at_least(trend.points_below(), points):
-                yield Problem(
-                    facts.channel, "field-drift",
-                    f"{name}: found by the site profile's selectors in "
-                    f"{_of(trend, 'articles')} in the last {window}, against a trailing median "
-                    f"of {_percent(trend.baseline)}",
-                    field=name,
-                )  # fmt: skip
-        drifted = {name for name, trend in coverage.profile.items()
-                   if _at_least(trend.points_below(), points)}  # fmt: skip
-        for name, trend in coverage.fallback.items():
-            if name not in drifted and _at_least(_above(trend), points):
-                yield Problem(
-                    facts.channel, "fallback-jump",
-                    f"{name}: found only by a generic fallback in {_of(trend, 'articles')} in "
-                    f"the last {window}, against a trailing median of {_percent(trend.baseline)}",
-                    field=name,
-                )  # fmt: skip
-    if coverage.pages >= settings.min_articles:
-        for reason, trend in coverage.rejected.items():
-            if _at_least(_above(trend), points):
-                yield Problem(
-                    facts.channel, "rejection-jump",
-                    f"{reason}: {_of(trend, 'pages')} rejected in the last {window}, against a "
-                    f"trailing median of {_percent(trend.baseline)}",
-                    reason=reason,
-                )  # fmt: skip
+def _field_drift(facts: ChannelFacts, settings: HealthSettings) -> Iterator[Problem]:
+    if facts.coverage.articles < settings.min_articles:
+        return
+    for name in _drifted(facts, settings):
+        trend = facts.coverage.profile[name]
+        yield Problem(
+            facts.channel, "field-drift",
+            f"{name}: found by the site profile's selectors in {_of(trend, 'articles')} "
+            f"{_against(trend, settings)}",
+            field=name,
+        )  # fmt: skip
+
+
+def _fallback_jump(facts: ChannelFacts, settings: HealthSettings) -> Iterator[Problem]:
+    if facts.coverage.articles < settings.min_articles:
+        return
+    drifted = _drifted(facts, settings)  # said already, as drift
+    for name, trend in facts.coverage.fallback.items():
+        if name not in drifted and _at_least(_above(trend), settings.drift_points):
+            yield Problem(
+                facts.channel, "fallback-jump",
+                f"{name}: found only by a generic fallback in {_of(trend, 'articles')} "
+                f"{_against(trend, settings)}",
+                field=name,
+            )  # fmt: skip
+
+
+def _rejection_jump(facts: ChannelFacts, settings: HealthSettings) -> Iterator[Problem]:
+    if facts.coverage.pages < settings.min_articles:
+        return
+    for reason, trend in facts.coverage.rejected.items():
+        if _at_least(_above(trend), settings.drift_points):
+            yield Problem(
+                facts.channel, "rejection-jump",
+                f"{reason}: {_of(trend, 'pages')} rejected {_against(trend, settings)}",
+                reason=reason,
+            )  # fmt: skip
+
+
+def _drifted(facts: ChannelFacts, settings: HealthSettings) -> list[str]:
+    """The fields whose profile share fell `drift_points` or more below their median."""
+    profile = facts.coverage.profile.items()
+    return [
+        name for name, trend in profile if _at_least(trend.points_below(), settings.drift_points)
+    ]
+
+
+def _against(trend: Trend, settings: HealthSettings) -> str:
+    """`in the last 1 d, against a trailing median of 100%`."""
+    return (
+        f"in the last {display_span(settings.window)}, against a trailing median of "
+        f"{_percent(trend.baseline)}"
+    )
 
 
 def _above(trend: Trend) -> float | None:
