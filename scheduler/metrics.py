@@ -105,13 +105,14 @@ _REASON = (*CHANNEL, "reason")
 _CHANNEL_GAUGES = {
     "health_problems": ("Problems `cppcc-archive health` reports for the channel.", CHANNEL),
     "last_success_timestamp_seconds": (
-        "When the channel's last finished run ran (Unix time; 0: none yet).", CHANNEL),
+        "When the channel's last finished run ended (Unix time; 0: none yet).", CHANNEL),
     "schedule_interval_seconds": (
         "The longest gap between two slots of the channel's schedule.", CHANNEL),
     "failed_runs_in_a_row": ("The channel's latest runs that failed, in a row.", CHANNEL),
     "list_empty": ("1 when the channel's last run found a list page linking no article.", CHANNEL),
     "backlog_complete": ("1 once a walk of the channel reached its last list page.", CHANNEL),
-    "backlog_page": ("The deepest list page of the channel walked so far (0: none).", CHANNEL),
+    "backlog_page": (
+        "The deepest list page its backlog walk reached (0: none yet, or complete).", CHANNEL),
     "window_articles": ("Articles of the channel normalised in the health window.", CHANNEL),
     "window_pages": ("Article pages of the channel read in the window (articles, rejected).",
                      CHANNEL),
