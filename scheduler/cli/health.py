@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 NAME = "health"
 HELP = (
-    "check every enabled channel: a finished run within 3 schedule intervals, no run of "
-    "failures, list pages that link articles, the backlog walked, field coverage and "
-    "rejections as usual; a line per problem, exit 0 when healthy, 1 when not"
+    "check every enabled channel (a finished run within 3 schedule intervals, fewer than 3 "
+    "failed runs in a row, list pages that link articles, the backlog walked to its end, field "
+    "coverage and rejections as usual; thresholds in [health]): a line per problem; exit 0 "
+    "when healthy, 1 when not"
 )
 
 
