@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ConfigError, UsageError
-from pipelines.recheck import parse_intervals, parse_now
+from pipelines.recheck import parse_duration, parse_intervals, parse_now
 
 CONFIG_ENV = "CPPCC_CONFIG"
 CONFIG_NAME = "config.toml"  # looked for in the archive home when no file is named
@@ -108,6 +108,25 @@ def _time(value: Any) -> str:
     raise ValueError
 
 
+def _duration(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    parse_duration(value)
+    return value.strip()
+
+
+def _points(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
+        raise ValueError
+    return str(value)
+
+
+def _port(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ValueError
+    return str(value)
+
+
 TEXT = Kind("a text", _text)
 WHOLE = Kind("a whole number ≥ 0", _number(0, whole=True), _as_number)
 POSITIVE = Kind("a whole number ≥ 1", _number(1, whole=True), _as_number)
@@ -118,6 +137,10 @@ PREFIX = Kind("a text of letters, digits, `.` and `_`", _prefix)
 INTERVALS = Kind('a list of durations like "1h,1d,7d,30d"', _intervals)
 TIME = Kind("an ISO 8601 time like 2026-12-01T08:00:00+08:00", _time)
 CRON = Kind('5 cron fields like "17 4 * * *", or "off"', _text)
+NUMBER = Kind("a number > 0", _number(0, whole=False, above=True), _as_number)
+POINTS = Kind("a number of percentage points, more than 0 and at most 100", _points, _as_number)
+DURATION = Kind('a duration like "12h", "1d" or "2w"', _duration)
+PORT = Kind("a port number from 0 to 65535 (0: any free port)", _port, _as_number)
 
 
 @dataclass(frozen=True)
@@ -156,9 +179,16 @@ KEYS = (
     Key("service", "pack_below", "CPPCC_PACK_BELOW", SIZE),
     Key("service", "pack_min_age", "CPPCC_PACK_MIN_AGE", SECONDS),
     Key("service", "log_retention", "CPPCC_LOG_RETENTION", DAYS),
+    Key("service", "metrics_port", "CPPCC_METRICS_PORT", PORT),
     Key("web", "token", "CPPCC_WEB_TOKEN", TEXT),
     Key("web", "pywb", "CPPCC_PYWB", TEXT),
     Key("web", "replay_url", "CPPCC_REPLAY_URL", TEXT),
+    Key("health", "stale_intervals", "CPPCC_HEALTH_STALE_INTERVALS", NUMBER),
+    Key("health", "failed_runs", "CPPCC_HEALTH_FAILED_RUNS", POSITIVE),
+    Key("health", "drift_points", "CPPCC_HEALTH_DRIFT_POINTS", POINTS),
+    Key("health", "min_articles", "CPPCC_HEALTH_MIN_ARTICLES", POSITIVE),
+    Key("health", "window", "CPPCC_HEALTH_WINDOW", DURATION),
+    Key("health", "baseline", "CPPCC_HEALTH_BASELINE", DURATION),
 )
 SECTIONS = tuple(dict.fromkeys(key.section for key in KEYS))
 

@@ -7,7 +7,7 @@ mixes zones with another.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
@@ -21,3 +21,16 @@ def display_time(moment: datetime | None, timespec: str = "auto") -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(DISPLAY_ZONE).isoformat(timespec=timespec)
+
+
+def display_span(duration: timedelta) -> str:
+    """A duration as the command line says it: `2 d 3 h`, `1 d`, `90 min`, `45 s`."""
+    seconds = max(0, int(duration.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min" if minutes else f"{seconds} s"

@@ -32,6 +32,14 @@ def parse_intervals(text: str) -> tuple[timedelta, ...]:
     return tuple(sorted(intervals))
 
 
+def parse_duration(text: str) -> timedelta:
+    """`"1d"`, `"12h"`, `"2w"` as a duration; ValueError for anything else (zero too)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"{text!r} is not a duration like 12h, 1d or 2w")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
 def next_check(
     first_seen: datetime, last_checked: datetime, intervals: Sequence[timedelta]
 ) -> datetime:

@@ -43,8 +43,16 @@ RETRY_AFTER_STATS = {
     "seconds": "cppcc/retry_after/seconds",
     "capped": "cppcc/retry_after/capped",
 }
-# Under cppcc/walk/<channel>/: what a run's walk of a channel's list pages did.
-WALK_STATS = ("state", "pages", "reached", "last_page", "stopped", "failed_at", "failure")
+# Under cppcc/walk/<channel>/: what a run's walk of a channel's list pages did. `failure_kind`
+# names what stopped it (`no-articles`: a list page answered but linked no article; `http-503`…).
+WALK_STATS = (
+    "state", "pages", "reached", "last_page", "stopped", "failed_at", "failure", "failure_kind",
+)  # fmt: skip
+# A list page that answered but yields no article (WALK_STATS' failure_kind).
+NO_ARTICLES = "no-articles"
+# The time a crawl took as now (CPPCC_NOW), when it was given one: `health` and the service's
+# metrics date the run by it, so a test can crawl on simulated days.
+SIMULATED_NOW = "cppcc/now"
 
 # The counts a user watches while a crawl runs, by the stats key they come from.
 PROGRESS_STATS = {

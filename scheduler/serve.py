@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.archive.recover import recover_warc_files
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.display import display_time
 from pipelines.home import ArchiveHome
+from pipelines.recheck import parse_now
 from pipelines.seeds import Seeds
 from scheduler.log_format import BeijingTimeFormatter
 from scheduler.recovery import recover_archive
@@ -27,7 +31,7 @@ from scheduler.service import (
     last_finished_times,
     serve_until_stopped,
 )
-from scheduler.timing import load_seeds
+from scheduler.timing import load_seeds, schedule_intervals
 
 logger = logging.getLogger("cppcc_archive.service")
 
@@ -40,16 +44,17 @@ def serve(settings: ServiceSettings) -> int:
     try:
         ensure_schema(engine)  # an unreachable catalogue too
         sessions = make_session_factory(engine)
-        home = ArchiveHome(settings.home)
-        recover_archive(sessions, home, seeds, logger.info, no_run_is_ours=True)
-        scheduler = build_scheduler(
-            settings, seeds, last_finished_times(sessions), datetime.now(SHANGHAI)
-        )
-        signals = StopSignals()
-        with signals.installed():
-            serve_until_stopped(
-                scheduler, settings, signals, logger.info, lambda: _log_jobs(scheduler, seeds)
+        with _metrics(settings, sessions, seeds):  # a port taken stops us here, in one line
+            home = ArchiveHome(settings.home)
+            recover_archive(sessions, home, seeds, logger.info, no_run_is_ours=True)
+            scheduler = build_scheduler(
+                settings, seeds, last_finished_times(sessions), datetime.now(SHANGHAI)
             )
+            signals = StopSignals()
+            with signals.installed():
+                serve_until_stopped(
+                    scheduler, settings, signals, logger.info, lambda: _log_jobs(scheduler, seeds)
+                )
     finally:
         engine.dispose()
     if signals.second.is_set() and RUNNING.count():
@@ -66,6 +71,28 @@ def serve(settings: ServiceSettings) -> int:
         os._exit(0)
     logger.info("stopped")
     return 0
+
+
+@contextmanager
+def _metrics(
+    settings: ServiceSettings, sessions: sessionmaker[Session], seeds: Seeds
+) -> Iterator[None]:
+    """/metrics on loopback while the service runs, when a port is given (--metrics-port)."""
+    if settings.metrics_port is None:
+        yield
+        return
+    from scheduler.metrics import ArchiveCollector, metrics_served  # prometheus_client: only now
+
+    simulated = parse_now(os.environ.get("CPPCC_NOW", ""))  # tests judge on simulated days
+
+    def clock() -> datetime:
+        return simulated or datetime.now(UTC)
+
+    schedules = schedule_intervals(seeds, clock())
+    collector = ArchiveCollector(sessions, schedules, settings.health, clock)
+    with metrics_served(settings.metrics_port, collector) as url:
+        logger.info("metrics: %s", url)
+        yield
 
 
 def _log_to_stderr(level: int) -> None:

@@ -22,6 +22,7 @@ from pipelines.archive.tidy import TidySettings
 from pipelines.catalogue.locks import ChannelBusy
 from pipelines.catalogue.queries import last_finished_by_channel
 from pipelines.errors import CppccArchiveError
+from pipelines.health.settings import HealthSettings
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Channel, Seeds
 from scheduler.launcher import RunResult, launch_crawl
@@ -50,6 +51,8 @@ class ServiceSettings:
     tidy: TidySettings = field(default_factory=TidySettings)  # WARC files packed, crawl logs kept
     tidy_schedule: str | None = DEFAULT_TIDY_SCHEDULE  # cron, Asia/Shanghai; None: never
     log_level: int = logging.INFO  # WARNING with --quiet, DEBUG with --verbose
+    metrics_port: int | None = None  # /metrics on 127.0.0.1 at this port (0: any); None: off
+    health: HealthSettings = field(default_factory=HealthSettings)  # what the metrics judge by
 
 
 class RunningCrawls:

@@ -63,3 +63,25 @@ def missed_slot(trigger: CronTrigger, last_run: datetime | None, now: datetime) 
         return True
     slot = next_slot(trigger, last_run)
     return slot is not None and slot <= now
+
+
+def schedule_interval(expression: str, now: datetime, slots: int = 60) -> timedelta:
+    """The longest gap between two slots of a schedule among its next `slots` after `now`: a
+    weekday schedule's is its weekend. A schedule with no slots ahead counts as yearly."""
+    trigger = cron_trigger(expression)
+    previous, longest = next_slot(trigger, now), timedelta(0)
+    for _ in range(slots):
+        following = next_slot(trigger, previous) if previous else None
+        if following is None or previous is None:
+            break
+        longest, previous = max(longest, following - previous), following
+    return longest or timedelta(days=365)
+
+
+def schedule_intervals(seeds: Seeds, now: datetime) -> dict[str, timedelta]:
+    """Each enabled channel's schedule interval (schedule_interval), by "site/channel"."""
+    return {
+        channel.ref: schedule_interval(channel.schedule, now)
+        for channel in seeds.channels()
+        if channel.enabled
+    }

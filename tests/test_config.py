@@ -31,9 +31,14 @@ max_size = "2M"
 max_concurrent = 3
 pack_min_age = 1.5
 tidy_schedule = "off"
+metrics_port = 9108
 
 [web]
 token = "s3cret"
+
+[health]
+window = "12h"
+drift_points = 25
 """
 
 
@@ -60,7 +65,10 @@ def test_each_key_becomes_its_environment_variable(tmp_path: Path) -> None:
         "CPPCC_MAX_CONCURRENT": "3",
         "CPPCC_PACK_MIN_AGE": "1.5",
         "CPPCC_TIDY_SCHEDULE": "off",
+        "CPPCC_METRICS_PORT": "9108",
         "CPPCC_WEB_TOKEN": "s3cret",
+        "CPPCC_HEALTH_WINDOW": "12h",
+        "CPPCC_HEALTH_DRIFT_POINTS": "25",
     }
 
 
@@ -81,6 +89,9 @@ def test_every_key_has_its_own_variable() -> None:
         ("[warc]\nprefix = 'a/b'\n", "[warc] prefix is 'a/b'; expected a text of letters"),
         ("[crawl]\nrecheck_after = 'soon'\n", "expected a list of durations"),
         ("[warc]\noperator = 3\n", "[warc] operator is 3; expected a text"),
+        ("[health]\nwindow = 'daily'\n", "[health] window is 'daily'; expected a duration"),
+        ("[health]\ndrift_points = 0\n", "expected a number of percentage points"),
+        ("[service]\nmetrics_port = 70000\n", "expected a port number from 0 to 65535"),
         ("warc = 3\n", "warc must be a [warc] table"),
         ("[warc\n", "not valid TOML"),
     ],

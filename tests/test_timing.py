@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduler.timing import cron_trigger, missed_slot, next_slot
+from scheduler.timing import cron_trigger, missed_slot, next_slot, schedule_interval
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HALF_HOURLY = cron_trigger("*/30 * * * *")
@@ -51,3 +51,10 @@ def test_seconds_schedules() -> None:
     assert next_slot(every_five, at(10, 0, 3)) == at(10, 0, 5)
     assert missed_slot(every_five, at(10, 0, 3), now=at(10, 0, 5))
     assert not missed_slot(every_five, at(10, 0, 3), now=at(10, 0, 4))
+
+
+def test_a_schedules_interval_is_its_longest_gap() -> None:
+    assert schedule_interval("*/30 * * * *", at(9, 10)) == timedelta(minutes=30)
+    # Weekdays at 08:00: Friday to Monday is the gap a channel may go without a run.
+    assert schedule_interval("0 8 * * 1-5", at(9, 0)) == timedelta(days=3)
+    assert schedule_interval("*/2 * * * * *", at(9, 0)) == timedelta(seconds=2)

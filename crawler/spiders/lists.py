@@ -22,6 +22,7 @@ from pipelines.catalogue.recrawl import KnownPage, known_pages, stale_articles
 from pipelines.catalogue.walks import walk_states
 from pipelines.recheck import is_due
 from pipelines.seeds import Channel
+from pipelines.stats import NO_ARTICLES, SIMULATED_NOW
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class ListPages(ArticlePages):
 
     async def start(self) -> AsyncIterator[Any]:
         """The first list page of each selected channel, then its articles due a re-check."""
+        if self.now is not None:  # the run is dated by it (`health`, the service's metrics)
+            self.crawler.stats.set_value(SIMULATED_NOW, self.now.isoformat())
         self.walks.load(channel.key for channel in self.selected)
         for channel in self.selected:
             yield self._list_request(self.walks.walk(channel.key).first(), channel)
@@ -130,7 +133,7 @@ class ListPages(ArticlePages):
         self.crawler.stats.inc_value(f"cppcc/list_pages/{channel.key}")
         empty = None if urls else self._empty_list_page(response, page)
         if empty is not None:
-            yield from self._list_page_failed(channel, page, empty, kind="no-articles")
+            yield from self._list_page_failed(channel, page, empty, kind=NO_ARTICLES)
             return
         requests = list(self._article_requests(urls, known, channel, page))
         walk.requested(page, len(requests))
@@ -214,6 +217,7 @@ class ListPages(ArticlePages):
         prefix = f"cppcc/walk/{channel.key}"
         stats.set_value(f"{prefix}/failed_at", page.number)
         stats.set_value(f"{prefix}/failure", f"list page {page.number} {page.url} {why}")
+        stats.set_value(f"{prefix}/failure_kind", kind)
         self._count_walk(channel, walk, page)
         self.walks.record(channel.key)
 

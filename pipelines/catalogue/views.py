@@ -150,7 +150,7 @@ def coverage_view(
     if stats:  # a run still going has no stats yet: then nothing is known of its channels
         found = {ref: _channel_coverage() for ref in channels}
     warnings: Counter[str] = Counter()
-    for site, site_stats in _stats_by_site(stats):
+    for site, site_stats in stats_by_site(stats):
         for key, value in site_stats.items():
             parts = key.split("/")
             if parts[:2] == ["cppcc", "warnings"] and len(parts) == 3:
@@ -185,7 +185,7 @@ def _channel(found: dict[str, dict[str, Any]], site: str | None, channel: str) -
 def warc_view(stats: dict[str, Any]) -> dict[str, int]:
     """Records, revisits, compressed bytes and files the run wrote, over all its sites."""
     totals = dict.fromkeys(WARC_STATS, 0)
-    for _, site_stats in _stats_by_site(stats):
+    for _, site_stats in stats_by_site(stats):
         for name, key in WARC_STATS.items():
             totals[name] += int(site_stats.get(key, 0) or 0)
     return totals
@@ -197,7 +197,7 @@ def walk_view(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
     `reached`, the channel's `last_page`, why it `stopped`, and the list page that `failure`
     names when one could not be read."""
     walks: dict[str, dict[str, Any]] = {}
-    for site, site_stats in _stats_by_site(stats):
+    for site, site_stats in stats_by_site(stats):
         for key, value in site_stats.items():
             parts = key.split("/")
             if parts[:2] == ["cppcc", "walk"] and len(parts) == 4 and parts[3] in WALK_STATS:
@@ -210,7 +210,7 @@ def retry_after_view(stats: dict[str, Any]) -> dict[str, int]:
     """Waits a server asked for (429/503 with Retry-After), the seconds waited, and how many
     were cut to CPPCC_RETRY_AFTER_MAX, over all the run's sites."""
     totals = dict.fromkeys(RETRY_AFTER_STATS, 0)
-    for _, site_stats in _stats_by_site(stats):
+    for _, site_stats in stats_by_site(stats):
         for name, key in RETRY_AFTER_STATS.items():
             totals[name] += int(site_stats.get(key, 0) or 0)
     return totals
@@ -219,11 +219,11 @@ def retry_after_view(stats: dict[str, Any]) -> dict[str, int]:
 def failed_pages_view(stats: dict[str, Any]) -> list[dict[str, str]]:
     """Pages that failed for a reason other than their status (a redirect loop, a reset
     connection): `[{"url", "why"}]`, over all the run's sites."""
-    return [page for _, site_stats in _stats_by_site(stats)
+    return [page for _, site_stats in stats_by_site(stats)
             for page in site_stats.get(FAILED_PAGES) or []]  # fmt: skip
 
 
-def _stats_by_site(stats: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any]]]:
+def stats_by_site(stats: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any]]]:
     """The launcher stores one Scrapy stats dict per site; a flat dict is of an unnamed site."""
     if stats and all(isinstance(value, dict) for value in stats.values()):
         yield from stats.items()

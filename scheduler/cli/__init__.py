@@ -29,6 +29,7 @@ from scheduler.cli import (
     db,
     demo,
     export,
+    health,
     index,
     pack,
     reextract,
@@ -45,8 +46,8 @@ from scheduler.cli import (
 from scheduler.cli.config_file import apply_config
 from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
-COMMANDS = (crawl, articles, show, runs, serve, schedule, demo, reextract, channels, index,
-            reindex, export, verify, pack, tidy, replica, web, db)  # fmt: skip
+COMMANDS = (crawl, articles, show, runs, serve, schedule, health, demo, reextract, channels,
+            index, reindex, export, verify, pack, tidy, replica, web, db)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 
+from pipelines.health.settings import HealthSettings
 from pipelines.recheck import check_environment
 from scheduler.cli.support import (
     Config,
@@ -48,6 +49,19 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     add_tidy_options(sub)
     add_beside_options(sub)
+    sub.add_argument(
+        "--metrics-port", type=_port, metavar="PORT",
+        default=os.environ.get("CPPCC_METRICS_PORT") or None,
+        help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (loopback only; 0: any "
+        "free port, logged) (env CPPCC_METRICS_PORT; default: off)",
+    )  # fmt: skip
+
+
+def _port(text: str) -> int:
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return value
 
 
 def _schedule(text: str) -> str | None:
@@ -81,6 +95,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
                 tidy=settings_from(args),
                 tidy_schedule=args.tidy_schedule,
                 log_level=LOG_LEVELS[config.verbosity],
+                metrics_port=None if args.metrics_port is None else _as_int(args.metrics_port),
+                health=HealthSettings.from_environ(os.environ),
             )
         )
 
