@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import chdir, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +87,31 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
         cwd=REPO,
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_cli_in_process(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """`cppcc-archive ARGS` run by this process: the same `main`, its stdout, stderr and exit
+    status, without the second of CPU a new interpreter takes to import it.
+
+    For reading what a test's crawls and services left (articles, runs, the schedule) while
+    the test is about something else. What is about the command as a process (signals, exit
+    codes of a real process, what a user's shell sees) stays with run_cli and start_cli.
+    """
+    from scheduler.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)  # the command puts its configuration file's values there
+    os.environ.update(env or {})
+    try:
+        with chdir(REPO), redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit:  # argparse: --help, --version, a usage error
+                code = exit.code if isinstance(exit.code, int) else 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 class SlowReplica(ReplicaServer):

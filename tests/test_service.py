@@ -27,6 +27,7 @@ from tests.conftest import (
     SlowReplica,
     assert_clean_warc_files,
     run_cli,
+    run_cli_in_process,
     start_cli,
 )
 
@@ -75,7 +76,8 @@ class Service:
 def runs(home: Path) -> list[dict[str, Any]]:
     if not (home / "catalogue.sqlite3").exists():
         return []  # the service has not created its catalogue yet
-    listed = run_cli("--home", str(home), "runs", "--format", "json")
+    # In this process: the tests poll it while the service and its crawls need the CPU.
+    listed = run_cli_in_process("--home", str(home), "runs", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     return list(json.loads(listed.stdout))
 
@@ -94,6 +96,18 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "") 
             return value
         time.sleep(0.2)
     pytest.fail(f"waited {timeout} s for {what or condition}")
+
+
+def crawl_under_way(home: Path, run_id: int) -> None:
+    """Wait until run `run_id`'s crawl has opened its spider: from then on Scrapy reads a
+    SIGINT as "finish the pages in flight" (before, one ends it mid-import, uncleanly)."""
+    wait_for(lambda: crawl_log_says(home, run_id, "Spider opened"), what="the crawl under way")
+
+
+def serving(service: Service, after: int) -> None:
+    """Wait until `service` has started a run after run `after`: then it is past its start-up
+    (recovery, where a signal still ends it at once) and serving, its signal handlers set."""
+    wait_for(lambda: any(r["id"] > after for r in service.runs()), what="the service to be serving")
 
 
 def crawl_log_says(home: Path, run_id: int, text: str) -> bool:
@@ -446,6 +460,7 @@ def test_power_loss_leaves_open_warc_files_that_the_next_start_salvages(
         ),
         what="the dead run recovered",
     )
+    serving(restarted, after=held["id"])
     code, err = restarted.stop()
     assert code == 0, err
     for path in left_open:
@@ -464,7 +479,7 @@ def test_a_crawl_still_running_after_the_grace_period_is_stopped_cleanly(
     seeds = write_seeds(tmp_path / "seeds.toml", gated.base_url, yw=EVERY_2_S, xs=None)
     service = Service(home, seeds, "--grace", "1")
     held = running_run(service)
-    wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    crawl_under_way(home, held["id"])
     began = time.monotonic()
     service.process.send_signal(signal.SIGTERM)  # one signal only: a clean stop
     # Held at the gate, the crawl cannot end within the grace period: the service must stop
@@ -493,6 +508,7 @@ def test_a_second_signal_stops_at_once_and_the_next_start_cleans_up(
     service = Service(home, seeds, "--grace", "60")
     held = running_run(service)
     crawl_pids = wait_for(lambda: _crawl_pids(home), what="the crawl process")
+    crawl_under_way(home, held["id"])
     service.process.send_signal(signal.SIGTERM)  # asks for a clean stop within 60 s
     time.sleep(2)
     assert service.process.poll() is None  # waiting for its crawl, as asked
@@ -511,6 +527,7 @@ def test_a_second_signal_stops_at_once_and_the_next_start_cleans_up(
         ),
         what="the old run recovered",
     )
+    serving(restarted, after=held["id"])
     code, err = restarted.stop()
     assert code == 0, err
     assert "running" not in {r["status"] for r in runs(home)}
