@@ -211,7 +211,9 @@ def test_a_batch_undone_to_break_a_deadlock_is_written_job_by_job(postgres_url: 
     rival_connection = engine.connect()
     rival = Session(bind=rival_connection)
     rival.execute(text("SET deadlock_timeout = '60s'"))
-    writer = CatalogueWriter(postgres_url, max_delay=1.0)  # both jobs in one batch
+    # Both jobs in one batch: 5 s for the second to reach the writer process on a loaded machine
+    # (at 1 s, under load 5, it came too late and the first was written alone, as new).
+    writer = CatalogueWriter(postgres_url, max_delay=5.0)
     try:
         rival_save(rival, 2)  # holds article 2, uncommitted
         futures = [save(writer, 1), save(writer, 2)]  # the batch takes 1, then waits for 2
