@@ -1,4 +1,5 @@
-"""The catalogue's tables: sites, channels, articles, captures, rejections, runs, locks, walks."""
+"""The catalogue's tables: sites, channels, articles and their events, captures, rejections,
+runs, locks, walks."""
 
 from __future__ import annotations
 
@@ -147,6 +148,9 @@ class ArticleRecord(ArticleContent, Base):
     # Files the newest capture links to from the body (PDF, Word...), absolute URLs in page
     # order; not content (a changed link alone makes no version), so not in the versions.
     attachments: Mapped[list[Any]] = mapped_column(JSON, server_default=text("'[]'"))
+    # When a re-check found the article withdrawn (404/410, a redirect to the home or a list
+    # page, a "page not found" template); None while it is live. Its history: article_events.
+    withdrawn_at: Mapped[datetime | None]
 
     captures: Mapped[list[Capture]] = relationship(
         back_populates="article",
@@ -179,6 +183,35 @@ class ArticleVersion(ArticleContent, Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
 
     article: Mapped[ArticleRecord] = relationship(back_populates="versions")
+
+
+ARTICLE_EVENT_KINDS = ("withdrawn", "restored")
+
+
+class ArticleEvent(Base):
+    """A change in an article's life a re-check found: withdrawn from the site, or restored.
+
+    The capture that showed it is kept with it, as evidence (the 404, the redirect, the "page
+    not found" page, or the article back again): where its WARC record is, what it answered.
+    """
+
+    __tablename__ = "article_events"
+    __table_args__ = (Index("ix_article_events_article_id_at", "article_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # ARTICLE_EVENT_KINDS
+    at: Mapped[datetime]  # when the capture showing it was fetched
+    # Why it counts as withdrawn: "http-404", "http-410", "redirected to the home page",
+    # "not-found template"; for a restoration, "found again".
+    reason: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)  # the URL the capture was of
+    status: Mapped[int | None] = mapped_column(Integer)
+    record_id: Mapped[str | None] = mapped_column(String(128))
+    warc_filename: Mapped[str | None] = mapped_column(Text)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
 
 
 class Run(Base):
@@ -359,9 +392,11 @@ class Rejection(Base):
 
 
 __all__ = [
+    "ARTICLE_EVENT_KINDS",
     "RUN_COUNTS",
     "SHANGHAI",
     "ArchivedRecord",
+    "ArticleEvent",
     "ArticleRecord",
     "ArticleVersion",
     "AwareDateTime",
