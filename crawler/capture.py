@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 META_KEY = "cppcc_capture"  # request.meta / response.meta: the RecordLocation of the response
+# request.meta: the RecordLocation of the first response of a request and the redirects it
+# followed: what the page's own URL answered (a 404, a 302), whatever it led to.
+FIRST_CAPTURE_KEY = "cppcc_first_capture"
 # request.meta: the RecordLocation a conditional request's validators came from; a 304 to it is
 # archived as a revisit of that capture (set by crawler.conditional).
 NOT_MODIFIED_KEY = "cppcc_not_modified_original"
@@ -142,6 +145,7 @@ class WarcCaptureMiddleware:
         try:
             location = self.writer.write_exchange(exchange, original)
             request.meta[META_KEY] = location
+            request.meta.setdefault(FIRST_CAPTURE_KEY, location)  # redirects copy the meta
         except Exception:  # any failure loses a page from the archive: count it, stop the crawl
             logger.error("Cannot archive %s; stopping the crawl", exchange.url, exc_info=True)
             self.stats.inc_value(WARC_ERRORS)

@@ -45,5 +45,6 @@ class ArticlePagesItem:
     pages: list[FetchedPage]
     missing_pages: list[str] = field(default_factory=list)  # pages that could not be fetched
     walk_page: int | None = None  # the channel's list page that listed it (None: a re-check)
+    withdrawn: bool = False  # a re-check of an article the catalogue holds withdrawn
     article: Article | None = None
     rejection: tuple[str, str] | None = None

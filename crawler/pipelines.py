@@ -14,7 +14,7 @@ from crawler.catalogue import catalogue_writer, settled
 from crawler.items import ArticlePagesItem, FetchedPage
 from pipelines.catalogue.writer import CatalogueWriter
 from pipelines.normalise import Article, NotNormalisable, merge_pages
-from pipelines.stats import PAGES_REJECTED
+from pipelines.stats import LIFECYCLE, PAGES_REJECTED
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,9 @@ class CataloguePipeline:
         captures = [(page.page, page.capture) for page in item.pages if page.capture]
         outcome = await self._write("save_article", item, article=item.article, captures=captures)
         self.stats.inc_value(f"cppcc/articles/{getattr(outcome, 'value', outcome)}")
+        if item.withdrawn:  # a withdrawn article found again: save_article restored it
+            self.stats.inc_value(f"{LIFECYCLE}{item.channel}/restored")
+            logger.info("article %s is back: restored", item.url)
         return item
 
     async def _reject(self, item: ArticlePagesItem) -> PageRejected:

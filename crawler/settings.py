@@ -87,6 +87,10 @@ CPPCC_LAUNCHER_PID = 0  # the crawl stops cleanly when this process is gone (0: 
 # When known articles are checked again for edits, counted from when each was first seen.
 CPPCC_RECHECK_AFTER = os.environ.get("CPPCC_RECHECK_AFTER", "1h,1d,7d,30d")
 CPPCC_RECHECK_PER_RUN = 500  # due articles re-checked per channel and crawl, off the list walk
+# The outage guard: when more than this percentage of at least CPPCC_WITHDRAWN_MIN_RECHECKS
+# re-checks of a channel's live articles in one crawl find them withdrawn, none is recorded.
+CPPCC_WITHDRAWN_MIN_RECHECKS = int(os.environ.get("CPPCC_WITHDRAWN_MIN_RECHECKS") or 5)
+CPPCC_WITHDRAWN_MAX_PERCENT = float(os.environ.get("CPPCC_WITHDRAWN_MAX_PERCENT") or 50)
 # List pages of only settled articles walked past the first.
 CPPCC_WALK_KNOWN_LIST_PAGES = int(os.environ.get("CPPCC_WALK_KNOWN_LIST_PAGES") or 0)
 # Until a channel's walk has once reached its last list page, each crawl walks this many of

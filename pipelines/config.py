@@ -165,6 +165,8 @@ KEYS = (
     Key("crawl", "walk_known_list_pages", "CPPCC_WALK_KNOWN_LIST_PAGES", WHOLE),
     Key("crawl", "backlog_list_pages", "CPPCC_BACKLOG_LIST_PAGES", POSITIVE),
     Key("crawl", "recheck_after", "CPPCC_RECHECK_AFTER", INTERVALS),
+    Key("crawl", "withdrawn_min_rechecks", "CPPCC_WITHDRAWN_MIN_RECHECKS", POSITIVE),
+    Key("crawl", "withdrawn_max_percent", "CPPCC_WITHDRAWN_MAX_PERCENT", POINTS),
     Key("crawl", "retry_after_max", "CPPCC_RETRY_AFTER_MAX", SECONDS),
     Key("crawl", "catalogue_retry", "CPPCC_CATALOGUE_RETRY", SECONDS),
     Key("crawl", "now", "CPPCC_NOW", TIME),

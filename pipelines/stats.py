@@ -48,6 +48,13 @@ RETRY_AFTER_STATS = {
 WALK_STATS = (
     "state", "pages", "reached", "last_page", "stopped", "failed_at", "failure", "failure_kind",
 )  # fmt: skip
+# Under cppcc/lifecycle/<channel>/: what a run's re-checks found of the channel's articles:
+# live ones `rechecked` (answered in any way), `withdrawn` (recorded), `restored`,
+# `still_withdrawn`, and `held_back` withdrawals the outage guard did not record, and why.
+LIFECYCLE = "cppcc/lifecycle/"
+LIFECYCLE_STATS = (
+    "rechecked", "withdrawn", "restored", "still_withdrawn", "held_back", "held_back_why",
+)  # fmt: skip
 # A list page that answered but yields no article (WALK_STATS' failure_kind).
 NO_ARTICLES = "no-articles"
 # The time a crawl took as now (CPPCC_NOW), when it was given one: `health` and the service's

@@ -79,6 +79,7 @@ def print_summary(
         for page in result.http_errors:
             out.write(f"    {page['status']} {page['url']}\n")
     _print_walks(view.get("walk") or {}, out)
+    _print_lifecycle(view.get("lifecycle") or {}, out)
     if view.get("failed_pages"):
         out.write("  pages that could not be fetched (not archived):\n")
         for page in view["failed_pages"]:
@@ -114,6 +115,19 @@ def _print_walks(walks: dict[str, Any], out: TextIO) -> None:
             out.write(f"  {ref}: {walk['failure']}: the walk stopped there\n")
         if walk.get("state") not in (None, "complete", "not walked yet"):
             out.write(f"  {ref}: list pages {walk['state']}; the next crawl goes on from there\n")
+
+
+def _print_lifecycle(lifecycle: dict[str, Any], out: TextIO) -> None:
+    """Per channel, the articles its re-checks found withdrawn or restored; and a warning for
+    withdrawals the outage guard held back."""
+    for ref, found in lifecycle.items():
+        named = ("withdrawn", "restored", "still_withdrawn")
+        parts = [f"{found[name]} {name.replace('_', ' ')}" for name in named if found.get(name)]
+        if parts:
+            rechecked = found.get("rechecked", 0)
+            out.write(f"  {ref}: articles {', '.join(parts)} (of {rechecked} live re-checked)\n")
+        if found.get("held_back"):
+            out.write(f"  warning: {ref}: {found.get('held_back_why')}\n")
 
 
 def _print_coverage(coverage: dict[str, Any], out: TextIO) -> None:

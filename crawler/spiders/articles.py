@@ -5,17 +5,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.capture import FIRST_CAPTURE_KEY
+from crawler.catalogue import catalogue_writer
 from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.list_failures import STOPPING, describe_failure
 from crawler.prompt_stop import CrawlStopping
 from crawler.spiders.site import SiteSpider
+from crawler.withdrawals import RECHECK_KEY, WITHDRAWN, Rechecks
+from pipelines.catalogue.lifecycle import Withdrawal
 from pipelines.normalise import NotNormalisable, PageLinks, SiteProfile, normalise_page, page_links
+from pipelines.warc.location import RecordLocation
+from pipelines.withdrawal import (
+    NOT_FOUND_TEMPLATE,
+    OutageGuard,
+    gone_reason,
+    redirect_reason,
+    says_not_found,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +51,24 @@ class ArticlePages(SiteSpider):
     # -- article pages --------------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterable[Any]:
-        """Page 1 of an article: its pictures, then its next page or the finished item."""
+        """Page 1 of an article: its pictures, then its next page or the finished item; for
+        a re-check that finds the article withdrawn, nothing (the crawl records it at close)."""
         first = _fetched(response, 1, self.profile)
+        channel, recheck = response.meta["cppcc_channel"], response.meta.get(RECHECK_KEY)
+        if recheck is not None:
+            withdrawal = self._withdrawal(response, first)
+            if withdrawal is not None:
+                self.rechecks.withdrawn(channel, recheck, withdrawal)
+                self._settle(response.meta)
+                return
+            self.rechecks.answered(channel, recheck)
         item = ArticlePagesItem(
             site=self.site.key,
-            channel=response.meta["cppcc_channel"],
+            channel=channel,
             url=self.article_url(response.url) or response.meta["cppcc_article"],
             pages=[first],
             walk_page=response.meta.get(WALK_PAGE_KEY),
+            withdrawn=recheck == WITHDRAWN,
         )
         yield from self._page_parts(response, first)
         yield from self._next_page_or_item(item, self.article_pages(response, first), requested={1})
@@ -108,8 +133,65 @@ class ArticlePages(SiteSpider):
         kind, why, _ = describe_failure(failure)
         if kind == STOPPING:  # not sent: neither failed nor settled; the next crawl fetches it
             return
+        self._recheck_failed(failure, request.meta)
         self._page_failed(request.meta.get("redirect_urls", [request.url])[0], kind, why)
         self._settle(request.meta)
+
+    # -- re-checks: articles withdrawn and restored ---------------------------------------
+
+    @cached_property
+    def rechecks(self) -> Rechecks:
+        """This crawl's re-checks of catalogued articles (made on first use)."""
+        settings = self.crawler.settings
+        guard = OutageGuard(
+            min_rechecks=settings.getint("CPPCC_WITHDRAWN_MIN_RECHECKS", 5),
+            max_percent=settings.getfloat("CPPCC_WITHDRAWN_MAX_PERCENT", 50.0),
+        )
+        assert self.crawler.stats is not None
+        return Rechecks(self.crawler.stats, guard)
+
+    def _withdrawal(self, response: Response, first: FetchedPage) -> Withdrawal | None:
+        """The withdrawal a re-checked article's page shows: a redirect to the home page or a
+        list page, or a page that does not normalise and says "page not found"."""
+        reason = None
+        if response.meta.get("redirect_urls"):
+            reason = self._redirect_reason(response.url)
+        if reason is None and first.article is None and says_not_found(first.headers, first.body):
+            reason = NOT_FOUND_TEMPLATE
+        if reason is None:
+            return None
+        return self._withdrawal_of(response.meta, reason, response.meta.get(FIRST_CAPTURE_KEY))
+
+    def _redirect_reason(self, url: str) -> str | None:
+        lists = [self.site.url(channel.list_path) for channel in self.site.channels]
+        return redirect_reason(url, self.site.base_url, self.own_hosts, lists)
+
+    def _withdrawal_of(
+        self, meta: dict[str, Any], reason: str, evidence: RecordLocation | None
+    ) -> Withdrawal:
+        at = evidence.fetched_at if evidence is not None else datetime.now(UTC)
+        return Withdrawal(meta["cppcc_article"], reason, evidence, at)
+
+    def _recheck_failed(self, failure: Failure, meta: dict[str, Any]) -> None:
+        """A re-check that failed: a 404 or 410 is a withdrawal; a 5xx or a download error
+        says the server is in trouble, not that the article went."""
+        recheck = meta.get(RECHECK_KEY)
+        if recheck is None:
+            return
+        channel = meta["cppcc_channel"]
+        reason = gone_reason(failure.value.response.status) if failure.check(HttpError) else None
+        if reason is None:
+            self.rechecks.answered(channel, recheck)
+            return
+        evidence = failure.value.response.meta.get(FIRST_CAPTURE_KEY)
+        self.rechecks.withdrawn(channel, recheck, self._withdrawal_of(meta, reason, evidence))
+
+    def close_rechecks(self) -> None:
+        """Record the withdrawals this crawl's re-checks found (or say why not)."""
+        if "rechecks" not in self.__dict__:
+            return  # nothing re-checked
+        run_id = self.crawler.settings.getint("CPPCC_RUN_ID") or None
+        self.rechecks.close(catalogue_writer(self.crawler), self.site.key, run_id)
 
     def _page_failed(self, url: str, kind: str, why: str) -> None:
         stats = self.crawler.stats

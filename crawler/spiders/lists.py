@@ -13,11 +13,13 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from crawler.capture import FIRST_CAPTURE_KEY
 from crawler.catalogue import catalogue_reads
 from crawler.conditional import UNCONDITIONAL_KEY
 from crawler.list_failures import STOPPING, describe_failure
 from crawler.spiders.articles import ARTICLE_PRIORITY, WALK_PAGE_KEY, ArticlePages
 from crawler.walk import ListPage, ListWalk
+from crawler.withdrawals import LIVE, RECHECK_KEY, WITHDRAWN
 from pipelines.catalogue.recrawl import KnownPage, known_pages, stale_articles
 from pipelines.catalogue.walks import walk_states
 from pipelines.recheck import is_due
@@ -87,10 +89,12 @@ class ListPages(ArticlePages):
         due = [url for url, page in stale if is_due(page.first_seen, page.last_checked, now,
                                                     self.recheck_after)]  # fmt: skip
         self.crawler.stats.inc_value("cppcc/articles/due_off_list", len(due))
+        states = {url: WITHDRAWN if page.withdrawn_at else LIVE for url, page in stale}
         meta = {"cppcc_channel": channel.key}
         return [
             scrapy.Request(url, callback=self.parse_article, errback=self.article_failed,
-                           meta={**meta, "cppcc_article": url}, priority=RECHECK_PRIORITY)
+                           meta={**meta, "cppcc_article": url, RECHECK_KEY: states[url]},
+                           priority=RECHECK_PRIORITY)
             for url in due
         ]  # fmt: skip
 
@@ -214,6 +218,8 @@ class ListPages(ArticlePages):
             yield self._list_request(following, channel)
             return
         logger.error("%s: list page %d %s %s", channel.ref, page.number, page.url, why)
+        if page.number == 1:
+            self.rechecks.channel_down(channel.key, f"1 {page.url} {why}")
         prefix = f"cppcc/walk/{channel.key}"
         stats.set_value(f"{prefix}/failed_at", page.number)
         stats.set_value(f"{prefix}/failure", f"list page {page.number} {page.url} {why}")
@@ -261,6 +267,8 @@ class ListPages(ArticlePages):
                 # Never archived as an article, a rejected page or a redirect: the catalogue
                 # holds no validators for it, so the conditional middleware need not look.
                 meta[UNCONDITIONAL_KEY] = True
+            elif found.article:  # a catalogued article: is it still there?
+                meta[RECHECK_KEY] = WITHDRAWN if found.withdrawn_at else LIVE
             yield scrapy.Request(
                 url,
                 callback=self.parse_article,
@@ -302,6 +310,8 @@ class ListPages(ArticlePages):
         if not meta.get("redirect_times"):
             self._settle(meta)
             return
+        if RECHECK_KEY in meta and self._dropped_recheck(request):
+            return
         why = "redirected back to a page already fetched (a redirect loop)"
         if LIST_PAGE_KEY in meta:
             channel = self.site.channel(meta["cppcc_channel"])
@@ -313,9 +323,24 @@ class ListPages(ArticlePages):
         self._page_failed(meta.get("redirect_urls", [request.url])[0], "redirect-loop", why)
         self._settle(meta)
 
+    def _dropped_recheck(self, request: scrapy.Request) -> bool:
+        """Whether a re-checked article redirected to a list page (or the home page) fetched
+        already: withdrawn. The redirect is the evidence; the page it leads to is archived."""
+        reason = self._redirect_reason(request.url)
+        if reason is None:
+            return False
+        meta = request.meta
+        evidence = meta.get(FIRST_CAPTURE_KEY)
+        withdrawal = self._withdrawal_of(meta, reason, evidence)
+        self.rechecks.withdrawn(meta["cppcc_channel"], meta[RECHECK_KEY], withdrawal)
+        self._settle(meta)
+        return True
+
     def closed(self, reason: str) -> None:
-        """Record how far each channel's walk got (what it finished, whatever the reason)."""
+        """Record how far each channel's walk got (what it finished, whatever the reason),
+        and the withdrawals the crawl's re-checks found."""
         self.walks.close()
+        self.close_rechecks()
 
 
 _LIST_PAGE = re.compile(r"/index(?:_(\d+))?\.s?html?$")

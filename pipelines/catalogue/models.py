@@ -160,6 +160,9 @@ class ArticleRecord(ArticleContent, Base):
     versions: Mapped[list[ArticleVersion]] = relationship(
         back_populates="article", order_by=lambda: ArticleVersion.number, passive_deletes=True
     )
+    events: Mapped[list[ArticleEvent]] = relationship(
+        order_by=lambda: [ArticleEvent.at, ArticleEvent.id], viewonly=True
+    )
 
 
 class ArticleVersion(ArticleContent, Base):

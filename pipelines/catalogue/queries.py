@@ -30,6 +30,7 @@ from pipelines.errors import UsageError
 SUMMARY_COLUMNS = (
     ArticleRecord.id, ArticleRecord.url, ArticleRecord.site, ArticleRecord.channel,
     ArticleRecord.section, ArticleRecord.title, ArticleRecord.published_at, ArticleRecord.source,
+    ArticleRecord.withdrawn_at,
 )  # fmt: skip
 
 
@@ -286,6 +287,16 @@ def _last_by_channel(
 # time there has no UTC form to compare with (SQLite stores times in UTC).
 _FIRST_DAY = date.min + timedelta(days=1)
 _LAST_DAY = date.max - timedelta(days=1)
+
+
+def day_start(moment: date | datetime, *, after: bool = False) -> datetime | None:
+    """The first moment of a day in Asia/Shanghai, or of the day after it (`after`: the end
+    of an inclusive `until`); a time is itself (a microsecond later with `after`); None at
+    the calendar's ends, which bound nothing."""
+    if after:
+        moment = moment + (timedelta(microseconds=1) if isinstance(moment, datetime)
+                           else timedelta(days=1))  # fmt: skip
+    return _start(moment)
 
 
 def _start(moment: date | datetime) -> datetime | None:

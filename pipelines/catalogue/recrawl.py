@@ -19,10 +19,17 @@ REDIRECTS = (301, 302, 303, 307, 308)
 
 @dataclass(frozen=True)
 class KnownPage:
-    """An article (or a rejected page) already archived."""
+    """An article (or a rejected page) already archived.
+
+    A withdrawn article's re-checks are counted from its withdrawal: `first_seen` is then
+    when it was withdrawn, `last_checked` when its URL was last fetched, so a withdrawal
+    taken by mistake is looked at again an hour later, and one that lasts ever more rarely.
+    """
 
     first_seen: datetime
     last_checked: datetime
+    article: bool = False  # catalogued as an article (not a rejected page or a redirect)
+    withdrawn_at: datetime | None = None  # the article is withdrawn since then
 
 
 def known_pages(session: Session, urls: Sequence[str]) -> dict[str, KnownPage]:
@@ -31,7 +38,10 @@ def known_pages(session: Session, urls: Sequence[str]) -> dict[str, KnownPage]:
     for start in range(0, len(urls), BATCH):
         batch = list(urls[start : start + BATCH])
         articles = select(
-            ArticleRecord.url, ArticleRecord.first_seen_at, ArticleRecord.last_seen_at
+            ArticleRecord.url,
+            ArticleRecord.first_seen_at,
+            ArticleRecord.last_seen_at,
+            ArticleRecord.withdrawn_at,
         ).where(ArticleRecord.url.in_(batch))
         rejected = (
             select(Rejection.url, func.min(Rejection.seen_at), func.max(Rejection.seen_at))
@@ -47,13 +57,10 @@ def known_pages(session: Session, urls: Sequence[str]) -> dict[str, KnownPage]:
             .where(ArchivedRecord.url.in_(batch), ArchivedRecord.status.in_(REDIRECTS))
             .group_by(ArchivedRecord.url)
         )
-        found = [
-            *session.execute(redirected),
-            *session.execute(rejected),
-            *session.execute(articles),
-        ]
-        for url, first, last in found:
-            known[url] = KnownPage(first, last)  # an article wins over the others
+        for url, first, last in [*session.execute(redirected), *session.execute(rejected)]:
+            known[url] = KnownPage(first, last)
+        for url, first, last, withdrawn in session.execute(articles):
+            known[url] = KnownPage(first, last, True, withdrawn)  # an article wins
     return known
 
 
@@ -63,16 +70,32 @@ def stale_articles(
     """A channel's articles last checked before `checked_before`, least recently checked first.
 
     The candidates for a re-check that the walk of the list pages will not meet: a crawl
-    filters them by its re-check schedule.
+    filters them by its re-check schedule. A withdrawn article counts as checked when its URL
+    was last fetched (the records hold every answer), its schedule counted from its withdrawal.
     """
-    query = (
+    mine = (ArticleRecord.site == site, ArticleRecord.channel == channel)
+    live = (
         select(ArticleRecord.url, ArticleRecord.first_seen_at, ArticleRecord.last_seen_at)
-        .where(
-            ArticleRecord.site == site,
-            ArticleRecord.channel == channel,
-            ArticleRecord.last_seen_at < checked_before,
-        )
+        .where(*mine, ArticleRecord.withdrawn_at.is_(None))
+        .where(ArticleRecord.last_seen_at < checked_before)
         .order_by(ArticleRecord.last_seen_at, ArticleRecord.id)
         .limit(limit)
     )
-    return [(url, KnownPage(first, last)) for url, first, last in session.execute(query)]
+    fetched = (
+        select(func.max(ArchivedRecord.fetched_at))
+        .where(ArchivedRecord.url == ArticleRecord.url)
+        .scalar_subquery()
+    )
+    checked = func.coalesce(fetched, ArticleRecord.withdrawn_at)
+    withdrawn = (
+        select(ArticleRecord.url, ArticleRecord.withdrawn_at, checked)
+        .where(*mine, ArticleRecord.withdrawn_at.is_not(None), checked < checked_before)
+        .order_by(checked, ArticleRecord.id)
+        .limit(limit)
+    )
+    found = [(url, KnownPage(first, last, True)) for url, first, last in session.execute(live)]
+    for url, at, last in session.execute(withdrawn):
+        assert at is not None  # selected so
+        found.append((url, KnownPage(at, max(at, last or at), True, at)))
+    found.sort(key=lambda pair: pair[1].last_checked)
+    return found[:limit]

@@ -10,10 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import object_session
 
-from pipelines.catalogue.models import RUN_COUNTS, ArticleRecord, Capture, Rejection, Run
+from pipelines.catalogue.models import (
+    RUN_COUNTS,
+    ArticleEvent,
+    ArticleRecord,
+    Capture,
+    Rejection,
+    Run,
+)
 from pipelines.catalogue.queries import run_rejections
 from pipelines.display import display_time
-from pipelines.stats import FAILED_PAGES, RETRY_AFTER_STATS, WALK_STATS, WARC_STATS
+from pipelines.stats import (
+    FAILED_PAGES,
+    LIFECYCLE_STATS,
+    RETRY_AFTER_STATS,
+    WALK_STATS,
+    WARC_STATS,
+)
 
 if TYPE_CHECKING:
     from pipelines.normalise.article import Article, Image
@@ -54,6 +67,7 @@ def article_summary(row: ArticleRecord) -> dict[str, Any]:
         "title": row.title,
         "published_at": _page_time(row.published_at),
         "source": row.source,
+        "withdrawn_at": iso(row.withdrawn_at),
     }
 
 
@@ -87,8 +101,30 @@ def article_view(row: ArticleRecord) -> dict[str, Any]:
         "attachments": list(row.attachments),
         "content_hash": row.content_hash,
         "page_count": row.page_count,
+        "withdrawn_at": iso(row.withdrawn_at),
+        "events": [event_view(event) for event in row.events],
         "captures": [capture_view(capture) for capture in row.captures],
     }
+
+
+def event_view(event: ArticleEvent) -> dict[str, Any]:
+    """One withdrawal or restoration of an article, with where its evidence is archived."""
+    return {
+        "kind": event.kind,
+        "at": iso(event.at),
+        "reason": event.reason,
+        "url": event.url,
+        "status": event.status,
+        "warc_file": event.warc_filename,
+        "offset": event.warc_offset,
+        "length": event.warc_length,
+        "record_id": event.record_id,
+    }
+
+
+def event_line(event: ArticleEvent) -> str:
+    """`withdrawn on 2026-12-07T09:00:00+08:00: http-404`: how `show --format text` says it."""
+    return f"{event.kind} on {iso(event.at)}: {event.reason}"
 
 
 def capture_view(capture: Capture) -> dict[str, Any]:
@@ -129,6 +165,7 @@ def run_view(run: Run, *, with_stats: bool = False) -> dict[str, Any]:
     view["coverage"] = coverage_view(run.channels, run.stats or {}, rejections)
     view["warc"] = warc_view(run.stats or {})
     view["walk"] = walk_view(run.stats or {})
+    view["lifecycle"] = lifecycle_view(run.stats or {})
     view["failed_pages"] = failed_pages_view(run.stats or {})
     view["retry_after"] = retry_after_view(run.stats or {})
     if with_stats:
@@ -204,6 +241,24 @@ def walk_view(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 ref = f"{site}/{parts[2]}" if site else parts[2]
                 walks.setdefault(ref, {})[parts[3]] = value
     return dict(sorted(walks.items()))
+
+
+def lifecycle_view(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per "site/channel", what the run's re-checks of its catalogued articles found: live
+    ones `rechecked`, articles `withdrawn` (recorded), `restored`, `still_withdrawn`, and
+    withdrawals `held_back` by the outage guard with why (`held_back_why`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for site, site_stats in stats_by_site(stats):
+        for key, value in site_stats.items():
+            parts = key.split("/")
+            if (
+                parts[:2] == ["cppcc", "lifecycle"]
+                and len(parts) == 4
+                and parts[3] in LIFECYCLE_STATS
+            ):
+                ref = f"{site}/{parts[2]}" if site else parts[2]
+                found.setdefault(ref, {})[parts[3]] = value
+    return dict(sorted(found.items()))
 
 
 def retry_after_view(stats: dict[str, Any]) -> dict[str, int]:

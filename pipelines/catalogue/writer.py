@@ -40,6 +40,7 @@ from pipelines.catalogue.engine import (
     make_session_factory,
     masked,
 )
+from pipelines.catalogue.lifecycle import save_withdrawals
 from pipelines.catalogue.records import save_records
 from pipelines.catalogue.walks import save_walk
 from pipelines.catalogue.writes import save_article, save_rejection
@@ -53,6 +54,7 @@ WRITES: dict[str, Callable[..., Any]] = {
     "save_rejection": save_rejection,
     "save_records": save_records,
     "save_walk": save_walk,
+    "save_withdrawals": save_withdrawals,
 }
 DEFAULT_MAX_BATCH = 100  # writes in one transaction at most: bounds how long a lock is held
 DEFAULT_MAX_DELAY = 0.05  # seconds a write waits for others to share its transaction

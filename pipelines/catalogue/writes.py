@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.conflicts import dialect_of, insert_for, table_of
+from pipelines.catalogue.lifecycle import restore_article
 from pipelines.catalogue.models import (
     RUN_COUNTS,
     ArticleContent,
@@ -93,7 +94,8 @@ def save_article(
     catalogued (same record id) are skipped. `seen_at` defaults to the newest capture's time,
     so a catalogue rebuilt from the WARC files gets the same dates. An article already
     catalogued keeps the channel that found it first. Safe when another process saves the
-    same URL at the same time.
+    same URL at the same time. An article withdrawn before `seen_at` is restored (its
+    withdrawal ends, an event says when): its page is there again.
     """
     seen_at = seen_at or _newest_fetch(captures)
     first_page = min(captures, key=lambda capture: capture[0], default=None)
@@ -112,6 +114,8 @@ def save_article(
         if record is None:  # the row that conflicted is gone again (deleted meanwhile)
             raise RuntimeError(f"article {article.url} conflicts with a row that is not there")
         outcome = _update_article(record, article, seen_at)
+        evidence = first_page[1] if first_page else None
+        restore_article(session, record, at=seen_at, evidence=evidence, run_id=run_id)
         if outcome is not ArticleOutcome.UNCHANGED:
             _add_version(session, record, first_record_id, run_id)
             index_article(session, record)

@@ -22,6 +22,7 @@ from scheduler.cli.support import (
 
 ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source", "title")
 SEARCH_COLUMNS = ("id", "published_at", "channel", "title", "snippet")
+WITHDRAWN_COLUMNS = ("id", "withdrawn_at", "site", "channel", "withdrawn_reason", "title")
 DEFAULT_LIST_LIMIT = 50
 
 
@@ -49,6 +50,13 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         "first, then by relevance; with a snippet",
     )
     sub.add_argument(
+        "--withdrawn",
+        action="store_true",
+        help="only articles withdrawn from their site (a re-check found a 404/410, a redirect "
+        "to the home or a list page, or a 'page not found' page), newest withdrawal first; "
+        "--since and --until then bound the day of the withdrawal",
+    )
+    sub.add_argument(
         "--limit",
         type=non_negative_int,
         metavar="N",
@@ -68,6 +76,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
         "site": args.site, "channel": args.channel, "since": args.since, "until": args.until,
         "section": args.section, "source": args.source, "editor": args.editor,
     }  # fmt: skip
+    if args.withdrawn:
+        return _withdrawn_articles(config, args)
     if args.search is not None:
         if args.changed_since is not None:
             raise UsageError("--search and --changed-since do not combine; use one of them")
@@ -82,6 +92,38 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if limit is not None and len(rows) == limit:  # only then can there be more
             total = count_articles(session, **filters, changed_since=args.changed_since)
     print_records(records, ARTICLE_COLUMNS, args.format, sys.stdout)
+    say_more(len(records), total)
+    return EXIT_OK
+
+
+def _withdrawn_articles(config: Config, args: argparse.Namespace) -> int:
+    from pipelines.catalogue.lifecycle import (
+        count_withdrawn,
+        withdrawal_reasons,
+        withdrawn_articles,
+    )
+    from pipelines.catalogue.views import article_summary
+
+    others = [f"--{name.replace('_', '-')}" for name in
+              ("search", "changed_since", "section", "source", "editor")
+              if getattr(args, name) is not None]  # fmt: skip
+    if others:
+        raise UsageError(
+            f"--withdrawn does not combine with {', '.join(others)}; it takes --site, "
+            "--channel, --since, --until (days of the withdrawal) and --limit"
+        )
+    limit = limit_arg(args.limit, DEFAULT_LIST_LIMIT)
+    filters = {"site": args.site, "channel": args.channel, "since": args.since,
+               "until": args.until}  # fmt: skip
+    with catalogue_session(config) as session:
+        rows = withdrawn_articles(session, **filters, limit=limit)
+        reasons = withdrawal_reasons(session, [row.id for row in rows])
+        records = [{**article_summary(row), "withdrawn_reason": reasons.get(row.id)}
+                   for row in rows]  # fmt: skip
+        total = len(rows)
+        if limit is not None and len(rows) == limit:
+            total = count_withdrawn(session, **filters)
+    print_records(records, WITHDRAWN_COLUMNS, args.format, sys.stdout)
     say_more(len(records), total)
     return EXIT_OK
 

@@ -60,9 +60,11 @@ def run(config: Config, args: argparse.Namespace) -> int:
 
 def _print_text(row: Any) -> None:
     # The renderer comes with the whole normaliser (lxml): loaded for --format text alone.
-    from pipelines.catalogue.views import article_to_article
+    from pipelines.catalogue.views import article_to_article, event_line
     from pipelines.normalise import render_text
 
+    if row.events:  # withdrawn from the site (and restored): the first thing a reader needs
+        sys.stdout.write("".join(f"[{event_line(event)}]\n" for event in row.events) + "\n")
     sys.stdout.write(render_text(article_to_article(row), mark_pictures=True).rstrip("\n") + "\n")
 
 
