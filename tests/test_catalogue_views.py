@@ -15,7 +15,7 @@ from tests.db_fixtures import FETCHED, URL, location, make_article
 ARTICLE_KEYS = [
     "id", "url", "site", "channel", "content_id", "section", "title", "subtitle",
     "published_at", "source", "author", "editor", "keywords", "paragraphs", "images",
-    "attachments", "content_hash", "page_count", "captures",
+    "attachments", "content_hash", "page_count", "withdrawn_at", "events", "captures",
 ]  # fmt: skip
 ATTACHMENT = "https://www.rmzxw.com.cn/files/%E5%BE%81%E9%9B%86%E8%A1%A8.docx"
 
@@ -44,6 +44,7 @@ def test_article_view_keys_and_values(session: Session) -> None:
     assert view["images"][0]["url"] == "https://www.rmzxw.com.cn/images/1.jpg"
     assert view["images"][0]["caption"] == "会场"
     assert view["attachments"] == [ATTACHMENT]
+    assert (view["withdrawn_at"], view["events"]) == (None, [])
     assert view["captures"] == [
         {
             "warc_file": "cppcc-20220304-00000.warc.gz",
@@ -72,6 +73,7 @@ def test_article_summary_keys(session: Session) -> None:
         "title": make_article().title,
         "published_at": "2022-03-04T15:00:00+08:00",
         "source": "人民政协网",
+        "withdrawn_at": None,
     }
 
 
@@ -101,6 +103,7 @@ def test_run_view(session: Session) -> None:
                "cppcc/warc/bytes": 5120, "cppcc/warc/files": 1,
                "cppcc/walk/yw/state": "walked to page 4 of 6", "cppcc/walk/yw/pages": 3,
                "cppcc/walk/yw/reached": 4, "cppcc/walk/yw/stopped": "slice",
+               "cppcc/lifecycle/yw/rechecked": 6, "cppcc/lifecycle/yw/withdrawn": 1,
                "cppcc/failed_pages": [{"url": "http://x/c/1.shtml", "why": "redirected"}]},
     )  # fmt: skip
     session.commit()
@@ -140,6 +143,7 @@ def test_run_view(session: Session) -> None:
                 "state": "walked to page 4 of 6", "pages": 3, "reached": 4, "stopped": "slice"
             }
         },
+        "lifecycle": {"yw": {"rechecked": 6, "withdrawn": 1}},
         "failed_pages": [{"url": "http://x/c/1.shtml", "why": "redirected"}],
         "retry_after": {"waits": 0, "seconds": 0, "capped": 0},
     }  # fmt: skip

@@ -74,6 +74,7 @@ def restore_article(
         return False
     record.withdrawn_at = None
     session.add(_event(record.id, "restored", at, RESTORED_REASON, evidence, run_id))
+    session.flush()
     return True
 
 
