@@ -21,6 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 from replicas.rmzxb.lifecycle import WithdrawingReplica
 from tests.conftest import REPLICA_SEEDS, CliResult, run_cli, run_cli_in_process
 from tests.db_fixtures import BACKENDS, _new_database
+from tests.test_web import start_web
 
 # One article of each channel per way of withdrawing it (xs: 协商, yw: 要闻).
 WITHDRAWN = {
@@ -194,3 +195,18 @@ def test_a_site_answering_404_everywhere_withdraws_nothing(
 def test_a_site_answering_503_withdraws_nothing(archive: Archive, outage: list[str]) -> None:
     assert len(archive.json("articles", "--withdrawn", "--format", "json")) == 4
     assert "withdrawn (of" not in outage[1]
+
+
+def test_the_web_api_and_article_page_say_an_article_is_withdrawn(lifecycle: Archive) -> None:
+    shown = lifecycle.json("show", lifecycle.url("/c/2023-03-27/3312876.shtml"))
+    web = start_web(lifecycle.home, lifecycle.seeds, "--db", lifecycle.db)
+    try:
+        api = web.get(f"/api/articles/{shown['id']}").json()
+        assert api["withdrawn_at"] == shown["withdrawn_at"] is not None
+        assert api["events"] == shown["events"]
+        listed = web.get("/api/articles?limit=1000").json()["articles"]
+        assert sum(article["withdrawn_at"] is not None for article in listed) == 4
+        page = web.get(f"/articles/{shown['id']}").text
+        assert f'已撤稿 withdrawn</dt><dd class="event">{shown["withdrawn_at"]}: http-410' in page
+    finally:
+        web.stop()
