@@ -13,6 +13,7 @@ from pipelines.normalise.errors import (
     Undecodable,
 )
 from pipelines.normalise.extract import PageLinks, merge_pages, normalise_page, page_links
+from pipelines.normalise.generic import GENERIC
 from pipelines.normalise.profiles import (
     CPPCC,
     HNZX,
@@ -29,6 +30,7 @@ from pipelines.normalise.urls import ArticleUrl, canonical_article_url, page_url
 __all__ = [
     "CPPCC",
     "DATE_DISAGREES_WITH_URL",
+    "GENERIC",
     "HNZX",
     "PROFILES",
     "RMZXB",

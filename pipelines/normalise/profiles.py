@@ -52,6 +52,19 @@ class SiteProfile:
     attachments: tuple[str, ...] = ()
     # A content id that carries its creation time: group `ms`, milliseconds since 1970.
     id_time: re.Pattern[str] | None = None
+    # Meta tags holding the title (`ArticleTitle` of TRS/大汉/开普云 pages), tried first.
+    title_metas: tuple[str, ...] = ()
+    # Meta tags holding the author, tried after every visible author line.
+    author_metas: tuple[str, ...] = ()
+    # Every label of the info line under the title (来源, 作者, 发布时间, 点击…): a labelled
+    # value ends where the next label starts. Empty: the info line is read as `a | b:c` parts.
+    info_labels: tuple[str, ...] = ()
+    # Attributes naming a body picture's file, first present wins (lazy loaders: data-original).
+    picture_sources: tuple[str, ...] = ("src",)
+    # Attributes of a picture read as its caption when no caption line stands next to it.
+    caption_attributes: tuple[str, ...] = ()
+    # A line after a picture that is its caption though not centred (`… 新华社记者 某某 摄`).
+    caption_lines: tuple[re.Pattern[str], ...] = ()
 
 
 RMZXB = SiteProfile(
