@@ -10,6 +10,7 @@ from pipelines.normalise.generic import (
     author_from_info_line,
     author_from_meta,
     date_from_info_line,
+    source_from_edition_line,
     source_from_info_line,
 )
 from pipelines.normalise.page import Page, first, generic, text_of
@@ -113,4 +114,5 @@ SOURCE_EXTRACTORS = (
     source_from_guessed_line,
     source_from_source_element,
     source_from_meta,
+    source_from_edition_line,
 )

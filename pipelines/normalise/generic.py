@@ -102,6 +102,8 @@ _SPLIT_DATE = re.compile(
     r"(?P<year>(?:19|20)\d{2})\s+(?P<month>\d{1,2})\s*/\s*(?P<day>\d{1,2})"
     r"\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})"
 )
+# The edition line of a 方正 e-paper page: 《人民政协报》（2023年05月10日 第 02 版）.
+_EDITION = re.compile(r"《(?P<paper>[^《》]{2,20}(?:报|刊))》\s*\(?\s*(?:19|20)\d{2}年")
 _BYLINE = re.compile(r"(?:本报|本网|新华社)?记者\s+(?P<names>\S.{0,30})")
 
 
@@ -185,6 +187,18 @@ def source_from_info_line(page: Page) -> str | None:
 
 
 @generic
+def source_from_edition_line(page: Page) -> str | None:
+    """The paper an e-paper article was printed in: 《人民政协报》（2023年05月10日 第 02 版）."""
+    if not page.profile.info_labels:
+        return None
+    for line in header_lines(page):
+        match = _EDITION.search(line)
+        if match:
+            return match["paper"]
+    return None
+
+
+@generic
 def author_from_info_line(page: Page) -> str | None:
     """作者:X in a line under the title."""
     return _header_value(page, page.profile.author_labels)
@@ -255,6 +269,18 @@ def editor_from_any_element(page: Page) -> str | None:
 def title_from_meta(page: Page) -> str | None:
     """The title meta tag the profile names (`ArticleTitle` of TRS/大汉/开普云 pages)."""
     return page.meta(page.profile.title_metas)
+
+
+@generic
+def title_from_dated_heading(page: Page) -> str | None:
+    """The heading a date follows, when the <title> names no heading (e-paper pages title
+    every article with the paper's name)."""
+    heading = page.heading
+    if not page.profile.info_labels or heading is None or page.named_heading is not None:
+        return None
+    if heading.tag != "h1" or not any(find_datetime(text) for text in page.text_after_heading):
+        return None
+    return text_of(heading) or None
 
 
 @generic

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pipelines.normalise.generic import title_from_meta, title_from_named_heading
+from pipelines.normalise.generic import (
+    title_from_dated_heading,
+    title_from_meta,
+    title_from_named_heading,
+)
 from pipelines.normalise.page import Page, generic, text_of
 from pipelines.normalise.text import fold_text, starts_with_dashes, strip_leading_dashes
 from pipelines.normalise.urls import parse_article_url
@@ -31,6 +35,7 @@ TITLE_EXTRACTORS = (
     title_from_heading,
     title_from_meta,
     title_from_named_heading,
+    title_from_dated_heading,
     title_from_html_title,
     title_from_first_h1,
 )
