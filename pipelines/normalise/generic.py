@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -144,8 +145,18 @@ def _region_start(page: Page) -> lxml.html.HtmlElement | None:
         start = parent
 
 
+# Several extractors read the same page's head lines: found once per page.
+_HEADER_LINES: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
+
+
 def header_lines(page: Page) -> list[str]:
     """The short lines from the head of the article (title included) to its body."""
+    if page not in _HEADER_LINES:
+        _HEADER_LINES[page] = _find_header_lines(page)
+    return _HEADER_LINES[page]
+
+
+def _find_header_lines(page: Page) -> list[str]:
     start = _region_start(page)
     if start is None:
         return []
