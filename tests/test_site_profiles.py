@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.errors import ProfileError, SeedsError
+from pipelines.normalise import page_url, parse_article_url
 from pipelines.profiles import (
     GENERIC,
     SiteProfile,
@@ -143,6 +144,11 @@ BAD_INLINE = [
     ("[[sites.shzx.profile.articles]]\npattern = '/(?P<id>\\d+.html'", "is not a regular exp"),
     ("[[sites.shzx.profile.articles]]\npattern = '/(?P<id>\\d+)\\.html'", "articles[0].extension"),
     ("[sites.shzx.profile.content_id]\nid_time = 'A(\\d+)'", "has no (?P<ms>…) group"),
+    (
+        "[[sites.shzx.profile.articles]]\npattern = '/(?P<id>\\d+)(?P<ext>.html)'\n"
+        "second_page_suffix = '_3'",
+        'articles[0].second_page_suffix: must be "_2" (default) or "_1"',
+    ),
     ("[sites.shzx.profile.body]\nboilerplate_lines = ['(']", "boilerplate_lines[0]: '('"),
 ]
 
@@ -193,3 +199,30 @@ def test_parse_profile_keeps_the_documented_defaults_without_extends() -> None:
     assert profile == SiteProfile(name="bare")
     assert profile.boilerplate == ("script", "style", "noscript")
     assert profile.next_page_texts == ("下一页", "下页")
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/xwzx/zxyw/202305/t20230506_420511.html", ("t20230506_420511", 1)),
+        ("/xwzx/zxyw/202305/t20230506_420511_1.html", ("t20230506_420511", 2)),  # TRS counts from 0
+        ("/art/2023/5/6/art_1523_894512.html", ("art_1523_894512", 1)),
+        ("/politics/2023-05/06/c_1129593487_2.htm", ("c_1129593487", 2)),
+        ("/n1/2023/0506/c34948-32680123.html", ("c34948-32680123", 1)),
+        ("/zxdt/gzdt/content/post_3912.html", ("post_3912", 1)),
+        ("/xwzx/zxyw/index.html", None),
+        ("/xwzx/zxyw/index_1.html", None),
+        ("/zxyw/list_3_2.html", None),
+        ("/zxyw/", None),
+    ],
+)
+def test_the_generic_profile_tells_articles_from_list_pages(
+    path: str, expected: tuple[str, int] | None
+) -> None:
+    # A list's own pages taken for articles would end the walk at page 1.
+    generic = bundled_profile(GENERIC)
+    base = "http://www.example.gov.cn"
+    located = parse_article_url(base + path, generic, base_url=base)
+    assert (located and (located.content_id, located.page)) == expected
+    if located is not None and located.page == 2:
+        assert page_url(base + path, 2, generic) == base + path

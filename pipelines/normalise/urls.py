@@ -44,8 +44,12 @@ def _match_path(path: str, profile: SiteProfile) -> tuple[ArticlePath, re.Match[
     return None
 
 
-def _page_number(match: re.Match[str]) -> int:
-    return int(match["page"]) if match.groupdict().get("page") else 1
+def _page_number(article_path: ArticlePath, match: re.Match[str]) -> int:
+    """The page number the URL's suffix names (TRS writes page 2 as `_1`)."""
+    written = match.groupdict().get("page")
+    if not written:
+        return 1
+    return int(written) + 2 - article_path.second_page_number
 
 
 def _site_relative(path: str, base_url: str) -> str | None:
@@ -78,8 +82,8 @@ def parse_article_url(
     matched = _match_path(path, profile)
     if matched is None:
         return None
-    _, match = matched
-    page = _page_number(match)
+    article_path, match = matched
+    page = _page_number(article_path, match)
     if page < 1:
         return None
     return ArticleUrl(content_id=match["id"], page=page)
@@ -95,7 +99,8 @@ def page_url(url: str, page: int, profile: SiteProfile | None = None) -> str:
     if matched is None:
         raise NotAnArticleUrl(url, f"not an article URL of site {profile.name}")
     article_path, match = matched
-    suffix = article_path.first_page_suffix if page == 1 else f"_{page}"
+    later = page - 2 + article_path.second_page_number
+    suffix = article_path.first_page_suffix if page == 1 else f"_{later}"
     # A pattern with an `ext` group keeps the URL's own (.htm, .html, .shtml on one site).
     extension = match.groupdict().get("ext") or article_path.extension
     path = f"{parts.path[: match.end('id')]}{suffix}{extension}"

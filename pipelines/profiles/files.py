@@ -103,7 +103,9 @@ def _articles(value: Any, where: str) -> tuple[ArticlePath, ...]:
         at = f"{where}[{index}]"
         if not isinstance(table, dict):
             raise ProfileError(f"{at}: must be a table with a `pattern`")
-        _refuse_unknown(table, {"pattern", "extension", "first_page_suffix"}, at)
+        _refuse_unknown(
+            table, {"pattern", "extension", "first_page_suffix", "second_page_suffix"}, at
+        )
         if "pattern" not in table:
             raise ProfileError(f"{at}: has no `pattern` (the article URL path, a regex)")
         pattern = _regex(table["pattern"], f"{at}.pattern", groups=("id",))
@@ -116,7 +118,17 @@ def _articles(value: Any, where: str) -> tuple[ArticlePath, ...]:
         suffix = table.get("first_page_suffix", "")
         if suffix not in ("", "_1"):
             raise ProfileError(f'{at}.first_page_suffix: must be "" or "_1"')
-        paths.append(ArticlePath(pattern, first_page_suffix=suffix, extension=extension))
+        second = table.get("second_page_suffix", "_2")
+        if second not in ("_1", "_2"):
+            raise ProfileError(f'{at}.second_page_suffix: must be "_2" (default) or "_1"')
+        paths.append(
+            ArticlePath(
+                pattern,
+                first_page_suffix=suffix,
+                extension=extension,
+                second_page_number=int(second[1:]),
+            )
+        )
     return tuple(paths)
 
 
@@ -139,6 +151,7 @@ _TABLES: dict[str, dict[str, _Key]] = {
     },
     "title": {
         "selectors": _Key("title", _selectors),
+        "metas": _Key("title_metas", _strings),
         "site_suffixes": _Key("title_suffixes", _strings),
     },
     "section": {
@@ -154,7 +167,12 @@ _TABLES: dict[str, dict[str, _Key]] = {
         "metas": _Key("source_metas", _strings),
         "labels": _Key("source_labels", _strings),
     },
-    "author": {"labels": _Key("author_labels", _strings)},
+    "author": {
+        "metas": _Key("author_metas", _strings),
+        "labels": _Key("author_labels", _strings),
+    },
+    # The labelled line under the title (来源：… 作者：… 发布时间：… 点击：…).
+    "info_line": {"labels": _Key("info_labels", _strings)},
     "editor": {
         "selectors": _Key("editor", _selectors),
         "labels": _Key("editor_labels", _strings),
@@ -170,6 +188,11 @@ _TABLES: dict[str, dict[str, _Key]] = {
         "boilerplate": _Key("boilerplate", _selectors),
         "boilerplate_lines": _Key("boilerplate_lines", _regexes),
         "stop_lines": _Key("stop_lines", _strings),
+    },
+    "pictures": {
+        "sources": _Key("picture_sources", _strings),
+        "caption_attributes": _Key("caption_attributes", _strings),
+        "caption_lines": _Key("caption_lines", _regexes),
     },
 }
 _TOP_KEYS = {"hosts": _Key("hosts", _hosts), "articles": _Key("article_paths", _articles)}

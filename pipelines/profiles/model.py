@@ -18,6 +18,8 @@ class ArticlePath:
     first_page_suffix: str = ""  # "" when page 1 has no `_1`, "_1" when it always has
     # What follows the id and page suffix; a pattern with an `ext` group keeps the URL's own.
     extension: str = ""
+    # The number in page 2's suffix: 2 (`_2`), or 1 where pages count from 0 (TRS: `_1`).
+    second_page_number: int = 2
 
 
 @dataclass(frozen=True)
@@ -68,3 +70,16 @@ class SiteProfile:
     list_script_marker: str = ""
     # Texts of a list page's "next page" link, decorations (下一页>, 下一页 ») removed.
     next_page_texts: tuple[str, ...] = ("下一页", "下页")
+    # Meta tags holding the title (`ArticleTitle` of TRS/大汉/开普云 pages), tried first.
+    title_metas: tuple[str, ...] = ()
+    # Meta tags holding the author, tried after every visible author line.
+    author_metas: tuple[str, ...] = ()
+    # Every label of the info line under the title (来源, 作者, 发布时间, 点击…): a labelled
+    # value ends where the next label starts. Empty: the info line is read as `a | b:c` parts.
+    info_labels: tuple[str, ...] = ()
+    # Attributes naming a body picture's file, first present wins (lazy loaders: data-original).
+    picture_sources: tuple[str, ...] = ("src",)
+    # Attributes of a picture read as its caption when no caption line stands next to it.
+    caption_attributes: tuple[str, ...] = ()
+    # A line after a picture that is its caption though not centred (`… 新华社记者 某某 摄`).
+    caption_lines: tuple[re.Pattern[str], ...] = ()
