@@ -10,8 +10,8 @@ from urllib.parse import urljoin
 import lxml.html
 
 from pipelines.normalise.article import Image
-from pipelines.normalise.profiles import SiteProfile
 from pipelines.normalise.text import fold_text, starts_with_dashes, strip_leading_dashes
+from pipelines.profiles.model import SiteProfile
 
 # Elements that start a new line of text; everything else flows inline.
 _BLOCK_TAGS = frozenset(

@@ -16,8 +16,8 @@ from pipelines.normalise.body import densest_paragraph_parent
 from pipelines.normalise.dates import find_datetime
 from pipelines.normalise.decoding import Headers, content_codings, decoded_body
 from pipelines.normalise.errors import NotHtml, NoTitle
-from pipelines.normalise.profiles import SiteProfile
 from pipelines.normalise.text import fold_text, strip_label
+from pipelines.profiles.model import SiteProfile
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
