@@ -3,26 +3,41 @@ their replicas over HTTP, and crawls of them from seeds entries and profiles alo
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
+from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
+from warcio.archiveiterator import ArchiveIterator
 
+from pipelines.normalise import fold_text
 from replicas.gdszx import site as gdszx_site
 from replicas.gdszx.articles import CHANNELS as GDSZX_CHANNELS
+from replicas.gdszx.articles import SECTION as GDSZX_SECTION
+from replicas.gdszx.articles import GdszxArticle
 from replicas.gdszx.articles import channel_articles as gdszx_channel
+from replicas.gdszx.articles import replica_articles as gdszx_articles
 from replicas.server import ReplicaServer
 from replicas.shszx import site as shszx_site
 from replicas.shszx.articles import CHANNELS as SHSZX_CHANNELS
-from replicas.shszx.articles import HOMEPAGE_FRAGMENT, resource
+from replicas.shszx.articles import HOMEPAGE_FRAGMENT, ShszxArticle, resource
 from replicas.shszx.articles import channel_articles as shszx_channel
 from replicas.shszx.articles import replica_articles as shszx_articles
-from tests.conftest import SHARED_REFERENCE
+from replicas.sites import REPLICA_SITES
+from tests.conftest import (
+    SHARED_REFERENCE,
+    CliResult,
+    assert_clean_warc_files,
+    run_cli,
+    run_cli_in_process,
+)
 
 RARE = "镕堃喆"  # in GBK and GB18030, not in GB2312
 
@@ -202,3 +217,217 @@ def test_gdszx_pages_are_utf8_with_a_time_line_to_the_second(gdszx: ReplicaServe
             assert line == f"时间：{article.published_at:%Y-%m-%d %H:%M:%S}"
             for path, _ in article.pictures:
                 assert fetch(gdszx.base_url + path).content_type == "image/png"
+
+
+# -- crawls: each site from its seeds entry and bundled profile, through the command line -------
+
+SHSZX = {article.key: article for article in shszx_articles()}
+GDSZX = {article.key: article for article in gdszx_articles()}
+# TRS writes page 2 of a long article as t…_<id>_1.html, which the profile format reads as page 1
+# (no way yet to say a site numbers its later pages from 0): that page is not fetched.
+TRS_SECOND_PAGE = SHSZX["two_pages"].page_path(2)
+TRS_PAGING = "a TRS article's page 2 is t…_<id>_1.html; profiles cannot say pages count from 0"
+
+
+@dataclass
+class Crawl:
+    """One `cppcc-archive crawl` of replicas into an archive home, and what it left there."""
+
+    home: Path
+    seeds: Path
+    result: CliResult
+
+    def cli(self, *args: str) -> Any:
+        result = run_cli_in_process("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def articles(self, site: str) -> dict[str, dict[str, Any]]:
+        """The site's catalogued articles by URL, each as `show` prints it."""
+        listed = self.cli("articles", "--site", site, "--format", "json", "--limit", "0")
+        urls = [article["url"] for article in listed]
+        assert len(urls) == len(set(urls)), "an article catalogued twice"
+        return {url: self.cli("show", url) for url in urls}
+
+    def responses(self) -> dict[str, tuple[Any, bytes]]:
+        """Response records by target URI, with their payload as the server sent it."""
+        found = {}
+        for path in sorted((self.home / "warc").glob("*.warc.gz")):
+            with path.open("rb") as stream:
+                for record in ArchiveIterator(stream):
+                    if record.rec_type == "response":
+                        uri = record.rec_headers["WARC-Target-URI"]
+                        found[uri] = (record, record.raw_stream.read())
+        return found
+
+
+def crawl(tmp: Path, seeds_text: str, *sites: str) -> Crawl:
+    seeds = tmp / "seeds.toml"
+    seeds.write_text(seeds_text, encoding="utf-8")
+    home = tmp / "home"
+    return Crawl(home, seeds, run_cli("--home", str(home), "--seeds", str(seeds), "crawl", *sites))
+
+
+@pytest.fixture(scope="module")
+def crawled(
+    shszx: ReplicaServer, gdszx: ReplicaServer, tmp_path_factory: pytest.TempPathFactory
+) -> Crawl:
+    """Both replicas crawled with the seeds `replica serve` prints for them: no more than a
+    seeds entry each, their profiles being bundled (seeds/profiles/shszx.toml, gdszx.toml)."""
+    seeds = "\n".join(
+        REPLICA_SITES[key].seeds.format(base_url=server.base_url)
+        for key, server in (("shszx", shszx), ("gdszx", gdszx))
+    )
+    return crawl(tmp_path_factory.mktemp("provincial"), seeds, "shszx", "gdszx")
+
+
+def test_both_crawls_finish_without_errors(crawled: Crawl) -> None:
+    assert crawled.result.returncode == 0, crawled.result.stderr + crawled.result.stdout
+    assert "HTTP errors 0, errors 0" in crawled.result.stdout
+    for site in ("shszx", "gdszx"):
+        [log] = (crawled.home / "logs").glob(f"run-*-{site}.log")
+        errors = [line for line in log.read_text("utf-8").splitlines() if " ERROR: " in line]
+        assert not errors, errors
+
+
+def test_every_shszx_article_is_catalogued_as_the_replica_shows_it(
+    crawled: Crawl, shszx: ReplicaServer
+) -> None:
+    catalogued = crawled.articles("shszx")
+    assert set(catalogued) == {shszx.base_url + a.path for a in SHSZX.values()}
+    for article in SHSZX.values():
+        shown = catalogued[shszx.base_url + article.path]
+        assert shown["channel"] == article.channel  # not the channel whose 热点推荐 box links it
+        assert shown["title"] == fold_text(article.title)
+        # To the minute, in Beijing time, as the page's 发布时间 says.
+        assert shown["published_at"] == article.published_at.isoformat()
+        assert shown["published_at"].endswith(":00+08:00")
+        assert shown["source"] == article.source
+        assert shown["author"] == article.author
+        assert shown["section"] == ["新闻中心", SHSZX_CHANNELS[article.channel][0]]
+        pictures = [(image["url"], image["caption"]) for image in shown["images"]]
+        assert pictures == [(shszx.base_url + p, fold_text(c)) for p, c in article.pictures]
+        files = [shszx.base_url + path for path in article.attachment_paths]
+        assert shown["attachments"] == files
+        if article.key != "two_pages":  # its second page: test_trs_second_pages_are_read
+            assert shown["paragraphs"] == [fold_text(p) for p in article.paragraphs]
+
+
+def test_gbk_characters_on_a_gb2312_page_read_right_and_are_archived_as_sent(
+    crawled: Crawl, shszx: ReplicaServer
+) -> None:
+    article = SHSZX["rare_names"]
+    url = shszx.base_url + article.path
+    shown = crawled.cli("show", url)
+    assert all(char in shown["title"] + "".join(shown["paragraphs"]) for char in RARE)
+    assert shown["paragraphs"] == [fold_text(p) for p in article.paragraphs]
+    record, payload = crawled.responses()[url]
+    assert record.http_headers.get_header("Content-Type") == "text/html; charset=gb2312"
+    assert payload == shszx.routes[article.path].body and "镕".encode("gb18030") in payload
+
+
+def test_every_gdszx_article_is_catalogued_as_the_replica_shows_it(
+    crawled: Crawl, gdszx: ReplicaServer
+) -> None:
+    catalogued = crawled.articles("gdszx")
+    assert set(catalogued) == {gdszx.base_url + a.path for a in GDSZX.values()}
+    for article in GDSZX.values():
+        shown = catalogued[gdszx.base_url + article.path]
+        assert shown["channel"] == article.channel
+        assert shown["title"] == fold_text(article.title)
+        # To the second, as its time line says (its PubDate meta stops at the minute).
+        assert shown["published_at"] == article.published_at.isoformat()
+        assert shown["source"] == article.source
+        assert shown["section"] == [GDSZX_SECTION, GDSZX_CHANNELS[article.channel][0]]
+        assert shown["paragraphs"] == [fold_text(p) for p in article.paragraphs]
+        pictures = [(image["url"], image["caption"]) for image in shown["images"]]
+        assert pictures == [(gdszx.base_url + p, fold_text(c)) for p, c in article.pictures]
+    assert any(article.published_at.second for article in GDSZX.values())
+
+
+def _fetched_paths(
+    lists: list[str], articles: list[ShszxArticle] | list[GdszxArticle]
+) -> list[str]:
+    """The list pages, then every page, picture and attachment of the articles."""
+    files = [
+        (*article.page_paths, *(path for path, _ in article.pictures), *article.attachment_paths)
+        for article in articles
+    ]
+    return lists + [path for paths in files for path in paths]
+
+
+def test_the_warc_files_hold_every_page_as_sent(
+    crawled: Crawl, shszx: ReplicaServer, gdszx: ReplicaServer
+) -> None:
+    assert_clean_warc_files(crawled.home)
+    responses = crawled.responses()
+    sites: list[tuple[ReplicaServer, Any, list[ShszxArticle] | list[GdszxArticle]]] = [
+        (shszx, shszx_site, list(SHSZX.values())),
+        (gdszx, gdszx_site, list(GDSZX.values())),
+    ]
+    for server, site, articles in sites:
+        channels = SHSZX_CHANNELS if site is shszx_site else GDSZX_CHANNELS
+        lists = [
+            site.list_page_path(key, number)
+            for key in channels
+            for number in range(1, site.list_page_count(key) + 1)
+        ]
+        for path in _fetched_paths(lists, articles):
+            if path == TRS_SECOND_PAGE:
+                continue  # test_trs_second_pages_are_read
+            record, payload = responses[server.base_url + path]
+            assert payload == server.routes[path].body, path
+            sent = server.routes[path].headers[0][1]
+            assert record.http_headers.get_header("Content-Type") == sent, path
+
+
+@pytest.mark.xfail(reason=TRS_PAGING, strict=True)
+def test_trs_second_pages_are_read(crawled: Crawl, shszx: ReplicaServer) -> None:
+    article = SHSZX["two_pages"]
+    assert shszx.base_url + TRS_SECOND_PAGE in crawled.responses()
+    shown = crawled.cli("show", shszx.base_url + article.path)
+    assert shown["paragraphs"] == [fold_text(p) for p in article.paragraphs]
+
+
+# -- crawls with no profile: a seeds entry alone, the generic extractor --------------------------
+
+
+def _seeds_without_profile(key: str, server: ReplicaServer, replica: str) -> str:
+    """The replica's seeds entry under a key no profile is bundled for."""
+    return (
+        REPLICA_SITES[replica]
+        .seeds.format(base_url=server.base_url)
+        .replace(f"sites.{replica}", f"sites.{key}")
+    )
+
+
+def test_shszx_is_crawled_from_a_seeds_entry_alone(shszx: ReplicaServer, tmp_path: Path) -> None:
+    """What the generic extractor gets right on a TRS site it has no profile for. Not asserted,
+    as it gets them wrong: the 热点推荐 box's articles land in the channel whose list links
+    them first, the breadcrumb (section) is not found, and the attachment under the body is
+    neither listed nor fetched."""
+    done = crawl(tmp_path, _seeds_without_profile("shanghai", shszx, "shszx"), "shanghai")
+    assert done.result.returncode == 0, done.result.stderr + done.result.stdout
+    catalogued = done.articles("shanghai")
+    assert set(catalogued) == {shszx.base_url + a.path for a in SHSZX.values()}
+    for article in SHSZX.values():
+        shown = catalogued[shszx.base_url + article.path]
+        assert shown["title"] == fold_text(article.title)
+        assert shown["published_at"] == article.published_at.isoformat()
+        assert shown["source"] == article.source
+        assert shown["author"] == article.author
+        pictures = [(image["url"], image["caption"]) for image in shown["images"]]
+        assert pictures == [(shszx.base_url + p, fold_text(c)) for p, c in article.pictures]
+        if article.key != "two_pages":
+            assert shown["paragraphs"] == [fold_text(p) for p in article.paragraphs]
+
+
+@pytest.mark.xfail(
+    reason="the generic profile knows no pattern for content/post_<id>.html article URLs",
+    strict=True,
+)
+def test_gdszx_is_crawled_from_a_seeds_entry_alone(gdszx: ReplicaServer, tmp_path: Path) -> None:
+    done = crawl(tmp_path, _seeds_without_profile("guangdong", gdszx, "gdszx"), "guangdong")
+    assert done.result.returncode == 0, done.result.stdout
+    catalogued = done.articles("guangdong")
+    assert set(catalogued) == {gdszx.base_url + a.path for a in GDSZX.values()}

@@ -38,6 +38,14 @@ class GdszxArticle:
         """/zxdt/zxyw/content/post_1023345.html"""
         return f"{CHANNELS[self.channel][1]}content/post_{self.post_id}.html"
 
+    @property
+    def page_paths(self) -> tuple[str, ...]:
+        return (self.path,)  # no multi-page articles on this replica
+
+    @property
+    def attachment_paths(self) -> tuple[str, ...]:
+        return ()
+
     def picture_path(self, number: int) -> str:
         return f"/attachment/0/{self.post_id // 1000}/{self.post_id}/{number}.png"
 
