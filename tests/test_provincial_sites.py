@@ -290,6 +290,15 @@ def test_both_crawls_finish_without_errors(crawled: Crawl) -> None:
         assert not errors, errors
 
 
+def test_the_profiles_find_every_field_themselves(crawled: Crawl) -> None:
+    # No field left to the generic fallbacks: each profile has selectors for all its pages show.
+    for run in crawled.cli("runs", "--format", "json"):
+        coverage = run["coverage"]
+        assert coverage["channels"] and coverage["rejected"] == {}, run
+        for ref, channel in coverage["channels"].items():
+            assert channel["articles"] > 0 and channel["fallback"] == {}, (ref, channel)
+
+
 def test_every_shszx_article_is_catalogued_as_the_replica_shows_it(
     crawled: Crawl, shszx: ReplicaServer
 ) -> None:
