@@ -187,8 +187,23 @@ def _parse_site(key: str, data: Any, path: Path, check_schedule: ScheduleCheck |
         download_delay=_number(table, "download_delay", 1.0, path, where),
         concurrent_requests=int(_number(table, "concurrent_requests", 2, path, where, minimum=1)),
         autothrottle=_boolean(table, "autothrottle", True, path, where),
-        profile=_site_profile(key, table.get("profile"), path, where),
+        profile=_with_name_suffixes(
+            _site_profile(key, table.get("profile"), path, where),
+            _string(table, "name", path, where),
+        ),
     )
+
+
+# How sites join their name to an article's title in <title>: 标题_上海政协, 标题 - 上海政协.
+_TITLE_SEPARATORS = ("_", "-", "——", "|", " - ", " | ", " _ ")
+
+
+def _with_name_suffixes(profile: SiteProfile, name: str) -> SiteProfile:
+    """The profile, with the site's own name after each usual separator as a <title> suffix,
+    so that a site read with the generic profile has its name taken off its titles too."""
+    own = tuple(separator + name for separator in _TITLE_SEPARATORS)
+    suffixes = tuple(dict.fromkeys((*profile.title_suffixes, *own)))
+    return replace(profile, title_suffixes=suffixes)
 
 
 def _site_profile(key: str, value: Any, path: Path, where: str) -> SiteProfile:
