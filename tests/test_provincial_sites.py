@@ -432,3 +432,12 @@ def test_gdszx_is_crawled_from_a_seeds_entry_alone(gdszx: ReplicaServer, tmp_pat
     assert done.result.returncode == 0, done.result.stdout
     catalogued = done.articles("guangdong")
     assert set(catalogued) == {gdszx.base_url + a.path for a in GDSZX.values()}
+    # Written apart from the generic extractor: a held-out check of it, field by field.
+    for article in GDSZX.values():
+        shown = catalogued[gdszx.base_url + article.path]
+        assert shown["title"] == fold_text(article.title)
+        assert shown["published_at"] == article.published_at.isoformat()  # to the second
+        assert shown["source"] == article.source
+        assert shown["paragraphs"] == [fold_text(p) for p in article.paragraphs]
+        pictures = [(image["url"], image["caption"]) for image in shown["images"]]
+        assert pictures == [(gdszx.base_url + p, fold_text(c)) for p, c in article.pictures]
