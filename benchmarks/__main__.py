@@ -15,6 +15,7 @@ import scrapy
 from sqlalchemy.exc import OperationalError
 
 from benchmarks.catalogue import bench_catalogue, postgres_database, postgres_size, sqlite_size
+from benchmarks.extractors import bench_extractors
 from benchmarks.memory import bench_memory
 from benchmarks.normalisation import bench_normalisation
 from benchmarks.recrawl import bench_recrawl
@@ -23,7 +24,7 @@ from benchmarks.served import served_channel
 from benchmarks.startup import bench_startup
 from benchmarks.throughput import bench_throughput
 
-NAMES = ("throughput", "memory", "normalisation", "catalogue", "recrawl", "startup")
+NAMES = ("throughput", "memory", "normalisation", "catalogue", "recrawl", "startup", "extractors")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> list[Section]:
         sections += _catalogues(args)
     if "startup" in chosen:
         sections.append(_timed(lambda: bench_startup(args.start_runs)))
+    if "extractors" in chosen:
+        sections.append(_timed(bench_extractors))
     return sections
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from benchmarks.channel import article_files
 from benchmarks.results import Row, Section, median, spread
 from benchmarks.served import ServedChannel
-from pipelines.normalise import RMZXB, normalise_page
+from pipelines.normalise import normalise_page, profile_named
 
 TARGET_MS = 3.0
 HEADERS = [("Content-Type", "text/html; charset=utf-8")]
@@ -18,7 +18,7 @@ Extractor = Callable[[str, bytes], Any]
 
 
 def _ours(url: str, body: bytes) -> Any:
-    return normalise_page(url, HEADERS, body, profile=RMZXB)
+    return normalise_page(url, HEADERS, body, profile=profile_named("rmzxb"))
 
 
 def _trafilatura() -> Extractor | None:

@@ -10,6 +10,8 @@ from pipelines.warc.naming import USER_AGENT as USER_AGENT
 BOT_NAME = "cppcc-archive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# A seeded site without a spider class of its own is crawled by one made from its profile.
+SPIDER_LOADER_CLASS = "crawler.spider_loader.SeededSpiderLoader"
 
 ROBOTSTXT_OBEY = True
 

@@ -29,6 +29,10 @@ class SeedsError(CppccArchiveError):
     exit_code = 2
 
 
+class ProfileError(SeedsError):
+    """A site profile (seeds/profiles/*.toml, or a seeds file's own) cannot be used as written."""
+
+
 class CatalogueError(CppccArchiveError):
     """The catalogue database cannot be opened, created or migrated."""
 

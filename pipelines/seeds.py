@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.errors import SeedsError
+from pipelines.errors import ProfileError, SeedsError
+from pipelines.profiles.files import (
+    GENERIC,
+    bundled_names,
+    bundled_profile,
+    parse_profile,
+    read_profile_file,
+)
+from pipelines.profiles.model import SiteProfile
 
-# The sites a spider exists for: the seeds key picks the spider of the same name.
-KNOWN_SITES = frozenset({"rmzxb", "cppcc", "hnzx"})
 SCHEDULE_TIMEZONE = "Asia/Shanghai"  # the zone schedules are read in
 DEFAULT_SCHEDULE = "0 * * * *"
 SITE_KEYS = frozenset(
@@ -29,6 +35,7 @@ SITE_KEYS = frozenset(
         "download_delay",
         "concurrent_requests",
         "autothrottle",
+        "profile",
     }
 )
 CHANNEL_KEYS = frozenset({"name", "list", "schedule", "enabled"})
@@ -66,6 +73,8 @@ class Site:
     download_delay: float = 1.0
     concurrent_requests: int = 2
     autothrottle: bool = True
+    # Where each field of its pages is: its own, a bundled one, or the generic extractor's.
+    profile: SiteProfile = field(kw_only=True)
 
     def channel(self, key: str) -> Channel:
         for channel in self.channels:
@@ -160,11 +169,6 @@ def parse_seeds(
 
 def _parse_site(key: str, data: Any, path: Path, check_schedule: ScheduleCheck | None) -> Site:
     where = f"sites.{key}"
-    if key not in KNOWN_SITES:
-        known = ", ".join(sorted(KNOWN_SITES))
-        raise SeedsError(
-            f"{path}: [{where}]: unknown site {key!r}: no spider for it (known: {known})"
-        )
     table = _table(data, path, where)
     _refuse_unknown_keys(table, SITE_KEYS, path, where)
     base_url = _string(table, "base_url", path, where)
@@ -183,7 +187,45 @@ def _parse_site(key: str, data: Any, path: Path, check_schedule: ScheduleCheck |
         download_delay=_number(table, "download_delay", 1.0, path, where),
         concurrent_requests=int(_number(table, "concurrent_requests", 2, path, where, minimum=1)),
         autothrottle=_boolean(table, "autothrottle", True, path, where),
+        profile=_with_name_suffixes(
+            _site_profile(key, table.get("profile"), path, where),
+            _string(table, "name", path, where),
+        ),
     )
+
+
+# How sites join their name to an article's title in <title>: 标题_上海政协, 标题 - 上海政协.
+_TITLE_SEPARATORS = ("_", "-", "——", "|", " - ", " | ", " _ ")
+
+
+def _with_name_suffixes(profile: SiteProfile, name: str) -> SiteProfile:
+    """The profile, with the site's own name after each usual separator as a <title> suffix,
+    so that a site read with the generic profile has its name taken off its titles too."""
+    own = tuple(separator + name for separator in _TITLE_SEPARATORS)
+    suffixes = tuple(dict.fromkeys((*profile.title_suffixes, *own)))
+    return replace(profile, title_suffixes=suffixes)
+
+
+def _site_profile(key: str, value: Any, path: Path, where: str) -> SiteProfile:
+    """The site's profile: `[sites.KEY.profile]`, `profile = "FILE.toml"` beside the seeds
+    file, `profile = "NAME"` of a bundled one, the bundled one named KEY, else the generic."""
+    if isinstance(value, dict):
+        return parse_profile(value, key, f"{path}: {where}.profile")
+    if isinstance(value, str) and value.endswith(".toml"):
+        return read_profile_file(path.parent / value, key)
+    if isinstance(value, str) and value:
+        if value not in bundled_names():
+            raise ProfileError(
+                f"{path}: {where}.profile: no bundled profile {value!r} (bundled: "
+                f"{', '.join(bundled_names())}; or a FILE.toml beside the seeds file)"
+            )
+        return replace(bundled_profile(value), name=key)
+    if value is not None:
+        raise ProfileError(
+            f"{path}: {where}.profile: must be a table, a bundled profile's name or a FILE.toml"
+        )
+    name = key if key in bundled_names() else GENERIC
+    return replace(bundled_profile(name), name=key)
 
 
 def _parse_channel(

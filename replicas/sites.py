@@ -80,11 +80,44 @@ name = "履职要闻"
 list = "/lzyw/"
 """
 
+_SHSZX_SEEDS = """\
+[sites.shszx]
+name = "上海政协 (replica)"
+base_url = "{base_url}"
+download_delay = 0
+autothrottle = false
+
+[sites.shszx.channels.zxyw]
+name = "政协要闻"
+list = "/xwzx/zxyw/index.html"
+
+[sites.shszx.channels.wyfc]
+name = "委员风采"
+list = "/xwzx/wyfc/index.html"
+"""
+_GDSZX_SEEDS = """\
+[sites.gdszx]
+name = "广东省政协 (replica)"
+base_url = "{base_url}"
+download_delay = 0
+autothrottle = false
+
+[sites.gdszx.channels.zxyw]
+name = "政协要闻"
+list = "/zxdt/zxyw/index.html"
+
+[sites.gdszx.channels.sxzx]
+name = "市县政协"
+list = "/zxdt/sxzx/index.html"
+"""
+
 REPLICA_SITES = {
     site.key: site
     for site in (
         ReplicaSite("rmzxb", "人民政协网", "replicas.rmzxb.site", _RMZXB_SEEDS),
         ReplicaSite("cppcc", "中国政协网", "replicas.cppcc.site", _CPPCC_SEEDS),
         ReplicaSite("hnzx", "河南省政协", "replicas.hnzx.site", _HNZX_SEEDS),
+        ReplicaSite("shszx", "上海政协", "replicas.shszx.site", _SHSZX_SEEDS),
+        ReplicaSite("gdszx", "广东省政协", "replicas.gdszx.site", _GDSZX_SEEDS),
     )
 }

@@ -65,7 +65,8 @@ def test_an_unknown_site_or_a_taken_port_is_one_line_and_exit_2() -> None:
     unknown = run_cli("replica", "serve", "rmzxb", "nosuch")
     assert unknown.returncode == 2
     assert unknown.stderr.splitlines() == [
-        "cppcc-archive: error: no replica of a site 'nosuch' (replicas: rmzxb, cppcc, hnzx)"
+        "cppcc-archive: error: no replica of a site 'nosuch' "
+        "(replicas: rmzxb, cppcc, hnzx, shszx, gdszx)"
     ]
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -60,10 +60,8 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     [
         ("[sites.rmzxb\nname=1", "not valid TOML"),
         (
-            GOOD.replace("[sites.rmzxb]", "[sites.nosuch]").replace(
-                "sites.rmzxb.", "sites.nosuch."
-            ),
-            "[sites.nosuch]: unknown site 'nosuch'",
+            GOOD.replace("[sites.rmzxb]", '[sites.rmzxb]\nprofile = "nosuch"'),
+            "sites.rmzxb.profile: no bundled profile 'nosuch'",
         ),
         (
             GOOD.replace('list = "/yw_n/index.shtml"\n', ""),

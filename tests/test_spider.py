@@ -16,7 +16,8 @@ from twisted.python.failure import Failure
 
 from crawler.items import ArticlePagesItem
 from crawler.pipelines import ArticlePipeline
-from crawler.spiders.rmzxb import RmzxbSpider
+from crawler.spider_loader import spider_class
+from crawler.spiders.base import ChannelSpider
 from replicas.rmzxb.articles import RELATED_PATHS, replica_articles
 from replicas.rmzxb.site import (
     ALIAS_HOST,
@@ -37,13 +38,14 @@ ARTICLES = {article.key: article for article in replica_articles()}
 ARTICLE_HEADERS = [("Content-Type", "text/html; charset=utf-8")]
 
 
-def make_spider(tmp_path: Path, base_url: str = BASE, **kwargs: Any) -> RmzxbSpider:
+def make_spider(tmp_path: Path, base_url: str = BASE, **kwargs: Any) -> ChannelSpider:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(REPLICA_SEEDS.format(base_url=base_url), encoding="utf-8")
     settings = {"CPPCC_SEEDS": str(seeds), "CPPCC_HOME": str(tmp_path / "home")}
-    crawler = get_crawler(RmzxbSpider, settings_dict=settings)
-    spider = RmzxbSpider.from_crawler(crawler, channels=kwargs.pop("channels", "xs"), **kwargs)
-    assert isinstance(spider, RmzxbSpider)
+    crawler = get_crawler(spider_class("rmzxb"), settings_dict=settings)
+    channels = kwargs.pop("channels", "xs")
+    spider = crawler.spidercls.from_crawler(crawler, channels=channels, **kwargs)
+    assert isinstance(spider, ChannelSpider) and spider.name == "rmzxb"
     return spider
 
 
@@ -57,7 +59,7 @@ def list_response(path: str, channel: str = "xs", number: int = 1, url: str = ""
     return response(url or BASE + path, ROUTES[path].body, meta)
 
 
-def requests_to(spider: RmzxbSpider, outputs: Iterable[Any], callback: str) -> list[Request]:
+def requests_to(spider: ChannelSpider, outputs: Iterable[Any], callback: str) -> list[Request]:
     method = getattr(spider, callback)
     return [out for out in outputs if isinstance(out, Request) and out.callback == method]
 

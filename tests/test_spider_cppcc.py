@@ -12,7 +12,8 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.items import ArticlePagesItem
-from crawler.spiders.cppcc import CppccSpider
+from crawler.spider_loader import spider_class
+from crawler.spiders.base import ChannelSpider
 from replicas.cppcc.articles import replica_articles
 from replicas.cppcc.site import NAV_ARTICLE_PATH, build_site, channel_lists
 from tests.conftest import collected
@@ -46,12 +47,12 @@ item[587]=new title_array('http://www.cppcc.gov.cn/zxww/2019/07/04/ARTI156219771
 """  # noqa: E501  (verbatim lines of the saved page)
 
 
-def make_spider(tmp_path: Path, base_url: str = BASE, channels: str = "") -> CppccSpider:
+def make_spider(tmp_path: Path, base_url: str = BASE, channels: str = "") -> ChannelSpider:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(CPPCC_SEEDS.format(base_url=base_url), encoding="utf-8")
-    crawler = get_crawler(CppccSpider, settings_dict={"CPPCC_SEEDS": str(seeds)})
-    spider = CppccSpider.from_crawler(crawler, channels=channels)
-    assert isinstance(spider, CppccSpider)
+    crawler = get_crawler(spider_class("cppcc"), settings_dict={"CPPCC_SEEDS": str(seeds)})
+    spider = crawler.spidercls.from_crawler(crawler, channels=channels)
+    assert isinstance(spider, ChannelSpider) and spider.name == "cppcc"
     return spider
 
 
@@ -64,12 +65,12 @@ def list_response(path: str, channel: str, number: int = 1) -> HtmlResponse:
     return response(BASE + path, ROUTES[path].body, meta)
 
 
-def requests_to(spider: CppccSpider, outputs: Iterable[Any], callback: str) -> list[Request]:
+def requests_to(spider: ChannelSpider, outputs: Iterable[Any], callback: str) -> list[Request]:
     method = getattr(spider, callback)
     return [out for out in outputs if isinstance(out, Request) and out.callback == method]
 
 
-def walk(spider: CppccSpider, first: str, channel: str) -> tuple[list[str], list[str]]:
+def walk(spider: ChannelSpider, first: str, channel: str) -> tuple[list[str], list[str]]:
     """The list pages walked from `first` by following the spider's next-page requests, and the
     articles they asked for."""
     pages, articles = [], []
@@ -110,7 +111,7 @@ def test_current_list_follows_only_its_items(tmp_path: Path) -> None:
     outputs = collected(spider.parse_list(page))
     urls = {request.url for request in outputs}
     assert BASE + NAV_ARTICLE_PATH not in urls
-    assert spider.crawler.stats.get_value("cppcc/list_links/list_item_links") == 1
+    assert spider.crawler.stats.get_value("cppcc/list_links/box") == 1
 
 
 # -- the old design: /zxww/newcppcc/<slug>/index.shtml, items in a script ---------------------
@@ -126,7 +127,7 @@ def test_old_list_reads_title_array_items_absolute_and_relative(tmp_path: Path) 
     assert articles == expected_urls("zxyw")
     # The old navigation (other channels, 联系我们) is never followed.
     assert BASE + NAV_ARTICLE_PATH not in articles
-    assert spider.crawler.stats.get_value("cppcc/list_links/title_array_links") == len(pages)
+    assert spider.crawler.stats.get_value("cppcc/list_links/script") == len(pages)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.items import ArticlePagesItem
-from crawler.spiders.hnzx import HnzxSpider
+from crawler.spider_loader import spider_class
+from crawler.spiders.base import ChannelSpider
 from replicas.hnzx.articles import CHANNEL_ARTICLES, replica_articles
 from replicas.hnzx.site import CITY_ARTICLES, build_site, list_page_path
 from tests.conftest import collected
@@ -33,12 +34,12 @@ list = "/zxyw/"
 """
 
 
-def make_spider(tmp_path: Path, base_url: str = BASE) -> HnzxSpider:
+def make_spider(tmp_path: Path, base_url: str = BASE) -> ChannelSpider:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(HNZX_SEEDS.format(base_url=base_url), encoding="utf-8")
-    crawler = get_crawler(HnzxSpider, settings_dict={"CPPCC_SEEDS": str(seeds)})
-    spider = HnzxSpider.from_crawler(crawler)
-    assert isinstance(spider, HnzxSpider)
+    crawler = get_crawler(spider_class("hnzx"), settings_dict={"CPPCC_SEEDS": str(seeds)})
+    spider = crawler.spidercls.from_crawler(crawler)
+    assert isinstance(spider, ChannelSpider) and spider.name == "hnzx"
     return spider
 
 
@@ -49,7 +50,7 @@ def response(url: str, reply_path: str, meta: dict[str, Any]) -> HtmlResponse:
     return HtmlResponse(url=url, body=reply.body, headers=headers, request=Request(url, meta=meta))
 
 
-def requests_to(spider: HnzxSpider, outputs: Iterable[Any], callback: str) -> list[Request]:
+def requests_to(spider: ChannelSpider, outputs: Iterable[Any], callback: str) -> list[Request]:
     method = getattr(spider, callback)
     return [out for out in outputs if isinstance(out, Request) and out.callback == method]
 

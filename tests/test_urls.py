@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from pipelines.normalise import SiteProfile, profile_named
 from pipelines.normalise.errors import NotAnArticleUrl
-from pipelines.normalise.profiles import profile_named
 from pipelines.normalise.urls import (
     ArticleUrl,
     canonical_article_url,
@@ -192,6 +192,10 @@ def test_canonical_url_of_other_sites_keeps_their_extension(
 class _Site:
     key: str
     base_url: str
+
+    @property
+    def profile(self) -> SiteProfile:
+        return profile_named(self.key)
 
 
 def test_only_first_pages_of_seeded_article_urls_are_articles() -> None:

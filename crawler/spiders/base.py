@@ -13,11 +13,14 @@ from crawler.spiders.lists import ListPages
 class ChannelSpider(ListPages):
     """Walk the list pages of a site's channels and fetch every article linked from them.
 
-    A site spider names its profile and link rules; the rest is in its bases: the site and
-    its limits (crawler/spiders/site.py), article pages (articles.py), list walking
-    (lists.py). Recrawls are incremental: an article already catalogued is fetched again only
-    when its re-check is due (CPPCC_RECHECK_AFTER, a decaying schedule; CPPCC_NOW stands in
-    for the clock), and a channel's walk stops at the first list page whose articles are all
+    Every seeded site is crawled by a subclass named for its seeds key (made by
+    crawler/spider_loader.py unless a site needs code of its own); what differs between sites
+    is in their profiles. The rest is in its bases: the site and its limits
+    (crawler/spiders/site.py), article pages (articles.py), list walking (lists.py).
+
+    Recrawls are incremental: an article already catalogued is fetched again only when its
+    re-check is due (CPPCC_RECHECK_AFTER, a decaying schedule; CPPCC_NOW stands in for the
+    clock), and a channel's walk stops at the first list page whose articles are all
     known (CPPCC_WALK_KNOWN_LIST_PAGES more such pages are walked before stopping).
     """
 

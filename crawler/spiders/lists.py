@@ -17,6 +17,7 @@ from crawler.capture import FIRST_CAPTURE_KEY
 from crawler.catalogue import catalogue_reads
 from crawler.conditional import UNCONDITIONAL_KEY
 from crawler.list_failures import STOPPING, describe_failure
+from crawler.list_links import list_links
 from crawler.spiders.articles import ARTICLE_PRIORITY, WALK_PAGE_KEY, ArticlePages
 from crawler.walk import ListPage, ListWalk
 from crawler.withdrawals import LIVE, RECHECK_KEY, WITHDRAWN
@@ -238,11 +239,11 @@ class ListPages(ArticlePages):
             stats.set_value(f"{prefix}/stopped", walk.stopped)
 
     def _article_links(self, response: Response) -> list[str]:
-        """The canonical URLs of the articles a list page links, in page order, once each."""
-        urls = (
-            self.article_url(response.urljoin(href))
-            for href in response.css("a::attr(href)").getall()
-        )
+        """The canonical URLs of the articles a list page's items link, in page order, once
+        each (the profile's list rules say which links are items)."""
+        hrefs, rule = list_links(response, self.profile)
+        self.crawler.stats.inc_value(f"cppcc/list_links/{rule}")
+        urls = (self.article_url(response.urljoin(href)) for href in hrefs)
         return list(dict.fromkeys(url for url in urls if url))
 
     def _article_requests(
@@ -290,7 +291,8 @@ class ListPages(ArticlePages):
             if not self.in_channel(url, channel, subfolders=False):
                 continue
             text = _NOT_WORD.sub("", "".join(link.css("::text").getall()))
-            if text in self.next_page_texts or _list_page_number(urlsplit(url).path) == current + 1:
+            is_next = _list_page_number(urlsplit(url).path) == current + 1
+            if text in self.profile.next_page_texts or is_next:
                 return url
         return None
 

@@ -38,10 +38,8 @@ class SiteSpider(scrapy.Spider):
     (CPPCC_WALK_KNOWN_LIST_PAGES more such pages are walked before stopping).
     """
 
-    # The site's selector table (pager, body), set by each site's spider.
+    # The site's profile (its selectors, URL patterns and list rules), from the seeds.
     profile: SiteProfile
-    # Texts of a list page's "next page" link, decorations (下一页>, 下一页 ») removed.
-    next_page_texts: tuple[str, ...] = ("下一页", "下页")
 
     def __init__(
         self, *args: Any, channels: str = "", max_list_pages: str | int = 0, **kwargs: Any
@@ -73,6 +71,7 @@ class SiteSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         seeds = load_seeds(crawler.settings.get("CPPCC_SEEDS") or None)
         spider.site = seeds.site(cls.name)
+        spider.profile = spider.site.profile
         refs = [f"{cls.name}/{key}" for key in spider.channel_keys] or [cls.name]
         spider.selected = seeds.select(refs)
         spider.own_hosts = _own_hosts(spider.site)
@@ -87,7 +86,7 @@ class SiteSpider(scrapy.Spider):
         spider.walks = WalkRecorder(crawler, spider.site.key, spider.new_walk)
         return spider
 
-    # -- site rules, overridden by each site ---------------------------------------------
+    # -- site rules, from the site's profile ----------------------------------------------
 
     def located(self, url: str) -> ArticleUrl | None:
         """Content id and page when `url` is an article page on this site, below its base_url."""

@@ -8,7 +8,7 @@ normalised again with the site's profile, and saved when the result differs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -22,7 +22,7 @@ from pipelines.catalogue.records import location_of, record_by_id
 from pipelines.catalogue.views import article_to_article
 from pipelines.catalogue.writes import ArticleOutcome, save_article
 from pipelines.normalise import Article, NotNormalisable, merge_pages, normalise_page, profile_named
-from pipelines.normalise.profiles import SiteProfile
+from pipelines.profiles.model import SiteProfile
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
 
@@ -83,8 +83,12 @@ def reextract_articles(
     since: date | None = None,
     until: date | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    profiles: Mapping[str, SiteProfile] | None = None,
 ) -> ReextractReport:
     """Re-normalise the matching articles from the WARC files in `warc_dir`, saving changes.
+
+    `profiles` are the seeded sites' profiles by site key; a site not among them is read with
+    the bundled profile of its name.
 
     Commits every COMMIT_EVERY articles and at the end. `on_progress(done, total)` is called
     every PROGRESS_EVERY articles. Dates are inclusive days in Asia/Shanghai.
@@ -94,7 +98,7 @@ def reextract_articles(
     for done, article_id in enumerate(ids, 1):
         row = session.get(ArticleRecord, article_id)
         if row is not None:
-            _reextract_one(session, row, warc_dir, report)
+            _reextract_one(session, row, warc_dir, report, profiles or {})
         if done % COMMIT_EVERY == 0:
             session.commit()
             session.expunge_all()  # keep memory flat on a large catalogue
@@ -105,11 +109,15 @@ def reextract_articles(
 
 
 def _reextract_one(
-    session: Session, row: ArticleRecord, warc_dir: Path, report: ReextractReport
+    session: Session,
+    row: ArticleRecord,
+    warc_dir: Path,
+    report: ReextractReport,
+    profiles: Mapping[str, SiteProfile],
 ) -> None:
     report.examined += 1
     try:
-        fresh, captures = renormalise(row, warc_dir)
+        fresh, captures = renormalise(row, warc_dir, profiles.get(row.site))
     except (CannotReextract, NotNormalisable) as exc:
         report.failures.append(Failure(row.url, _reason(exc)))
         return
@@ -132,17 +140,18 @@ def _reason(exc: Exception) -> str:
 
 
 def renormalise(
-    row: ArticleRecord, warc_dir: Path
+    row: ArticleRecord, warc_dir: Path, profile: SiteProfile | None = None
 ) -> tuple[Article, list[tuple[int, RecordLocation]]]:
     """The article its latest captures hold now, under the catalogued canonical URL.
 
     Raises CannotReextract, or NotNormalisable for any page (a partial article is not saved
     over a whole one).
     """
-    try:
-        profile = profile_named(row.site)
-    except KeyError as exc:
-        raise CannotReextract(str(exc.args[0])) from None
+    if profile is None:
+        try:
+            profile = profile_named(row.site)
+        except KeyError as exc:
+            raise CannotReextract(f"{exc.args[0]}; is site {row.site!r} in the seeds?") from None
     latest = latest_captures(row.captures)
     if not latest or latest[0].page_number != 1:
         raise CannotReextract("no capture of page 1 in the catalogue")

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipelines.catalogue.records import ArchivedResponse, save_records
 from pipelines.catalogue.writes import ArticleOutcome, save_article, save_rejection
 from pipelines.metadata import ArchivedArticle, parse_fields
-from pipelines.normalise import NotNormalisable, normalise_page, profile_named
+from pipelines.normalise import NotNormalisable, normalise_page
 from pipelines.normalise.urls import seeded_article_site
-from pipelines.seeds import Seeds
+from pipelines.seeds import Seeds, Site
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
@@ -118,7 +118,7 @@ def reindex(
     for record_id, (folder, location, site) in scan.pages.items():
         if record_id not in described:
             with sessions.begin() as session:
-                _renormalise(session, folder, location, site, report)
+                _renormalise(session, folder, location, seeds.site(site), report)
     return report
 
 
@@ -207,10 +207,10 @@ def _replay(
 
 
 def _renormalise(
-    session: Session, folder: Path, location: RecordLocation, site: str, report: Any
+    session: Session, folder: Path, location: RecordLocation, seeded: Site, report: Any
 ) -> None:
     """An article page with no metadata record, normalised again from its response."""
-    url = location.url
+    url, site = location.url, seeded.key
     try:
         stored = read_stored_response(folder, location)
     except RecordUnreadable as exc:
@@ -222,7 +222,7 @@ def _renormalise(
             url,
             stored.headers,
             stored.body,
-            profile=profile_named(site),
+            profile=seeded.profile,
             fetched_at=location.fetched_at,
         )
     except NotNormalisable as exc:

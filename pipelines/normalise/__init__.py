@@ -13,25 +13,20 @@ from pipelines.normalise.errors import (
     Undecodable,
 )
 from pipelines.normalise.extract import PageLinks, merge_pages, normalise_page, page_links
-from pipelines.normalise.profiles import (
-    CPPCC,
-    HNZX,
-    PROFILES,
-    RMZXB,
-    SiteProfile,
-    profile_for_url,
-    profile_named,
-)
 from pipelines.normalise.render import render_text
 from pipelines.normalise.text import fold_text
 from pipelines.normalise.urls import ArticleUrl, canonical_article_url, page_url, parse_article_url
+from pipelines.profiles.files import (
+    bundled_profile,
+    parse_profile,
+    profile_for_url,
+    profile_named,
+    read_profile_file,
+)
+from pipelines.profiles.model import SiteProfile
 
 __all__ = [
-    "CPPCC",
     "DATE_DISAGREES_WITH_URL",
-    "HNZX",
-    "PROFILES",
-    "RMZXB",
     "SHANGHAI",
     "Article",
     "ArticleUrl",
@@ -45,6 +40,7 @@ __all__ = [
     "PageLinks",
     "SiteProfile",
     "Undecodable",
+    "bundled_profile",
     "canonical_article_url",
     "find_datetime",
     "fold_text",
@@ -55,7 +51,9 @@ __all__ = [
     "page_url",
     "parse_article_url",
     "parse_datetime",
+    "parse_profile",
     "profile_for_url",
     "profile_named",
+    "read_profile_file",
     "render_text",
 ]

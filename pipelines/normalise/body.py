@@ -10,8 +10,8 @@ from urllib.parse import urljoin
 import lxml.html
 
 from pipelines.normalise.article import Image
-from pipelines.normalise.profiles import SiteProfile
 from pipelines.normalise.text import fold_text, starts_with_dashes, strip_leading_dashes
+from pipelines.profiles.model import SiteProfile
 
 # Elements that start a new line of text; everything else flows inline.
 _BLOCK_TAGS = frozenset(
@@ -32,6 +32,8 @@ class _Line:
     parts: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     centred: bool = False
+    # Per picture, the text of its caption attributes (alt, title) when the profile reads them.
+    alts: list[str | None] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -48,9 +50,11 @@ def _is_centred(element: lxml.html.HtmlElement) -> bool:
 class _Lines:
     """Cut the body into lines at block boundaries and <br>, as a browser lays it out."""
 
-    def __init__(self) -> None:
+    def __init__(self, sources: Sequence[str] = ("src",), captions: Sequence[str] = ()) -> None:
         self.lines: list[_Line] = []
         self.current = _Line()
+        self.sources = sources
+        self.captions = captions
 
     def walk(self, element: lxml.html.HtmlElement, centred: bool) -> None:
         block = element.tag in _BLOCK_TAGS
@@ -58,7 +62,11 @@ class _Lines:
         if block or element.tag == "br":
             self.end_line()
         if element.tag == "img":
-            self.add(None, element.get("src"), centred)
+            src = next((element.get(name) for name in self.sources if element.get(name)), None)
+            self.add(None, src, centred)
+            if src:
+                alt = next((element.get(n) for n in self.captions if element.get(n)), None)
+                self.current.alts.append(alt)
         self.add(element.text, None, centred)
         for child in element:
             if isinstance(child.tag, str):  # comments and processing instructions are not text
@@ -83,9 +91,9 @@ class _Lines:
         self.current = _Line()
 
 
-def body_lines(body: lxml.html.HtmlElement) -> list[_Line]:
+def body_lines(body: lxml.html.HtmlElement, profile: SiteProfile | None = None) -> list[_Line]:
     """The body's lines in page order."""
-    lines = _Lines()
+    lines = _Lines(profile.picture_sources, profile.caption_attributes) if profile else _Lines()
     lines.walk(body, centred=False)
     lines.end_line()
     return lines.lines
@@ -97,10 +105,12 @@ def _is_boilerplate(text: str, profile: SiteProfile) -> bool:
 
 
 def _is_caption(line: _Line, profile: SiteProfile) -> bool:
-    """Whether a line can caption the picture above it: centred, short text, no picture."""
+    """Whether a line can caption the picture above it: centred, short text, no picture; or
+    a line the profile's caption patterns match (`… 新华社记者 某某 摄`)."""
     text = line.text
+    credited = any(pattern.fullmatch(text) for pattern in profile.caption_lines)
     return (
-        line.centred
+        (line.centred or credited)
         and not line.images
         and 0 < len(text) <= _CAPTION_MAX
         and not _is_boilerplate(text, profile)
@@ -109,19 +119,36 @@ def _is_caption(line: _Line, profile: SiteProfile) -> bool:
 
 
 def _pictures(line: _Line, caption: str | None, page_url: str) -> list[Image]:
-    """The line's pictures; the caption goes to the last one, the one it is printed under."""
-    urls = [urljoin(page_url, src) for src in line.images if src and not src.startswith("data:")]
-    return [
-        Image(url=url, caption=caption if i == len(urls) - 1 else None)
-        for i, url in enumerate(urls)
+    """The line's pictures; the caption goes to the last one, the one it is printed under; a
+    picture without one gets its caption attribute's text (alt), when the profile reads it."""
+    alts = line.alts + [None] * (len(line.images) - len(line.alts))
+    pictures = [
+        (urljoin(page_url, src), _alt_caption(alt))
+        for src, alt in zip(line.images, alts, strict=True)
+        if src and not src.startswith("data:")
     ]
+    return [
+        Image(url=url, caption=caption if i == len(pictures) - 1 and caption else alt)
+        for i, (url, alt) in enumerate(pictures)
+    ]
+
+
+_FILE_NAME = re.compile(r"\S*\.(?:jpe?g|png|gif|bmp|webp)", re.IGNORECASE)
+
+
+def _alt_caption(alt: str | None) -> str | None:
+    """An alt or title text as a caption: not a file name, not too long to be one."""
+    text = fold_text(alt or "")
+    if not text or len(text) > _CAPTION_MAX or _FILE_NAME.fullmatch(text):
+        return None
+    return text
 
 
 def body_items(
     body: lxml.html.HtmlElement, page_url: str, profile: SiteProfile
 ) -> list[str | Image]:
     """Paragraphs (folded, non-empty, no chrome) and pictures with their captions, in page order."""
-    lines = body_lines(body)
+    lines = body_lines(body, profile)
     items: list[str | Image] = []
     index = 0
     while index < len(lines):

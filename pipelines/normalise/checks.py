@@ -11,7 +11,7 @@ from pipelines.normalise.article import Article
 from pipelines.normalise.dates import SHANGHAI
 from pipelines.normalise.errors import FutureDate
 from pipelines.normalise.page import Page, selector
-from pipelines.normalise.profiles import SiteProfile
+from pipelines.profiles.model import SiteProfile
 
 DATE_DISAGREES_WITH_URL = "date-disagrees-with-url"
 _FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|et|zip|rar|7z|txt|csv)\Z", re.I)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipelines.normalise.generic import editor_from_any_element
 from pipelines.normalise.page import Page, first, generic, text_of
 from pipelines.normalise.text import split_keywords, strip_label
 
@@ -35,7 +36,7 @@ def editor_from_any_line(page: Page) -> str | None:
     return _labelled_paragraph(page, page.profile.editor_labels)
 
 
-EDITOR_EXTRACTORS = (editor_from_editor_line, editor_from_any_line)
+EDITOR_EXTRACTORS = (editor_from_editor_line, editor_from_any_element, editor_from_any_line)
 
 
 def keywords_from_keyword_line(page: Page) -> tuple[str, ...] | None:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipelines.normalise.dates import find_datetime
+from pipelines.normalise.generic import (
+    author_from_byline,
+    author_from_info_line,
+    author_from_meta,
+    date_from_info_line,
+    source_from_edition_line,
+    source_from_info_line,
+)
 from pipelines.normalise.page import Page, first, generic, text_of
 from pipelines.normalise.text import fold_text, strip_label
 
@@ -43,7 +51,13 @@ def date_from_meta(page: Page) -> datetime | None:
     return find_datetime(content) if content else None
 
 
-DATE_EXTRACTORS = (date_from_date_line, date_from_guessed_line, date_near_title, date_from_meta)
+DATE_EXTRACTORS = (
+    date_from_date_line,
+    date_from_guessed_line,
+    date_near_title,
+    date_from_info_line,
+    date_from_meta,
+)
 
 
 def author_from_date_line(page: Page) -> str | None:
@@ -59,7 +73,13 @@ def author_from_guessed_line(page: Page) -> str | None:
     return page.labelled(line, page.profile.author_labels) if line else None
 
 
-AUTHOR_EXTRACTORS = (author_from_date_line, author_from_guessed_line)
+AUTHOR_EXTRACTORS = (
+    author_from_date_line,
+    author_from_info_line,
+    author_from_guessed_line,
+    author_from_byline,
+    author_from_meta,
+)
 
 
 def source_from_date_line(page: Page) -> str | None:
@@ -90,7 +110,9 @@ def source_from_meta(page: Page) -> str | None:
 
 SOURCE_EXTRACTORS = (
     source_from_date_line,
+    source_from_info_line,
     source_from_guessed_line,
     source_from_source_element,
     source_from_meta,
+    source_from_edition_line,
 )

@@ -24,8 +24,9 @@ from pipelines.normalise.heading import (
     subtitle_after_title,
 )
 from pipelines.normalise.page import Headers, Page, parse_html
-from pipelines.normalise.profiles import SiteProfile, profile_for_url
 from pipelines.normalise.urls import page_url, parse_article_url
+from pipelines.profiles.files import profile_for_url
+from pipelines.profiles.model import SiteProfile
 
 
 def _missing(article: Article) -> tuple[str, ...]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pipelines.normalise.generic import (
+    title_from_dated_heading,
+    title_from_meta,
+    title_from_named_heading,
+)
 from pipelines.normalise.page import Page, generic, text_of
 from pipelines.normalise.text import fold_text, starts_with_dashes, strip_leading_dashes
 from pipelines.normalise.urls import parse_article_url
@@ -26,7 +31,14 @@ def title_from_first_h1(page: Page) -> str | None:
     return text_of(page.plain_h1s[0]) if page.plain_h1s else None
 
 
-TITLE_EXTRACTORS = (title_from_heading, title_from_html_title, title_from_first_h1)
+TITLE_EXTRACTORS = (
+    title_from_heading,
+    title_from_meta,
+    title_from_named_heading,
+    title_from_dated_heading,
+    title_from_html_title,
+    title_from_first_h1,
+)
 
 
 def subtitle_after_title(page: Page) -> str | None:

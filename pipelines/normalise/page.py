@@ -16,8 +16,8 @@ from pipelines.normalise.body import densest_paragraph_parent
 from pipelines.normalise.dates import find_datetime
 from pipelines.normalise.decoding import Headers, content_codings, decoded_body
 from pipelines.normalise.errors import NotHtml, NoTitle
-from pipelines.normalise.profiles import SiteProfile
 from pipelines.normalise.text import fold_text, strip_label
+from pipelines.profiles.model import SiteProfile
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
@@ -114,6 +114,28 @@ def parse_html(url: str, headers: Headers, body: bytes) -> lxml.html.HtmlElement
         raise NoTitle(url, f"the page is empty ({error})") from error
 
 
+_TITLE_SEPARATORS = frozenset("_-|—–·:：｜ ")
+_TITLE_MIN = 4
+_TITLE_CLASS = re.compile(r"title|biaoti|bt\b", re.IGNORECASE)
+
+
+def _is_heading_like(element: lxml.html.HtmlElement) -> bool:
+    """A heading, or an element whose class says it holds a title (article-title, h-title)."""
+    if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        return True
+    return _TITLE_CLASS.search(element.get("class") or "") is not None
+
+
+def _names_title(text: str, page_title: str, meta_title: str) -> bool:
+    """Whether a heading's text is the title meta's, or the <title> or its part before a
+    separator."""
+    if len(text) < _TITLE_MIN:
+        return False
+    if text in (meta_title, page_title):
+        return True
+    return page_title.startswith(text) and page_title[len(text)] in _TITLE_SEPARATORS
+
+
 # Extractors that read no selector or meta name of the profile and work on any page.
 _GENERIC_EXTRACTORS: set[Callable[..., object]] = set()
 
@@ -179,11 +201,36 @@ class Page:
         ]
 
     @cached_property
+    def named_heading(self) -> tuple[lxml.html.HtmlElement, str] | None:
+        """A heading (h1-h6, or of a class naming a title) and its title text, where the text is
+        the title meta tag's or opens the <title> before a separator (`标题_栏目_站名`).
+
+        A heading's text is its whole text, or its text before its first child (PHPCMS prints
+        the info line inside the <h1>, after a <br>); the longest found wins.
+        """
+        element = self.root.find(".//title")
+        page_title = text_of(element) if element is not None else ""
+        meta_title = self.meta(self.profile.title_metas) or ""
+        best: tuple[lxml.html.HtmlElement, str] | None = None
+        body = self.root.find("body")
+        for candidate in body.iter() if body is not None else ():
+            if not isinstance(candidate.tag, str) or not _is_heading_like(candidate):
+                continue
+            for text in (text_of(candidate), fold_text(candidate.text or "")):
+                if _names_title(text, page_title, meta_title) and (
+                    best is None or len(text) >= len(best[1])
+                ):
+                    best = (candidate, text)
+        return best
+
+    @cached_property
     def heading(self) -> lxml.html.HtmlElement | None:
-        """Where the title stands: the profile's heading, a heading the <title> names, any <h1>,
-        else any element holding just the <title>'s text."""
+        """Where the title stands: the profile's heading, a heading the <title> opens with, a
+        heading the <title> names, any <h1>, else any element holding just the <title>'s text."""
         if self.title_heading is not None:
             return self.title_heading
+        if self.named_heading is not None:
+            return self.named_heading[0]
         html_title = self.html_title or ""
         named = [element for element in self.plain_h1s if text_of(element) in html_title]
         if not named and html_title:
@@ -204,8 +251,19 @@ class Page:
 
     @cached_property
     def profile_body(self) -> lxml.html.HtmlElement | None:
-        """The article body the profile's selector finds."""
-        return first(self.root, self.profile.body)
+        """The article body the profile's selectors find: of the first selector that matches an
+        element with text that does not hold the title (a page wrapper), the longest match."""
+        heading = self.heading
+        for css in self.profile.body:
+            matches = [
+                element
+                for element in selector(css)(self.root)
+                if (heading is None or heading not in element.iter())
+                and (text_of(element) or element.find(".//img") is not None)
+            ]
+            if matches:
+                return max(matches, key=lambda element: len(text_of(element)))
+        return None
 
     @cached_property
     def body(self) -> lxml.html.HtmlElement | None:

@@ -17,7 +17,8 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from pipelines.normalise.errors import NotAnArticleUrl
-from pipelines.normalise.profiles import ArticlePath, SiteProfile, profile_for_url, profile_named
+from pipelines.profiles.files import profile_for_url
+from pipelines.profiles.model import ArticlePath, SiteProfile
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,21 @@ def _tail(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(rf"(?:{pattern.pattern})\Z", pattern.flags)
 
 
-def _match_path(path: str, profile: SiteProfile) -> tuple[ArticlePath, str, int, int] | None:
-    """The matching pattern, the content id, its page number and where the page suffix starts."""
+def _match_path(path: str, profile: SiteProfile) -> tuple[ArticlePath, re.Match[str]] | None:
+    """The matching pattern and its match (groups `id`, `page`, and `ext` if it has one)."""
     for article_path in profile.article_paths:
         match = _tail(article_path.pattern).search(path)
         if match:
-            page = int(match["page"]) if match["page"] else 1
-            return article_path, match["id"], page, match.end("id")
+            return article_path, match
     return None
+
+
+def _page_number(article_path: ArticlePath, match: re.Match[str]) -> int:
+    """The page number the URL's suffix names (TRS writes page 2 as `_1`)."""
+    written = match.groupdict().get("page")
+    if not written:
+        return 1
+    return int(written) + 2 - article_path.second_page_number
 
 
 def _site_relative(path: str, base_url: str) -> str | None:
@@ -74,10 +82,11 @@ def parse_article_url(
     matched = _match_path(path, profile)
     if matched is None:
         return None
-    _, content_id, page, _ = matched
+    article_path, match = matched
+    page = _page_number(article_path, match)
     if page < 1:
         return None
-    return ArticleUrl(content_id=content_id, page=page)
+    return ArticleUrl(content_id=match["id"], page=page)
 
 
 def page_url(url: str, page: int, profile: SiteProfile | None = None) -> str:
@@ -89,9 +98,12 @@ def page_url(url: str, page: int, profile: SiteProfile | None = None) -> str:
     matched = _match_path(parts.path, profile)
     if matched is None:
         raise NotAnArticleUrl(url, f"not an article URL of site {profile.name}")
-    article_path, _, _, id_end = matched
-    suffix = article_path.first_page_suffix if page == 1 else f"_{page}"
-    path = f"{parts.path[:id_end]}{suffix}{article_path.extension}"
+    article_path, match = matched
+    later = page - 2 + article_path.second_page_number
+    suffix = article_path.first_page_suffix if page == 1 else f"_{later}"
+    # A pattern with an `ext` group keeps the URL's own (.htm, .html, .shtml on one site).
+    extension = match.groupdict().get("ext") or article_path.extension
+    path = f"{parts.path[: match.end('id')]}{suffix}{extension}"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
@@ -124,22 +136,21 @@ class SeededSite(Protocol):
     @property
     def base_url(self) -> str: ...
 
+    @property
+    def profile(self) -> SiteProfile: ...
+
 
 def seeded_article_site(url: str, sites: Iterable[SeededSite]) -> str | None:
     """The key of the seeded site whose base URL serves `url` as page 1 of an article.
 
     The host must be the site's (with its port: replicas share 127.0.0.1) and the path one of
-    the site's article paths under its base URL; a site without a profile has none.
+    the site's article paths under its base URL.
     """
     host = urlsplit(url).netloc.lower()
     for site in sites:
         if urlsplit(site.base_url).netloc.lower() != host:
             continue
-        try:
-            profile = profile_named(site.key)
-        except KeyError:
-            continue
-        parsed = parse_article_url(url, profile, base_url=site.base_url)
+        parsed = parse_article_url(url, site.profile, base_url=site.base_url)
         if parsed is not None and parsed.page == 1:
             return site.key
     return None

@@ -53,6 +53,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             since=args.since,
             until=args.until,
             on_progress=progress,
+            profiles={site.key: site.profile for site in config.seeds().sites},
         )
     print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
     return EXIT_FAILED if report.failures else EXIT_OK
