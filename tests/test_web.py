@@ -229,6 +229,8 @@ def test_the_openapi_document_lists_the_api(archive: Archive) -> None:
         ("limit=many", "limit"),
         ("limit=100000", "limit"),
         ("offset=-5", "offset"),
+        ("offset=0.0", "'0.0' is not a whole number"),  # pydantic alone takes it for 0
+        ("limit=%205", "' 5' is not a whole number"),
         ("offset=99999999999999999999999", "offset"),
         ("site=nowhere", "no site 'nowhere'"),
         ("channel=nothing", "no channel 'nothing'"),
@@ -256,7 +258,7 @@ def test_what_does_not_exist_is_a_404(archive: Archive, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/articles/abc", "/api/articles/-1", "/api/runs/1e99",
-                                  f"/api/articles/{2**70}"])  # fmt: skip
+                                  f"/api/articles/{2**70}", "/api/articles/1.0"])  # fmt: skip
 def test_a_bad_id_is_a_422(archive: Archive, path: str) -> None:
     assert archive.web.get(path).status == 422
 

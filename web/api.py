@@ -40,6 +40,16 @@ def _iso_day(value: Any) -> Any:
     return value
 
 
+def _whole_number(value: Any) -> Any:
+    """Digits only: pydantic would take `0.0` or ` 5` for a whole number in a query."""
+    if isinstance(value, str) and not value.isdigit():
+        raise ValueError(f"{value!r} is not a whole number like 20")
+    return value
+
+
+# A count or an id in a query or a path: digits, within the database's range.
+Whole = Annotated[int, BeforeValidator(_whole_number)]
+
 Day = Annotated[
     date | None,
     BeforeValidator(_iso_day),
@@ -100,8 +110,8 @@ def articles(
     since: Day = None,
     until: Day = None,
     changed_since: Day = None,
-    limit: Annotated[int | None, Query(ge=0, le=MAX_LIMIT)] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[Whole | None, Query(ge=0, le=MAX_LIMIT)] = None,
+    offset: Annotated[Whole, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """As `cppcc-archive articles --format json` (with `q`: `--search`), a page at a time:
     `total` matching, and `next`, the link to the following page (null on the last)."""
@@ -128,13 +138,13 @@ def articles(
 
 
 @router.get("/articles/{article_id}", summary="one article")
-def article(db: Db, article_id: Annotated[int, Path(ge=0, le=MAX_ID)]) -> dict[str, Any]:
+def article(db: Db, article_id: Annotated[Whole, Path(ge=0, le=MAX_ID)]) -> dict[str, Any]:
     """As `cppcc-archive show ID --format json`."""
     return article_view(_article(db, article_id))
 
 
 @router.get("/articles/{article_id}/versions", summary="an article's versions")
-def article_versions(db: Db, article_id: Annotated[int, Path(ge=0, le=MAX_ID)]) -> dict[str, Any]:
+def article_versions(db: Db, article_id: Annotated[Whole, Path(ge=0, le=MAX_ID)]) -> dict[str, Any]:
     """As `cppcc-archive show ID --versions --format json`: every version archived, oldest
     first, with the fields that changed and the diff of its paragraphs."""
     row = _article(db, article_id)
@@ -142,13 +152,13 @@ def article_versions(db: Db, article_id: Annotated[int, Path(ge=0, le=MAX_ID)]) 
 
 
 @router.get("/runs", summary="the crawl runs, newest first")
-def runs(db: Db, limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 50) -> dict[str, Any]:
+def runs(db: Db, limit: Annotated[Whole, Query(ge=0, le=MAX_LIMIT)] = 50) -> dict[str, Any]:
     """As `cppcc-archive runs --format json`, under `runs`."""
     return {"runs": [run_view(run) for run in query_runs(db, limit=limit)]}
 
 
 @router.get("/runs/{run_id}", summary="one crawl run")
-def run(db: Db, run_id: Annotated[int, Path(ge=0, le=MAX_ID)]) -> dict[str, Any]:
+def run(db: Db, run_id: Annotated[Whole, Path(ge=0, le=MAX_ID)]) -> dict[str, Any]:
     """One run, as an element of /api/runs."""
     found = get_run(db, run_id)
     if found is None:
