@@ -170,6 +170,7 @@ KEYS = (
     Key("crawl", "retry_after_max", "CPPCC_RETRY_AFTER_MAX", SECONDS),
     Key("crawl", "catalogue_retry", "CPPCC_CATALOGUE_RETRY", SECONDS),
     Key("crawl", "now", "CPPCC_NOW", TIME),
+    Key("crawl", "stop_wait", "CPPCC_STOP_WAIT", WHOLE),
     Key("warc", "operator", "CPPCC_WARC_OPERATOR", TEXT),
     Key("warc", "description", "CPPCC_WARC_DESCRIPTION", TEXT),
     Key("warc", "is_part_of", "CPPCC_WARC_IS_PART_OF", TEXT),

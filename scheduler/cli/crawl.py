@@ -53,6 +53,14 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         help="stop the crawl after SECONDS and record it failed "
         "(env CPPCC_RUN_TIME_LIMIT; default 0: no limit)",
     )
+    sub.add_argument(
+        "--stop-wait",
+        type=non_negative_int,
+        default=os.environ.get("CPPCC_STOP_WAIT", "30"),
+        metavar="SECONDS",
+        help="once asked to stop (time limit, Ctrl-C), how long the crawl may finish the pages "
+        "in flight before it is stopped by force (env CPPCC_STOP_WAIT; default 30)",
+    )
     add_format(sub, "text", "json", helptext="summary format (default text)")
 
 
@@ -79,6 +87,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             database_url=config.catalogue_url(),
             max_list_pages=args.max_list_pages,
             time_limit=args.time_limit,
+            grace=float(args.stop_wait),
             on_progress=None if config.quiet else progress.update,
             on_notice=_notice,
             on_started=_tell_logs(config, channels) if config.verbose else None,
