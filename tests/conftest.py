@@ -114,6 +114,34 @@ def run_cli_in_process(*args: str, env: dict[str, str] | None = None) -> CliResu
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+# Commands that only read the archive, and the global options that take a value before them.
+READ_COMMANDS = frozenset({"articles", "show", "runs", "schedule", "health"})
+_VALUED_OPTIONS = frozenset({"--home", "--seeds", "--db", "--config"})
+
+
+def command_of(args: tuple[str, ...]) -> str | None:
+    """The command `cppcc-archive ARGS` runs (`articles`), past the global options."""
+    tokens = iter(args)
+    for token in tokens:
+        if token in _VALUED_OPTIONS:
+            next(tokens, None)
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def run_cli_reading(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """run_cli_in_process for a command that only reads (articles, show, runs, schedule,
+    health), run_cli for any other: crawls and the rest stay processes of their own.
+
+    For test helpers that crawl and then read what the crawl left: a read in a new process
+    costs a second of CPU for its imports alone, and the suite reads hundreds of times.
+    """
+    if command_of(args) in READ_COMMANDS:
+        return run_cli_in_process(*args, env=env)
+    return run_cli(*args, env=env)
+
+
 class SlowReplica(ReplicaServer):
     """The replica, with every article page answering after `delay` seconds."""
 

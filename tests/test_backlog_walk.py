@@ -21,7 +21,7 @@ import pytest
 
 from replicas.rmzxb.channel import SEEDS, article_spec, channel_routes, list_path
 from replicas.server import ReplicaServer, Reply
-from tests.conftest import CliResult, run_cli, start_cli
+from tests.conftest import CliResult, run_cli_reading, start_cli
 
 ARTICLES = 120
 SLICE = {"CPPCC_BACKLOG_LIST_PAGES": "2"}
@@ -37,7 +37,7 @@ class Channel:
         self.seeds.write_text(SEEDS.format(base_url=server.base_url), encoding="utf-8")
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> CliResult:
-        return run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args, env=env)
+        return run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args, env=env)
 
     def crawl(self, *args: str, env: dict[str, str] | None = None) -> CliResult:
         before = len(self.server.requests)

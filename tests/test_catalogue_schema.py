@@ -40,12 +40,15 @@ from pipelines.catalogue.schema import (
     current_revision,
     ensure_schema,
     head_revision,
+    scripts_head_revision,
 )
 from pipelines.catalogue.search import SEARCH_TABLE, SEARCH_TABLES, outside_search
 from pipelines.errors import CatalogueError
 from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
+
+
 TABLES = {
     "sites", "channels", "articles", "captures", "rejections", "runs", "run_channels",
     "channel_locks", "records", "article_versions", "alembic_version", "channel_walks",
@@ -478,3 +481,9 @@ def test_db_current_on_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> 
     assert result.returncode == 1
     assert "cppcc-archive db upgrade" in result.stderr
     assert not (tmp_path / "catalogue.sqlite3").exists()
+
+
+def test_the_head_revision_is_the_newest_migration_script() -> None:
+    # Commands check the schema against HEAD_REVISION without loading Alembic: a migration
+    # added without moving it would never be applied.
+    assert head_revision() == scripts_head_revision()

@@ -27,7 +27,7 @@ from pipelines.normalise.errors import DecodedTooLarge
 from replicas.rmzxb.articles import replica_articles
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer, Routes
-from tests.conftest import REPLICA_SEEDS, run_cli
+from tests.conftest import REPLICA_SEEDS, run_cli, run_cli_reading
 from tests.test_odd_pages import URL, page
 
 PAGE = page("<p>第一段正文。</p>").encode("utf-8")
@@ -136,7 +136,9 @@ class Crawl:
         return self.server.base_url + path
 
     def cli(self, *args: str, home: Path | None = None) -> tuple[int, str]:
-        result = run_cli("--home", str(home or self.home), "--seeds", str(self.seeds), *args)
+        result = run_cli_reading(
+            "--home", str(home or self.home), "--seeds", str(self.seeds), *args
+        )
         assert "Traceback" not in result.stderr, result.stderr
         return result.returncode, result.stdout
 

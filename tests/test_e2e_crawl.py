@@ -28,7 +28,7 @@ from replicas.rmzxb.site import (
     not_found_page,
 )
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, CliResult, reference_file, run_cli
+from tests.conftest import REPLICA_SEEDS, CliResult, reference_file, run_cli, run_cli_reading
 
 ARTICLES = {article.key: article for article in replica_articles()}
 
@@ -43,7 +43,7 @@ class Archive:
         self.first = first
 
     def cli(self, *args: str) -> CliResult:
-        return run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        return run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
 
     def json(self, *args: str) -> Any:
         result = self.cli(*args)

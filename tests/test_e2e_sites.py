@@ -19,7 +19,7 @@ from replicas.hnzx.articles import CHANNEL_ARTICLES as HNZX_CHANNELS
 from replicas.hnzx.articles import replica_articles as hnzx_articles
 from replicas.rmzxb.articles import ReplicaArticle
 from replicas.server import ReplicaServer
-from tests.conftest import CliResult, assert_clean_warc_files, run_cli
+from tests.conftest import CliResult, assert_clean_warc_files, run_cli, run_cli_reading
 from tests.test_spider_cppcc import CPPCC_SEEDS
 from tests.test_spider_hnzx import HNZX_SEEDS
 
@@ -47,7 +47,7 @@ class Sites:
     crawls: dict[str, CliResult]
 
     def json(self, *args: str) -> Any:
-        result = run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        result = run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 

@@ -26,7 +26,7 @@ from warcio.archiveiterator import ArchiveIterator
 from pipelines.metadata import parse_fields
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
+from tests.conftest import REPLICA_SEEDS, CliResult, run_cli, run_cli_reading
 from tests.pywb_tools import pywb_tool
 from tests.test_replay_pywb import fetch, free_port, wait_until_answering
 
@@ -40,7 +40,7 @@ class Archive:
     seeds: Path
 
     def cli(self, *args: str) -> CliResult:
-        return run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        return run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
 
     def json(self, *args: str) -> Any:
         result = self.cli(*args)

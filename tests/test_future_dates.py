@@ -26,7 +26,7 @@ from pipelines.warc.scan import scan_warc
 from replicas.rmzxb.articles import ArticleSpec, render_page
 from replicas.rmzxb.site import not_found_page
 from replicas.server import ReplicaServer, Reply, Routes
-from tests.conftest import REPLICA_SEEDS, run_cli
+from tests.conftest import REPLICA_SEEDS, run_cli, run_cli_reading
 
 HTML = (("Content-Type", "text/html; charset=utf-8"),)
 RMZXB = profile_named("rmzxb")
@@ -121,7 +121,7 @@ class Crawled:
     summary: str
 
     def cli(self, *args: str) -> str:
-        result = run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        result = run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

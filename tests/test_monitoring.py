@@ -28,7 +28,7 @@ import pytest
 from pipelines.display import DISPLAY_ZONE
 from replicas.rmzxb import redesign
 from replicas.rmzxb.redesign import DriftingReplica
-from tests.conftest import CLI, REPO, CliResult, run_cli
+from tests.conftest import CLI, REPO, CliResult, run_cli, run_cli_reading
 
 DRIFT_LINE = (
     "rmzxb/yw: field-drift: source: found by the site profile's selectors in 0% of 12 articles "
@@ -48,7 +48,7 @@ class DriftedHome:
     def cli(self, *args: str, at: datetime, seeds: Path | None = None, **env: str) -> CliResult:
         """The command line with the clock at `at` (CPPCC_NOW)."""
         where = ("--home", str(self.home), "--seeds", str(seeds or self.seeds))
-        return run_cli(*where, *args, env={"CPPCC_NOW": at.isoformat(), **env})
+        return run_cli_reading(*where, *args, env={"CPPCC_NOW": at.isoformat(), **env})
 
     def evening(self, day: date, days_later: int = 0) -> datetime:
         return datetime.combine(day, datetime.min.time(), DISPLAY_ZONE) + timedelta(

@@ -19,7 +19,7 @@ from pipelines.normalise import fold_text
 from replicas.hnzx import site as hnzx_site
 from replicas.hnzx.articles import CHANNEL_ARTICLES, article_specs
 from replicas.server import ReplicaServer
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, run_cli, run_cli_reading
 
 # All a user writes: no `profile`, no spider, a key of their choosing.
 NEW_SITE = """\
@@ -43,7 +43,7 @@ class Crawled:
     crawl: CliResult
 
     def cli_json(self, *args: str) -> Any:
-        result = run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        result = run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 

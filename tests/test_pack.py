@@ -46,7 +46,7 @@ from pipelines.warc.scan import ScannedRecord, read_record, scan_warc
 from pipelines.warc.writer import WarcWriter
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, REPO, run_cli, start_cli
+from tests.conftest import REPLICA_SEEDS, REPO, run_cli, run_cli_reading, start_cli
 
 # The steps a packing passes, in order (packing.py calls its checkpoint with each).
 STEPS = [
@@ -80,7 +80,7 @@ class Archive:
 
     def cli(self, *args: str) -> tuple[int, str, str]:
         options = ("--home", str(self.home), "--seeds", str(self.seeds), "--db", self.db_url)
-        result = run_cli(*options, *args)
+        result = run_cli_reading(*options, *args)
         return result.returncode, result.stdout, result.stderr
 
 

@@ -24,7 +24,7 @@ from pipelines.catalogue.engine import make_engine
 from replicas.rmzxb.articles import replica_articles
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer, Reply, Routes
-from tests.conftest import REPLICA_SEEDS, GatedReplica, run_cli, start_cli
+from tests.conftest import REPLICA_SEEDS, GatedReplica, run_cli, run_cli_reading, start_cli
 from tests.db_fixtures import PostgresServer
 
 ARTICLES = {article.key: article for article in replica_articles()}
@@ -102,7 +102,7 @@ def warc_records(home: Path) -> list[Any]:
 
 
 def cli_json(home: Path, seeds: Path, db: str, *args: str) -> Any:
-    result = run_cli("--home", str(home), "--seeds", str(seeds), "--db", db, *args)
+    result = run_cli_reading("--home", str(home), "--seeds", str(seeds), "--db", db, *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -20,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer, Reply, Routes
-from tests.conftest import REPLICA_SEEDS, run_cli
+from tests.conftest import REPLICA_SEEDS, run_cli, run_cli_reading
 
 LIST_1, LIST_2 = "/yw_n/index.shtml", "/yw_n/index_2.shtml"
 EDITED = "/c/2023-03-27/3312876.shtml"  # has an ETag; a paragraph changes before run 3
@@ -80,7 +80,7 @@ class Recrawl:
     requests: list[list[str]]  # paths the server was asked for, per run
 
     def cli(self, *args: str) -> Any:
-        result = run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        result = run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 

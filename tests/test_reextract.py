@@ -20,7 +20,7 @@ from pipelines.catalogue.models import Capture
 from replicas.rmzxb.articles import replica_articles
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
+from tests.conftest import REPLICA_SEEDS, CliResult, run_cli, run_cli_reading
 
 ARTICLES = {article.key: article for article in replica_articles()}
 
@@ -45,7 +45,7 @@ class Home:
         self.seeds = seeds
 
     def cli(self, *args: str) -> CliResult:
-        return run_cli("--home", str(self.path), "--seeds", str(self.seeds), *args)
+        return run_cli_reading("--home", str(self.path), "--seeds", str(self.seeds), *args)
 
     def reextract_json(self, *args: str) -> dict[str, Any]:
         result = self.cli("reextract", "--format", "json", *args)

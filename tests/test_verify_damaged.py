@@ -28,7 +28,7 @@ from pipelines.warc.location import RecordLocation
 from pipelines.warc.writer import WarcWriter
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import CLI, REPLICA_PAGES, REPLICA_SEEDS, REPO, run_cli
+from tests.conftest import CLI, REPLICA_PAGES, REPLICA_SEEDS, REPO, run_cli, run_cli_reading
 from tests.test_verify import Archive, article_response, members, warc_files
 
 ARTICLES = 320
@@ -208,7 +208,7 @@ def _home(article_file: ArticleFile, tmp_path: Path) -> Path:
 
 def cli(home: Path, article_file: ArticleFile, *args: str) -> Any:
     seeds = article_file.folder / "seeds.toml"
-    result = run_cli("--home", str(home), "--seeds", str(seeds), *args)
+    result = run_cli_reading("--home", str(home), "--seeds", str(seeds), *args)
     assert "Traceback" not in result.stderr, result.stderr
     return result
 

@@ -29,7 +29,7 @@ from pipelines.catalogue.schema import ensure_schema
 from pipelines.catalogue.writes import finish_run, save_article, start_run
 from replicas.rmzxb.site import SEEDS_SITE, build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import CLI, REPLICA_SEEDS, REPO, CliResult, run_cli, start_cli
+from tests.conftest import CLI, REPLICA_SEEDS, REPO, CliResult, run_cli, run_cli_reading, start_cli
 from tests.db_fixtures import FETCHED, location, make_article
 
 TOKEN = "test-token-7f3a"
@@ -87,7 +87,7 @@ class Archive:
     web: WebServer
 
     def cli(self, *args: str) -> CliResult:
-        return run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        return run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
 
     def json(self, *args: str) -> Any:
         result = self.cli(*args, "--format", "json")
