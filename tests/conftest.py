@@ -114,8 +114,12 @@ def run_cli_in_process(*args: str, env: dict[str, str] | None = None) -> CliResu
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
-# Commands that only read the archive, and the global options that take a value before them.
-READ_COMMANDS = frozenset({"articles", "show", "runs", "schedule", "health"})
+# Commands that run in the caller's process, start no process and set no signal handler: the
+# reads, and the archive operations over files and catalogue. And the global options that take
+# a value before the command.
+IN_PROCESS_COMMANDS = frozenset(
+    {"articles", "show", "runs", "schedule", "health", "verify", "reindex", "reextract", "export"}
+)
 _VALUED_OPTIONS = frozenset({"--home", "--seeds", "--db", "--config"})
 
 
@@ -131,13 +135,13 @@ def command_of(args: tuple[str, ...]) -> str | None:
 
 
 def run_cli_reading(*args: str, env: dict[str, str] | None = None) -> CliResult:
-    """run_cli_in_process for a command that only reads (articles, show, runs, schedule,
-    health), run_cli for any other: crawls and the rest stay processes of their own.
+    """run_cli_in_process for a command that needs no process of its own (the reads, verify,
+    reindex, reextract, export), run_cli for any other: crawls and the service stay processes.
 
-    For test helpers that crawl and then read what the crawl left: a read in a new process
-    costs a second of CPU for its imports alone, and the suite reads hundreds of times.
+    For test helpers that crawl and then look at what the crawl left: a command in a new
+    process costs a second of CPU for its imports alone, and the suite runs hundreds.
     """
-    if command_of(args) in READ_COMMANDS:
+    if command_of(args) in IN_PROCESS_COMMANDS:
         return run_cli_in_process(*args, env=env)
     return run_cli(*args, env=env)
 

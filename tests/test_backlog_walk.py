@@ -1,6 +1,6 @@
 """Resumable list walks, crawled for real: a channel is walked to its end across crawls.
 
-A generated 人民政协网 channel of 120 articles (6 list pages of 20) on loopback; each crawl
+A generated 人民政协网 channel of 60 articles (6 list pages of 10) on loopback; each crawl
 walks a slice of 2 list pages of its backlog (CPPCC_BACKLOG_LIST_PAGES), so the walk state in
 the catalogue is what carries a channel to its end.
 """
@@ -23,7 +23,8 @@ from replicas.rmzxb.channel import SEEDS, article_spec, channel_routes, list_pat
 from replicas.server import ReplicaServer, Reply
 from tests.conftest import CliResult, run_cli_reading, start_cli
 
-ARTICLES = 120
+ARTICLES = 60
+PAGE_SIZE = 10  # articles a list page: 6 list pages
 SLICE = {"CPPCC_BACKLOG_LIST_PAGES": "2"}
 
 
@@ -59,12 +60,12 @@ class Channel:
 
     def publish(self, articles: int) -> None:
         """The site publishes more articles: older ones move on to later list pages."""
-        self.server.routes = channel_routes(articles)
+        self.server.routes = channel_routes(articles, PAGE_SIZE)
 
 
 @pytest.fixture
 def channel(tmp_path: Path) -> Iterator[Channel]:
-    with ReplicaServer(lambda _: channel_routes(ARTICLES)) as server:
+    with ReplicaServer(lambda _: channel_routes(ARTICLES, PAGE_SIZE)) as server:
         yield Channel(server, tmp_path)
 
 
@@ -82,7 +83,7 @@ def test_a_partial_walk_is_resumed_a_slice_a_crawl_until_the_channel_is_complete
 ) -> None:
     # The issue's reproduction: a first crawl capped at one list page, then full crawls.
     assert channel.crawl("--max-list-pages", "1").returncode == 0
-    assert len(channel.catalogued()) == 20
+    assert len(channel.catalogued()) == PAGE_SIZE
     assert channel.backlog() == "walked to page 1 of 6"
     states = []
     for _ in range(3):
@@ -117,12 +118,13 @@ def test_the_summary_says_where_the_next_crawl_goes_on(channel: Channel) -> None
 
 def test_articles_published_during_the_backlog_walk_are_all_archived(channel: Channel) -> None:
     assert channel.crawl().returncode == 0  # pages 1 and 2 of 6
-    channel.publish(ARTICLES + 30)  # a page and a half of news: every page shifts
+    published = ARTICLES + PAGE_SIZE * 3 // 2  # a page and a half of news: every page shifts
+    channel.publish(published)
     while channel.backlog() != "complete":
         result = channel.crawl()
         assert result.returncode == 0, result.stderr
         assert len(channel.server.requests) < 2000  # a walk that never ends fails here
-    assert channel.catalogued() == article_urls(channel, ARTICLES + 30)
+    assert channel.catalogued() == article_urls(channel, published)
     assert set(fetched_articles(channel.server.requests).values()) == {1}
 
 
@@ -130,7 +132,7 @@ class HeldArticle(ReplicaServer):
     """The channel, with one article answering only once the test opens the gate."""
 
     def __init__(self, held: str):
-        super().__init__(lambda _: channel_routes(ARTICLES))
+        super().__init__(lambda _: channel_routes(ARTICLES, PAGE_SIZE))
         self.held = held
         self.gate = threading.Event()
 
@@ -145,8 +147,8 @@ class HeldArticle(ReplicaServer):
 
 
 def test_a_crawl_stopped_mid_walk_records_only_list_pages_it_finished(tmp_path: Path) -> None:
-    # List page 3 lists articles 79 … 60; article 70 does not answer before the time limit.
-    held = article_spec(70).path
+    # List page 3 lists articles 39 … 30; article 35 does not answer before the time limit.
+    held = article_spec(35).path
     with HeldArticle(held) as server:
         channel = Channel(server, tmp_path)
         # Article 70 never answers: after 2 s of finishing what is in flight the crawl is

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from pipelines.catalogue.engine import make_engine
 from replicas.rmzxb.site import build_site
 from replicas.server import Reply, Routes
-from tests.conftest import CLI, REPLICA_SEEDS, SlowReplica, run_cli
+from tests.conftest import CLI, REPLICA_SEEDS, SlowReplica, run_cli, run_cli_reading
 from tests.db_fixtures import POSTGRES_SERVER_URL, PostgresServer
 from tests.faults import (
     KillTrial,
@@ -184,7 +184,7 @@ def test_postgresql_back_within_the_retry_time_gets_the_run_recorded_and_catalog
         again = run_cli("--home", str(home), "--seeds", str(seeds), "--db", db, "crawl", CHANNEL)
         assert again.returncode == 0, again.stderr
         assert_no_article_fetched_twice(replica.requests, fetched)
-        verify = run_cli("--home", str(home), "--seeds", str(seeds), "--db", db, "verify")
+        verify = run_cli_reading("--home", str(home), "--seeds", str(seeds), "--db", db, "verify")
         assert verify.returncode == 0, verify.stdout
 
 
@@ -220,7 +220,7 @@ def test_postgresql_gone_for_good_ends_in_one_line_and_the_next_crawl_catalogues
         catalogued = catalogued_articles(url)
         assert {article for article, _ in catalogued} >= archived
         assert {channel for _, channel in catalogued} == {"yw"}
-        verify = run_cli("--home", str(home), "--seeds", str(seeds), "--db", db, "verify")
+        verify = run_cli_reading("--home", str(home), "--seeds", str(seeds), "--db", db, "verify")
         assert verify.returncode == 0, verify.stdout
 
 

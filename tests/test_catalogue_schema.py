@@ -44,7 +44,7 @@ from pipelines.catalogue.schema import (
 )
 from pipelines.catalogue.search import SEARCH_TABLE, SEARCH_TABLES, outside_search
 from pipelines.errors import CatalogueError
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_in_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -443,20 +443,22 @@ def test_db_upgrade_brings_every_earlier_revision_to_the_models(
         )
         assert _diff(engine, Base.metadata) == []
         assert _still_there(engine, inserted) == []
-        again = run_cli("--db", fresh_db_url, "db", "upgrade")
+        # The rest in this process: the upgrade above is the one run as a user runs it.
+        again = run_cli_in_process("--db", fresh_db_url, "db", "upgrade")
         assert again.returncode == 0, again.stderr
         assert f"already at revision {head_revision()}" in again.stdout
-        current = run_cli("--db", fresh_db_url, "db", "current", "--format", "json")
+        current = run_cli_in_process("--db", fresh_db_url, "db", "current", "--format", "json")
         assert json.loads(current.stdout)["from"] == head_revision(), current.stderr
     finally:
         engine.dispose()
     if revision is not None:  # the program reads what the old one wrote
-        listed = run_cli("--db", fresh_db_url, "articles", "--format", "json")
+        listed = run_cli_in_process("--db", fresh_db_url, "articles", "--format", "json")
         assert listed.returncode == 0, listed.stderr
         assert [a["title"] for a in json.loads(listed.stdout)] == ["标题"]
     if revision is not None and revision < "0004":
         # Articles catalogued before search existed (0004) are searchable once migrated.
-        found = run_cli("--db", fresh_db_url, "articles", "--search", "副题", "--format", "json")
+        search = ("articles", "--search", "副题", "--format", "json")
+        found = run_cli_in_process("--db", fresh_db_url, *search)
         assert found.returncode == 0, found.stderr
         assert [a["title"] for a in json.loads(found.stdout)] == ["标题"]
 

@@ -8,7 +8,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_reading
 
 
 def test_demo_archives_the_replica_and_prints_working_commands(tmp_path: Path) -> None:
@@ -47,11 +47,13 @@ def test_demo_without_home_uses_a_new_temporary_folder() -> None:
 def test_demo_again_in_the_same_home_adds_no_duplicate(tmp_path: Path) -> None:
     home = str(tmp_path / "demo")
     assert run_cli("demo", "--home", home).returncode == 0
-    first = run_cli("--home", home, "articles", "--format", "csv").stdout.splitlines()
+    first = run_cli_reading("--home", home, "articles", "--format", "csv").stdout.splitlines()
     again = run_cli("demo", "--home", home)
     assert again.returncode == 0, again.stderr
     assert "new 0" in again.stdout
-    assert run_cli("--home", home, "articles", "--format", "csv").stdout.splitlines() == first
+    assert (
+        run_cli_reading("--home", home, "articles", "--format", "csv").stdout.splitlines() == first
+    )
 
 
 def test_demo_again_while_its_old_port_is_taken_serves_on_a_free_one(tmp_path: Path) -> None:

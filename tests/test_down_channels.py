@@ -16,7 +16,7 @@ import pytest
 
 from replicas.rmzxb.site import NOT_FOUND_PATH, build_site, not_found_page
 from replicas.server import ReplicaServer, Reply
-from tests.conftest import REPLICA_SEEDS, CliResult, run_cli
+from tests.conftest import REPLICA_SEEDS, CliResult, run_cli, run_cli_reading
 
 LIST_1 = "/xs/index.shtml"
 LIST_2 = "/xs/index_2.shtml"
@@ -75,7 +75,7 @@ def crawl(server: ReplicaServer, tmp: Path, *args: str) -> tuple[CliResult, dict
     seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
     common = ("--home", str(tmp / "home"), "--seeds", str(seeds))
     result = run_cli(*common, "crawl", "rmzxb/xs", *args)
-    runs = run_cli(*common, "runs", "--format", "json")
+    runs = run_cli_reading(*common, "runs", "--format", "json")
     return result, json.loads(runs.stdout)[0]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 
 from pipelines.catalogue.engine import make_engine
-from tests.conftest import run_cli
+from tests.conftest import run_cli_reading
 from tests.test_recrawl import Recrawl, recrawl  # noqa: F401 (the fixture: three crawls)
 
 # Every column a rebuilt catalogue must give back; ids and run links are not in the WARC.
@@ -59,7 +59,7 @@ def _plain(value: Any) -> Any:
 
 def test_the_rebuilt_catalogue_equals_the_original(recrawl: Recrawl, fresh_db_url: str) -> None:  # noqa: F811
     rebuilt = fresh_db_url  # the crawls' catalogue is SQLite; its rebuild, either back end
-    result = run_cli(
+    result = run_cli_reading(
         *("--home", str(recrawl.home), "--seeds", str(recrawl.seeds)),
         *("--db", rebuilt, "reindex", "--format", "json"),
     )
@@ -75,7 +75,7 @@ def test_the_rebuilt_catalogue_equals_the_original(recrawl: Recrawl, fresh_db_ur
 
 def test_reindexing_again_changes_nothing(recrawl: Recrawl) -> None:  # noqa: F811
     before = dump(recrawl.home / "catalogue.sqlite3")
-    result = run_cli(
+    result = run_cli_reading(
         *("--home", str(recrawl.home), "--seeds", str(recrawl.seeds)),
         *("reindex", "--format", "json"),
     )
@@ -102,7 +102,7 @@ def test_pages_archived_without_metadata_are_normalised_again(
     stripped = tmp_path / "warc" / first.name
     stripped.write_bytes(b"".join(_members_without_article_metadata(first)))
     rebuilt = fresh_db_url
-    result = run_cli(
+    result = run_cli_reading(
         *("--home", str(tmp_path), "--seeds", str(recrawl.seeds), "--db", rebuilt),
         *("reindex", str(tmp_path / "warc"), "--format", "json"),
     )

@@ -30,6 +30,7 @@ from tests.conftest import (
     CliResult,
     assert_clean_warc_files,
     run_cli,
+    run_cli_reading,
     start_cli,
 )
 
@@ -94,7 +95,7 @@ def _crawl(
 
 def _catalogued(tmp_path: Path) -> set[str]:
     home = ("--home", str(tmp_path / "home"))
-    listed = run_cli(*home, "articles", "--channel", "yw", "--format", "json")
+    listed = run_cli_reading(*home, "articles", "--channel", "yw", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     return {article["url"] for article in json.loads(listed.stdout)}
 

@@ -37,7 +37,7 @@ from pipelines.seeds import load_seeds
 from pipelines.warc.naming import warc_filename
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, run_cli
+from tests.conftest import REPLICA_SEEDS, run_cli, run_cli_reading
 
 ARTICLE = "/c/2023-03-05/3303391.shtml"  # in rmzxb/yw: fetched by both crawls
 
@@ -84,7 +84,7 @@ def copy(archive: Archive, tmp_path: Path) -> Archive:
 
 
 def verify(archive: Archive, *args: str) -> tuple[int, dict[str, Any]]:
-    result = run_cli(
+    result = run_cli_reading(
         *("--home", str(archive.home), "--seeds", str(archive.seeds)),
         *("verify", "--format", "json", *args),
     )
@@ -135,7 +135,7 @@ def test_a_crawled_archive_is_clean_revisits_included(archive: Archive) -> None:
     assert report["files"] == len(warc_files(archive)) == 2
     assert report["records"] == len(records)
 
-    text = run_cli("--home", str(archive.home), "--seeds", str(archive.seeds), "verify")
+    text = run_cli_reading("--home", str(archive.home), "--seeds", str(archive.seeds), "verify")
     assert text.returncode == 0
     assert text.stdout.splitlines() == [
         f"verify {archive.home / 'warc'}: 2 WARC files, {len(records)} records: clean"
@@ -146,9 +146,9 @@ def test_a_crawled_archive_is_clean_revisits_included(archive: Archive) -> None:
 
 
 def test_usage_errors_exit_2(archive: Archive, tmp_path: Path) -> None:
-    bad = run_cli("--home", str(archive.home), "verify", "--format", "xml")
+    bad = run_cli_reading("--home", str(archive.home), "verify", "--format", "xml")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
-    empty = run_cli("--home", str(tmp_path), "--seeds", str(archive.seeds), "verify")
+    empty = run_cli_reading("--home", str(tmp_path), "--seeds", str(archive.seeds), "verify")
     assert empty.returncode == 2 and "no WARC folder" in empty.stderr
 
 
@@ -207,7 +207,7 @@ def test_a_deleted_file_stays_a_problem(copy: Archive) -> None:
 
     code, repaired = verify(copy, "--repair")
     assert code == 1 and kinds(repaired) == {"missing-file"} and repaired["repairs"] == []
-    text = run_cli("--home", str(copy.home), "--seeds", str(copy.seeds), "verify")
+    text = run_cli_reading("--home", str(copy.home), "--seeds", str(copy.seeds), "verify")
     assert text.returncode == 1
     assert "restore it from a backup" in text.stdout
     assert text.stdout.splitlines()[0].endswith(f"{len(report['problems'])} problems")
@@ -269,7 +269,7 @@ def test_an_uncatalogued_article_is_catalogued_again(copy: Archive) -> None:
     assert code == 0 and repaired["clean"]
     assert [r["action"] for r in repaired["repairs"]] == ["recatalogued"]
     assert verify(copy)[0] == 0
-    shown = run_cli("--home", str(copy.home), "--seeds", str(copy.seeds), "show", url)
+    shown = run_cli_reading("--home", str(copy.home), "--seeds", str(copy.seeds), "show", url)
     assert shown.returncode == 0 and json.loads(shown.stdout)["captures"]
 
 

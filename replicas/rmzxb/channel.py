@@ -58,20 +58,24 @@ def article_spec(index: int) -> ArticleSpec:
     )
 
 
-def channel_pages(articles: int) -> Iterator[tuple[str, str]]:
-    """(path, HTML) of every article page, then of every list page, of a channel of `articles`."""
+def channel_pages(
+    articles: int, page_size: int = LIST_PAGE_SIZE
+) -> Iterator[tuple[str, str]]:
+    """(path, HTML) of every article page, then of every list page, of a channel of `articles`
+    listed `page_size` to a list page."""
     specs = [article_spec(index) for index in reversed(range(articles))]  # newest first
     for spec in specs:
         yield spec.path, render_page(spec, 1)
-    chunks = [specs[i : i + LIST_PAGE_SIZE] for i in range(0, len(specs), LIST_PAGE_SIZE)]
+    chunks = [specs[i : i + page_size] for i in range(0, len(specs), page_size)]
     for number, chunk in enumerate(chunks, start=1):
         yield list_path(number), list_page(chunk, number, len(chunks))
 
 
-def channel_routes(articles: int) -> Routes:
+def channel_routes(articles: int, page_size: int = LIST_PAGE_SIZE) -> Routes:
     """The channel as a ReplicaServer serves it (with a robots.txt allowing it all)."""
     routes = {
-        path: Reply(200, _HTML, html.encode("utf-8")) for path, html in channel_pages(articles)
+        path: Reply(200, _HTML, html.encode("utf-8"))
+        for path, html in channel_pages(articles, page_size)
     }
     routes["/robots.txt"] = Reply(200, (("Content-Type", "text/plain"),), ROBOTS_TXT.encode())
     return routes
