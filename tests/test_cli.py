@@ -22,6 +22,7 @@ from tests.conftest import (
     SlowReplica,
     assert_clean_warc_files,
     run_cli,
+    run_cli_reading,
     start_cli,
 )
 
@@ -321,7 +322,7 @@ def test_runs_shows_the_live_counts_of_a_running_crawl(tmp_path: Path, slow_repl
     try:
         deadline, seen = time.monotonic() + 60, None
         while time.monotonic() < deadline:
-            listed = run_cli(*home, "runs", "--format", "json")
+            listed = run_cli_reading(*home, "runs", "--format", "json")  # polled: in-process
             runs = json.loads(listed.stdout) if listed.returncode == 0 else []
             if runs and runs[0]["status"] == "running" and runs[0]["counts"]["pages_fetched"]:
                 seen = runs[0]

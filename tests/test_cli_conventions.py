@@ -16,7 +16,7 @@ import pytest
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
 from scheduler.cli import build_parser
-from tests.conftest import REPLICA_SEEDS, REPO, CliResult, run_cli
+from tests.conftest import REPLICA_SEEDS, REPO, CliResult, run_cli, run_cli_reading
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class Archive:
     seeds: Path
 
     def cli(self, *args: str) -> CliResult:
-        return run_cli("--home", str(self.home), "--seeds", str(self.seeds), *args)
+        # Reads in this process (the conventions are main's); crawls as processes.
+        return run_cli_reading("--home", str(self.home), "--seeds", str(self.seeds), *args)
 
     def json(self, *args: str) -> list[dict[str, object]]:
         result = self.cli(*args, "--format", "json")
