@@ -282,13 +282,17 @@ class ListPages(ArticlePages):
         """The channel's next list page: `index_N.shtml` after this one, or a 下一页 link.
 
         Only pages on the site and in the channel's own folder (not a sub-folder) count, so
-        navigation to other channels is never followed.
+        navigation to other channels is never followed. A 下一页 on the last page that links
+        the page itself (as many CMS pagers print it) is no next page.
         """
         # A list page not named index*.shtml (a channel's folder URL) is page 1.
         current = _list_page_number(urlsplit(response.url).path) or 1
+        this_page = response.url.split("#", 1)[0]
         for link in response.css("a"):
             url = response.urljoin(link.attrib.get("href", ""))
-            if not self.in_channel(url, channel, subfolders=False):
+            if url.split("#", 1)[0] == this_page or not self.in_channel(
+                url, channel, subfolders=False
+            ):
                 continue
             text = _NOT_WORD.sub("", "".join(link.css("::text").getall()))
             is_next = _list_page_number(urlsplit(url).path) == current + 1

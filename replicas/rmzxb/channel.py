@@ -58,9 +58,7 @@ def article_spec(index: int) -> ArticleSpec:
     )
 
 
-def channel_pages(
-    articles: int, page_size: int = LIST_PAGE_SIZE
-) -> Iterator[tuple[str, str]]:
+def channel_pages(articles: int, page_size: int = LIST_PAGE_SIZE) -> Iterator[tuple[str, str]]:
     """(path, HTML) of every article page, then of every list page, of a channel of `articles`
     listed `page_size` to a list page."""
     specs = [article_spec(index) for index in reversed(range(articles))]  # newest first
