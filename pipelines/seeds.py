@@ -6,7 +6,6 @@ Cron schedules are checked by whoever runs them: the scheduler passes its check 
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -23,6 +22,7 @@ from pipelines.profiles.files import (
     read_profile_file,
 )
 from pipelines.profiles.model import SiteProfile
+from pipelines.toml_file import read_toml
 
 SCHEDULE_TIMEZONE = "Asia/Shanghai"  # the zone schedules are read in
 DEFAULT_SCHEDULE = "0 * * * *"
@@ -146,14 +146,7 @@ def load_seeds(
     a schedule need only be a string.
     """
     path = Path(path) if path else packaged_seeds_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SeedsError(f"{path}: seeds file not found (give one with --seeds)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SeedsError(f"{path}: cannot read the seeds file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SeedsError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "seeds file", SeedsError, when_missing=" (give one with --seeds)")
     return parse_seeds(data, path, check_schedule)
 
 

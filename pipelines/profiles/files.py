@@ -9,7 +9,6 @@ line naming the file, the key and the problem.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -22,6 +21,7 @@ from cssselect import HTMLTranslator, SelectorError
 
 from pipelines.errors import ProfileError
 from pipelines.profiles.model import ArticlePath, SiteProfile
+from pipelines.toml_file import read_toml
 
 # The profile of a site with no profile of its own: the generic extractor.
 GENERIC = "generic"
@@ -239,14 +239,7 @@ def parse_profile(data: Mapping[str, Any], name: str, where: str) -> SiteProfile
 
 def read_profile_file(path: Path, name: str) -> SiteProfile:
     """The profile in a TOML file of its own (the whole file is the profile's table)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{path}: profile file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read the profile file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "profile file", ProfileError)
     return parse_profile(data, name, f"{path}: profile")
 
 

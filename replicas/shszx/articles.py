@@ -10,6 +10,10 @@ from functools import cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
+# Pictures as 河南's replica has them: a centred picture (a TRS upload, named W0…) with its
+# centred caption under it.
+from replicas.hnzx.articles import Block, Picture
+
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -18,17 +22,6 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "zxyw": ("政协要闻", "/xwzx/zxyw/"),
     "wyfc": ("委员风采", "/xwzx/wyfc/"),
 }
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A centred picture (a TRS upload, named W0…) with its centred caption under it."""
-
-    number: int
-    caption: str
-
-
-Block = str | Picture
 
 
 @dataclass(frozen=True)
