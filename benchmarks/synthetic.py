@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.channel import corpus_paragraphs
 from pipelines.catalogue.models import ArticleRecord
-from pipelines.catalogue.writes import VERSIONED_FIELDS, capture_row, content_values
+from pipelines.catalogue.writes import capture_row, content_values, version_heading
 from pipelines.normalise import SHANGHAI, Article
 from pipelines.warc.location import RecordLocation
 
@@ -98,9 +98,9 @@ def article_row(index: int, article: Article) -> dict[str, Any]:
 
 
 def version_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Version 1 of an article row."""
-    fields = {name: row[name] for name in VERSIONED_FIELDS}
-    return {"article_id": row["id"], "number": 1, "captured_at": row["updated_at"], **fields}
+    """Version 1 of an article row, as save_article writes it."""
+    record_id = capture_of(row["id"] - 1).record_id  # its page 1's, as save_article keeps
+    return version_heading(row["id"], 1, row, record_id=record_id, run_id=None)
 
 
 def synthetic_capture_row(index: int) -> dict[str, Any]:

@@ -19,9 +19,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     Engine,
     Integer,
     MetaData,
+    RowMapping,
     Table,
     column,
     insert,
@@ -43,6 +45,7 @@ from pipelines.catalogue.schema import (
     scripts_head_revision,
 )
 from pipelines.catalogue.search import SEARCH_TABLE, SEARCH_TABLES, outside_search
+from pipelines.catalogue.writes import SUPERSEDED_FIELDS, VERSIONED_FIELDS
 from pipelines.errors import CatalogueError
 from tests.conftest import run_cli, run_cli_in_process
 
@@ -417,9 +420,22 @@ def _still_there(engine: Engine, inserted: dict[str, list[dict[str, Any]]]) -> l
             for row in rows:
                 key = [model.c[c.name] == row[c.name] for c in model.primary_key.columns]
                 found = connection.execute(select(model).where(*key)).mappings().one_or_none()
+                if found is not None and name == "article_versions":
+                    found = _version_as_read(connection, found)
                 if found is None or {k: found[k] for k in row} != row:
                     missing.append(f"{name}: {row} became {found}")
     return missing
+
+
+def _version_as_read(connection: Connection, found: RowMapping) -> dict[str, Any]:
+    """A version row as the program reads it: since 0009 the newest version's content fields
+    are NULL in its row, and its content is its article's (versions.content_of)."""
+    if found["paragraphs"] is not None:
+        return dict(found)
+    articles = Base.metadata.tables["articles"]
+    query = select(articles).where(articles.c.id == found["article_id"])
+    article = connection.execute(query).mappings().one()
+    return {**found, **{name: article[name] for name in SUPERSEDED_FIELDS}}
 
 
 @pytest.mark.parametrize("revision", [None, *_earlier_revisions()])
@@ -489,3 +505,59 @@ def test_the_head_revision_is_the_newest_migration_script() -> None:
     # Commands check the schema against HEAD_REVISION without loading Alembic: a migration
     # added without moving it would never be applied.
     assert head_revision() == scripts_head_revision()
+
+
+def test_upgrade_to_0009_keeps_every_version_as_read_and_downgrade_gives_rows_back(
+    fresh_db_url: str,
+) -> None:
+    engine = make_engine(fresh_db_url)
+    versions = Base.metadata.tables["article_versions"]
+    article = ROWS["articles"][0]
+    newer = {
+        "id": 19,
+        "article_id": 7,
+        "number": 2,
+        "captured_at": MOMENT,
+        **{name: article[name] for name in VERSIONED_FIELDS},
+    }  # as 0008 wrote it
+    older = {**newer, "id": 18, "number": 1, "title": "旧标题", "content_hash": "sha256:0",
+             "paragraphs": ["旧的一段。"], "author": "张三"}  # fmt: skip
+    try:
+        _migrate(engine, "upgrade", "0008")
+        with engine.begin() as connection:
+            connection.execute(Base.metadata.tables["articles"].insert(), ROWS["articles"])
+            connection.execute(versions.insert(), [older, newer])
+        before = _history(engine)
+        rows_before = _version_rows(engine)
+        _migrate(engine, "upgrade", "0009")
+        assert _history(engine) == before
+        assert before[1]["changed_fields"] == ["title", "author", "paragraphs"]
+        # The newest version gave its content to the article row; the older one kept its own.
+        lean = text(
+            "SELECT number, title, paragraphs IS NULL, source IS NULL FROM article_versions"
+        )
+        with engine.connect() as connection:
+            assert sorted(map(tuple, connection.execute(lean))) == [
+                (1, "旧标题", False, False),
+                (2, "标题", True, True),
+            ]
+        _migrate(engine, "downgrade", "0008")
+        assert _version_rows(engine) == rows_before
+    finally:
+        engine.dispose()
+
+
+def _history(engine: Engine) -> list[dict[str, Any]]:
+    from pipelines.catalogue.queries import find_article
+    from pipelines.catalogue.versions import versions_view
+
+    with Session(engine) as session:
+        found = find_article(session, ARTICLE_URL)
+        assert found is not None
+        return versions_view(found.versions)
+
+
+def _version_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        query = select(Base.metadata.tables["article_versions"]).order_by(text("id"))
+        return [tuple(row) for row in connection.execute(query)]

@@ -110,7 +110,8 @@ class Channel(Base):
 
 
 class ArticleContent:
-    """The columns of an article's normalised content, shared by an article and its versions."""
+    """The columns of an article's normalised content: an article's, and a version's once
+    superseded (see ArticleVersion)."""
 
     content_id: Mapped[str | None] = mapped_column(String(128))
     section: Mapped[list[Any]] = mapped_column(JSON)
@@ -165,10 +166,14 @@ class ArticleRecord(ArticleContent, Base):
     )
 
 
-class ArticleVersion(ArticleContent, Base):
+class ArticleVersion(Base):
     """One state of an article's normalised content; version 1 is what was first seen.
 
-    The article row always holds the newest version's content, for fast queries.
+    The article row holds the newest version's content, for fast queries, and that content is
+    kept there only: while a version is the article's newest, its row keeps what a list of
+    versions shows (number, time, record, hash, title) and NULL in the other content fields,
+    which are filled in from the article when a newer version supersedes it. Read a version's
+    content with `content_of` (pipelines/catalogue/versions.py), not from these columns.
     """
 
     __tablename__ = "article_versions"
@@ -184,6 +189,22 @@ class ArticleVersion(ArticleContent, Base):
     # WARC-Record-ID of that capture's page 1 (a response, or a revisit standing for one).
     record_id: Mapped[str | None] = mapped_column(String(128))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    # Always kept: what names the content, and what a list of versions shows.
+    content_hash: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(Text)
+    # Kept once superseded (NULL while this is the newest version): see the class docstring.
+    # JSON NULL as SQL NULL, not the text 'null', so `paragraphs IS NULL` finds them.
+    content_id: Mapped[str | None] = mapped_column(String(128))
+    section: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(AwareDateTime(SHANGHAI))
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    editor: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    paragraphs: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    images: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    page_count: Mapped[int | None] = mapped_column(Integer)
 
     article: Mapped[ArticleRecord] = relationship(back_populates="versions")
 

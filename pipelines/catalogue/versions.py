@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from pipelines.catalogue.models import ArticleVersion
+from pipelines.catalogue.models import ArticleRecord, ArticleVersion
 from pipelines.display import display_time
 
 # The fields compared one by one; paragraphs get a line diff of their own.
@@ -21,6 +21,12 @@ COMPARED_FIELDS = (
     "section",
     "images",
 )
+
+
+def content_of(version: ArticleVersion) -> ArticleVersion | ArticleRecord:
+    """What holds the version's content fields: the version's own row once it was superseded,
+    its article while it is the newest (its row keeps NULL there; see ArticleVersion)."""
+    return version if version.paragraphs is not None else version.article
 
 
 def versions_view(versions: Sequence[ArticleVersion]) -> list[dict[str, Any]]:
@@ -38,8 +44,9 @@ def versions_view(versions: Sequence[ArticleVersion]) -> list[dict[str, Any]]:
             "paragraph_diff": [],
         }
         if previous is not None:
-            view["changed_fields"] = _changed_fields(previous, version)
-            view["paragraph_diff"] = paragraph_diff(previous.paragraphs, version.paragraphs)
+            before, after = content_of(previous), content_of(version)
+            view["changed_fields"] = _changed_fields(before, after)
+            view["paragraph_diff"] = paragraph_diff(before.paragraphs or [], after.paragraphs or [])
         views.append(view)
         previous = version
     return views
@@ -61,8 +68,10 @@ def print_versions(views: Sequence[dict[str, Any]], out: TextIO) -> None:
             out.write(f"  {line}\n")
 
 
-def _changed_fields(before: ArticleVersion, after: ArticleVersion) -> list[str]:
+def _changed_fields(
+    before: ArticleVersion | ArticleRecord, after: ArticleVersion | ArticleRecord
+) -> list[str]:
     changed = [name for name in COMPARED_FIELDS if getattr(before, name) != getattr(after, name)]
-    if list(before.paragraphs) != list(after.paragraphs):
+    if list(before.paragraphs or ()) != list(after.paragraphs or ()):
         changed.append("paragraphs")
     return changed

@@ -113,11 +113,12 @@ def save_article(
         record = _locked_article(session, article.url)
         if record is None:  # the row that conflicted is gone again (deleted meanwhile)
             raise RuntimeError(f"article {article.url} conflicts with a row that is not there")
+        superseded = {name: getattr(record, name) for name in VERSIONED_FIELDS}
         outcome = _update_article(record, article, seen_at)
         evidence = first_page[1] if first_page else None
         restore_article(session, record, at=seen_at, evidence=evidence, run_id=run_id)
         if outcome is not ArticleOutcome.UNCHANGED:
-            _add_version(session, record, first_record_id, run_id)
+            _add_version(session, record, superseded, first_record_id, run_id)
             index_article(session, record)
         article_id = record.id
     _add_captures(session, article_id, captures, run_id)
@@ -284,10 +285,16 @@ def _update_article(record: ArticleRecord, article: Article, seen_at: datetime) 
 
 
 def _add_version(
-    session: Session, record: ArticleRecord, record_id: str | None, run_id: int | None
+    session: Session,
+    record: ArticleRecord,
+    superseded: Mapping[str, Any],
+    record_id: str | None,
+    run_id: int | None,
 ) -> None:
     """The article's content as it is now, numbered after the versions before it.
 
+    The version it supersedes gets its content (`superseded`, the article's before this
+    update) into its own row; the new one keeps only its heading (see ArticleVersion).
     `record_id` names the capture of page 1 that showed it.
     """
     last = session.scalar(
@@ -296,6 +303,13 @@ def _add_version(
         .order_by(ArticleVersion.number.desc())
         .limit(1)
     )
+    statements = _statements(dialect_of(session))
+    if last is not None:
+        kept = {name: superseded[name] for name in SUPERSEDED_FIELDS}
+        session.connection().execute(
+            statements.keep_version_content,
+            {**kept, "version_article": record.id, "version_number": last},
+        )
     content = {name: getattr(record, name) for name in VERSIONED_FIELDS}
     content["updated_at"] = record.updated_at
     _insert_version(session, record.id, (last or 0) + 1, content, record_id, run_id)
@@ -309,20 +323,34 @@ def _insert_version(
     record_id: str | None,
     run_id: int | None,
 ) -> None:
-    """Version `number` of the article: `content` (with its `updated_at`) as it is now."""
-    row = {name: content[name] for name in VERSIONED_FIELDS}
-    row.update(
-        article_id=article_id,
-        number=number,
-        captured_at=content["updated_at"],
-        record_id=record_id,
-        run_id=run_id,
-    )
+    """Version `number` of the article, the newest: its heading, the content in the article."""
+    row = version_heading(article_id, number, content, record_id, run_id)
     session.connection().execute(_statements(dialect_of(session)).insert_version, row)
 
 
-# What a version keeps of its article: every field of the normalised content.
+def version_heading(
+    article_id: int,
+    number: int,
+    content: Mapping[str, Any],
+    record_id: str | None,
+    run_id: int | None,
+) -> dict[str, Any]:
+    """The row of the newest version of an article with `content` (and its `updated_at`)."""
+    return {
+        **{name: content[name] for name in HEADING_FIELDS},
+        "article_id": article_id,
+        "number": number,
+        "captured_at": content["updated_at"],
+        "record_id": record_id,
+        "run_id": run_id,
+    }
+
+
+# What a version is of its article: every field of the normalised content. A version's row
+# keeps HEADING_FIELDS always, the others once superseded (see ArticleVersion).
 VERSIONED_FIELDS = tuple(ArticleContent.__annotations__)
+HEADING_FIELDS = ("content_hash", "title")
+SUPERSEDED_FIELDS = tuple(name for name in VERSIONED_FIELDS if name not in HEADING_FIELDS)
 
 
 def _add_captures(
@@ -377,6 +405,7 @@ class _Statements:
 
     insert_new_article: Any
     insert_version: Any
+    keep_version_content: Any
     insert_capture: Any
     claim_capture: Any
 
@@ -384,11 +413,18 @@ class _Statements:
 @functools.cache
 def _statements(dialect: str) -> _Statements:
     articles, captures = table_of(ArticleRecord), table_of(Capture)
+    versions = table_of(ArticleVersion)
     return _Statements(
         insert_new_article=_returning_id(
             insert_for(dialect, articles).on_conflict_do_nothing(index_elements=["url"]), dialect
         ),
-        insert_version=insert(table_of(ArticleVersion)),
+        insert_version=insert(versions),
+        keep_version_content=update(versions)
+        .where(
+            versions.c.article_id == bindparam("version_article"),
+            versions.c.number == bindparam("version_number"),
+        )
+        .values({name: bindparam(name) for name in SUPERSEDED_FIELDS}),
         insert_capture=insert_for(dialect, captures).on_conflict_do_nothing(
             index_elements=["record_id"]
         ),
