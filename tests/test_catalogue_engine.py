@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -34,6 +35,25 @@ def test_sqlite_engine_creates_folder_and_sets_pragmas(tmp_path: Path) -> None:
         engine.dispose()
     assert (tmp_path / "new" / "home" / "catalogue.sqlite3").exists()
     assert pragmas == {"journal_mode": "wal", "busy_timeout": 30_000, "foreign_keys": 1}
+
+
+def test_a_new_sqlite_catalogue_has_8k_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    # An article row of 2-3 KB fills a 4 KiB page alone; 8 KiB pages hold three.
+    old = tmp_path / "old.sqlite3"
+    with sqlite3.connect(old) as made:  # as a catalogue made before: SQLite's default pages
+        made.execute("CREATE TABLE t (x)")
+    sizes = {}
+    for path in (tmp_path / "new.sqlite3", old):
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            ensure_schema(engine)
+            with engine.connect() as connection:
+                sizes[path.stem] = connection.exec_driver_sql("PRAGMA page_size").scalar()
+        finally:
+            engine.dispose()
+    assert sizes == {"new": 8192, "old": 4096}
 
 
 def test_sqlite_rollback_undoes_a_released_savepoint(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def save_records(session: Session, records: Sequence[ArchivedResponse], run_id: 
         statement = insert_for(dialect_of(session), _records).on_conflict_do_nothing(
             index_elements=["record_id"]
         )
-        session.connection().execute(statement, [_row(record, run_id) for record in records])
+        session.connection().execute(statement, [record_row(record, run_id) for record in records])
 
 
 # The look-ups a crawl makes for every response (digest) and every request (conditional):
@@ -149,7 +149,8 @@ def location_of(row: ArchivedRecord | Capture | Row[Any]) -> RecordLocation:
     )
 
 
-def _row(record: ArchivedResponse, run_id: int | None) -> dict[str, Any]:
+def record_row(record: ArchivedResponse, run_id: int | None) -> dict[str, Any]:
+    """The `records` row of a record a crawl wrote."""
     location = record.location
     return {
         "record_id": location.record_id,
