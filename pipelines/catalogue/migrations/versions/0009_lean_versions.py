@@ -50,11 +50,11 @@ NEWEST_AS_ARTICLE = """
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _rebuild_sqlite(nullable=True)
-    else:
-        for name, kind, was_required in SUPERSEDED_COLUMNS:
-            if was_required:
-                op.alter_column("article_versions", name, existing_type=kind, nullable=True)
+        _rebuild_sqlite(nullable=True, lean=True)
+        return
+    for name, kind, was_required in SUPERSEDED_COLUMNS:
+        if was_required:
+            op.alter_column("article_versions", name, existing_type=kind, nullable=True)
     nulls = ", ".join(f"{name} = NULL" for name in NAMES)
     op.execute(f"UPDATE article_versions SET {nulls} WHERE id IN ({NEWEST_AS_ARTICLE})")
 
@@ -67,18 +67,21 @@ def downgrade() -> None:
     )
     op.execute(f"UPDATE article_versions SET {fill} WHERE paragraphs IS NULL")
     if op.get_bind().dialect.name == "sqlite":
-        _rebuild_sqlite(nullable=False)
+        _rebuild_sqlite(nullable=False, lean=False)
     else:
         for name, kind, was_required in SUPERSEDED_COLUMNS:
             if was_required:
                 op.alter_column("article_versions", name, existing_type=kind, nullable=False)
 
 
-def _rebuild_sqlite(*, nullable: bool) -> None:
-    """SQLite alters no column's NOT NULL: the table is made anew and its rows copied.
+def _rebuild_sqlite(*, nullable: bool, lean: bool) -> None:
+    """SQLite alters no column's NOT NULL: the table is made anew and its rows copied, the
+    newest versions' content left behind when `lean` (emptying rows in place would leave
+    each on a page of its own, as large as before).
 
     By hand rather than Alembic's batch mode, so names stay as the models have them; nothing
-    refers to article_versions, so dropping the old table touches no other row.
+    refers to article_versions, so dropping the old table touches no other row. The old
+    table's pages are free for the catalogue to reuse; VACUUM gives them back to the disk.
     """
     op.rename_table("article_versions", "article_versions_0008")
     op.drop_index("ix_article_versions_captured_at", table_name="article_versions_0008")
@@ -108,12 +111,17 @@ def _rebuild_sqlite(*, nullable: bool) -> None:
         sa.PrimaryKeyConstraint("id", name="pk_article_versions"),
         sa.UniqueConstraint("article_id", "number", name="uq_article_versions_article_id_number"),
     )
-    columns = ", ".join(
-        ["id", "article_id", "number", "captured_at", "record_id", "run_id", "content_hash",
-         "title", *NAMES]
-    )  # fmt: skip
-    op.execute(
-        f"INSERT INTO article_versions ({columns}) SELECT {columns} FROM article_versions_0008"
-    )
+    heading = ["id", "article_id", "number", "captured_at", "record_id", "run_id",
+               "content_hash", "title"]  # fmt: skip
+    copied = [f"o.{name}" for name in heading]
+    if lean:  # NULL where the version is one of NEWEST_AS_ARTICLE (n.id found)
+        copied += [f"CASE WHEN n.id IS NULL THEN o.{name} END" for name in NAMES]
+        newest = NEWEST_AS_ARTICLE.replace("article_versions", "article_versions_0008")
+        source = f"article_versions_0008 o LEFT JOIN ({newest}) n ON n.id = o.id"
+    else:
+        copied += [f"o.{name}" for name in NAMES]
+        source = "article_versions_0008 o"
+    columns = ", ".join([*heading, *NAMES])
+    op.execute(f"INSERT INTO article_versions ({columns}) SELECT {', '.join(copied)} FROM {source}")
     op.drop_table("article_versions_0008")
     op.create_index("ix_article_versions_captured_at", "article_versions", ["captured_at"])
