@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import ArticleRecord
+from pipelines.catalogue.queries import find_article
 from pipelines.catalogue.versions import content_of, versions_view
 from pipelines.catalogue.writes import VERSIONED_FIELDS, content_values, save_article
 from pipelines.normalise.article import Article
@@ -68,3 +69,19 @@ def test_the_history_says_what_changed_in_each_version(session: Session) -> None
     hunk, same = "@@ -1,2 +1,2 @@", " 第一段。"
     assert views[1]["paragraph_diff"] == [hunk, same, "-第二段。", "+改过的第二段。"]
     assert views[2]["paragraph_diff"] == [hunk, same, "-改过的第二段。", "+第二段。"]
+
+
+def test_the_history_of_an_article_found_reads_once_its_session_is_closed(
+    session: Session,
+) -> None:
+    record_id = save_edits(session).id
+    session.expunge_all()
+    found = find_article(session, str(record_id))
+    assert found is not None
+    session.expunge_all()  # as a page rendered after its request's session ended
+    views = versions_view(found.versions)
+    assert [v["changed_fields"] for v in views] == [
+        [],
+        ["paragraphs"],
+        ["title", "author", "paragraphs"],
+    ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pipelines.catalogue.engine import json_text
 from pipelines.catalogue.models import (
@@ -161,7 +162,8 @@ def article_months(session: Session, *, site: str, channel: str) -> list[tuple[s
 
 
 def find_article(session: Session, url_or_id: str) -> ArticleRecord | None:
-    """The article with this id (an all-digits string) or this canonical URL, with captures."""
+    """The article with this id (an all-digits string) or this canonical URL, with captures
+    and versions."""
     query = select(ArticleRecord).options(
         selectinload(ArticleRecord.captures), selectinload(ArticleRecord.versions)
     )
@@ -169,7 +171,12 @@ def find_article(session: Session, url_or_id: str) -> ArticleRecord | None:
         query = query.where(ArticleRecord.id == int(url_or_id))
     else:
         query = query.where(ArticleRecord.url == url_or_id)
-    return session.scalars(query).one_or_none()
+    found = session.scalars(query).one_or_none()
+    # Each version knows its article without a query, also once the session is closed: the
+    # newest version's content is read from it (versions.content_of).
+    for version in found.versions if found else ():
+        set_committed_value(version, "article", found)
+    return found
 
 
 def list_runs(session: Session, limit: int | None = 50) -> list[Run]:
