@@ -50,7 +50,7 @@ def default_jobs() -> int:
 def file_spans(paths: Sequence[Path], jobs: int) -> list[Span]:
     """The files cut into spans, in file order: whole files with one job or when small."""
     total = sum(path.stat().st_size for path in paths)
-    size = max(SPAN_SIZE, total // max(1, jobs * SPANS_PER_JOB))
+    size = max(SPAN_SIZE, total // max(1, jobs * SPANS_PER_JOB))  # read when called: tests set it
     spans = []
     for path in paths:
         spans += _cut(path, path.stat().st_size, size if jobs > 1 else 0)
