@@ -131,6 +131,10 @@ def worker_pool(
     pool = WorkerPool(executor)
     finished = False
     try:
+        with _signals_held():
+            # The workers are started now, all at once: a stop arriving meanwhile waits until
+            # they are, then stops this process, which ends them (see _start_worker).
+            pool.submit(_started, None)
         yield pool
         finished = True
     finally:
@@ -157,11 +161,33 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
         process.kill()
 
 
+STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back: while forking, a KeyboardInterrupt would be lost in the
+    fork's own bookkeeping (logging's at-fork hooks swallow it) or raised in a new worker
+    before it ignores it; held, it comes once they are started."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _started(_: None) -> None:
+    """Nothing: the first task, handed to the pool to start its workers."""
+
+
 def _start_worker(
     parent: int, initializer: Callable[..., None] | None, initargs: tuple[object, ...]
 ) -> None:
+    # Forked with the stops held (_signals_held): ignored from now on, and a stop sent to the
+    # whole process group meanwhile (Ctrl-C in a terminal) is dropped with them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
