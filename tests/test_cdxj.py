@@ -164,7 +164,9 @@ def test_lines_made_while_writing_are_what_cdxj_indexer_prints(tmp_path: Path) -
     from pipelines.warc.records import Original
 
     given: list[tuple[Path, list[str] | None]] = []
-    writer = make_writer(tmp_path / "warc", on_index=lambda path, lines: given.append((path, lines)))
+    writer = make_writer(
+        tmp_path / "warc", on_index=lambda path, lines: given.append((path, lines))
+    )
     first = writer.write_exchange(make_exchange("http://www.rmzxb.com.cn/c/0.shtml"))
     original = Original(first.record_id, first.url, first.fetched_at, first.payload_digest)
     later = first.fetched_at + timedelta(days=1, microseconds=999_999)
