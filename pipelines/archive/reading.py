@@ -12,7 +12,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.archive.spans import Span, file_spans, item_end, parallel_map
+from pipelines.archive.spans import (
+    Span,
+    bytes_of,
+    enough_bytes,
+    file_spans,
+    item_end,
+    jobs_for,
+    parallel_map,
+)
 from pipelines.metadata import ArchivedArticle, parse_fields
 from pipelines.normalise.urls import seeded_article_site
 from pipelines.seeds import Site
@@ -83,9 +91,10 @@ _sites: tuple[Site, ...] = ()  # the seeded sites, set in each process before it
 
 
 def read_files(
-    files: Sequence[Path], sites: Sequence[Site], jobs: int
+    files: Sequence[Path], sites: Sequence[Site], jobs: int | None
 ) -> Iterator[tuple[Path, FileRead]]:
     """Each file and what it gives, in order, read on `jobs` processes."""
+    jobs = jobs_for(jobs, bytes_of(files), enough_bytes())
     spans = file_spans(files, jobs)
     done: list[tuple[Span, SpanRead]] = []
     reads = parallel_map(read_span, spans, jobs, _set_sites, (tuple(sites),))

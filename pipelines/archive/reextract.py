@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from pipelines.archive.spans import WorkerPool, worker_pool
+from pipelines.archive.spans import WorkerPool, jobs_for, worker_pool
 from pipelines.catalogue.models import ArchivedRecord, ArticleRecord, Capture
 from pipelines.catalogue.queries import article_ids
 from pipelines.catalogue.records import IN_CHUNK, location_of
@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 100  # articles between two progress lines
 COMMIT_EVERY = 50  # articles per transaction: a long run keeps what it did if stopped
+# Articles worth reading on several processes when --jobs is not given: fewer are read
+# before the workers would have started.
+ENOUGH_ARTICLES = 4 * COMMIT_EVERY
 TASKS_A_CHUNK = 10  # articles handed to a worker at a time: fewer, larger messages
 
 
@@ -88,7 +91,7 @@ def reextract_articles(
     until: date | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     profiles: Mapping[str, SiteProfile] | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> ReextractReport:
     """Re-normalise the matching articles from the WARC files in `warc_dir`, saving changes.
 
@@ -104,6 +107,7 @@ def reextract_articles(
     report = ReextractReport()
     profiles = dict(profiles or {})
     done = 0
+    jobs = jobs_for(jobs, len(ids), ENOUGH_ARTICLES)
     with worker_pool(jobs, _set_reading, (warc_dir, profiles)) as pool:
         # A batch is read by the workers while the one before it is compared and saved here.
         waiting: deque[list[_Examined]] = deque()

@@ -103,7 +103,7 @@ def reindex(
     seeds: Seeds,
     report: ReindexReport,
     on_progress: Callable[[str], None] | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> ReindexReport:
     """Catalogue what `files` hold; safe to run again (records and captures are not doubled).
 

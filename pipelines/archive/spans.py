@@ -47,6 +47,24 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
+def jobs_for(jobs: int | None, work: int, enough: int) -> int:
+    """`jobs` when asked for; when not (None), one per CPU for `work` of `enough` or more, and
+    one below it: a small archive is read before worker processes would have started."""
+    if jobs is not None:
+        return jobs
+    return default_jobs() if work >= enough else 1
+
+
+def bytes_of(paths: Sequence[Path]) -> int:
+    return sum(path.stat().st_size for path in paths)
+
+
+def enough_bytes() -> int:
+    """Bytes of WARC files worth reading on several processes (read when called: tests set
+    SPAN_SIZE)."""
+    return 2 * SPAN_SIZE
+
+
 def file_spans(paths: Sequence[Path], jobs: int) -> list[Span]:
     """The files cut into spans, in file order: whole files with one job or when small."""
     total = sum(path.stat().st_size for path in paths)

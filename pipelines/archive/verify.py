@@ -23,7 +23,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pipelines.archive.spans import Span, file_spans, item_end, parallel_map
+from pipelines.archive.spans import (
+    Span,
+    bytes_of,
+    enough_bytes,
+    file_spans,
+    item_end,
+    jobs_for,
+    parallel_map,
+)
 from pipelines.catalogue.audit import (
     capture_places,
     catalogued_page_ids,
@@ -179,7 +187,7 @@ def scan_files(
     warc_dir: Path,
     cache: ScanCache,
     on_progress: Callable[[str], None] | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> dict[str, FileScan]:
     """Scans of the closed WARC files in `warc_dir`, read on `jobs` processes; files unchanged
     since `cache` saw them are not read again."""
@@ -190,6 +198,7 @@ def scan_files(
         cached = cache.get(path.name)
         if cached is None or cached[0] != keys[path.name]:
             paths.append(path)
+    jobs = jobs_for(jobs, bytes_of(paths), enough_bytes())
     spans = file_spans(paths, jobs)
     parts: dict[Path, list[tuple[Span, tuple[FileScan, int]]]] = {path: [] for path in paths}
     for span, scanned in zip(spans, parallel_map(scan_span, spans, jobs), strict=True):
@@ -397,7 +406,7 @@ def verify_archive(
     on_progress: Callable[[str], None] | None = None,
     host: str | None = None,
     is_alive: Callable[[int], bool] = pid_is_alive,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> Verification:
     """Check every closed WARC file in `warc_dir` and the catalogue in `session` (read only).
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import surt
-from cdxj_indexer.main import CDXJIndexer
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.errors import CppccArchiveError
@@ -69,8 +68,16 @@ def index_warc(warc_path: StrPath, index_dir: StrPath) -> Path:
     return _write_index(
         warc_path,
         index_dir,
-        lambda out: CDXJIndexer(out, [os.fspath(warc_path)], sort=True).process_all(),
+        lambda out: _cdxj_indexer()(out, [os.fspath(warc_path)], sort=True).process_all(),
     )
+
+
+def _cdxj_indexer() -> Any:
+    # Imported when a file is read back: it brings pyamf and pkg_resources (0.2 s), which a
+    # crawl writing its index lines as it goes, and every other command, can do without.
+    from cdxj_indexer.main import CDXJIndexer
+
+    return CDXJIndexer
 
 
 def write_index(lines: Iterable[str], warc_path: StrPath, index_dir: StrPath) -> Path:

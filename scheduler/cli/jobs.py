@@ -15,7 +15,8 @@ def add_jobs(sub: argparse.ArgumentParser, what: str) -> None:
         "--jobs",
         type=positive_int,
         metavar="N",
-        default=cpus,
-        help=f"processes that {what} (default: one per CPU, here {cpus}); the catalogue is "
-        "written by this one, in the same order as with --jobs 1",
+        default=None,
+        help=f"processes that {what} (default: one per CPU, here {cpus}, for an archive "
+        "of more than a few MB, else one); the catalogue is written by this one, in the "
+        "same order as with --jobs 1",
     )
