@@ -273,7 +273,8 @@ class _Matches:
         the rows the GIN index gives, by the planner's estimates (PostgreSQL's statistics of
         the terms): a share s of N rows matching, the walk reads wanted / s rows."""
         rows = self.session.scalar(
-            text("SELECT reltuples FROM pg_class WHERE relname = :name"), {"name": SEARCH_TABLE}
+            text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+            {"name": SEARCH_TABLE},
         )
         if not rows or rows <= 0:  # never analysed: the GIN index's work is bounded
             return False
