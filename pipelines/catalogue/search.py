@@ -132,7 +132,9 @@ def search_articles(
     found = session.scalars(select(ArticleRecord).where(ArticleRecord.id.in_(ids)))
     records = {record.id: record for record in found}
     words = needles(query)
-    return [_hit(records[i], title_matches(phrases, records[i].title), words) for i in ids]
+    # An article deleted since its id was read (another transaction) is left out.
+    found_in_order = [records[i] for i in ids if i in records]
+    return [_hit(r, title_matches(phrases, r.title), words) for r in found_in_order]
 
 
 def count_search(
