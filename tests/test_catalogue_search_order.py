@@ -196,3 +196,20 @@ def test_a_rare_term_goes_through_the_term_index(session: Session, common_term: 
     else:
         assert "VIRTUAL TABLE INDEX" in plan, plan
     assert len(search_articles(session, "锂矿", limit=None)) == COMMON_ROWS // 300
+
+
+def test_dates_beyond_the_keys_range_are_searched_at_its_ends(
+    session: Session, out_of_order: list[str]
+) -> None:
+    future = _save(session, 7, "远期", "政协", datetime(2400, 1, 1, tzinfo=SHANGHAI))
+    past = _save(session, 8, "远古", "政协", datetime(1500, 1, 1, tzinfo=SHANGHAI))
+    assert _urls(session, "政协") == [future, *out_of_order, past]
+    assert _urls(session, "政协", since=date(2300, 1, 1)) == [future]
+    assert _urls(session, "政协", until=date(1600, 1, 1)) == [past]
+    moved = make_article(past, title="远古", paragraphs=("政协改期。",),
+                         published_at=datetime(2500, 1, 1, tzinfo=SHANGHAI))  # fmt: skip
+    save_article(
+        session, article=moved, site="rmzxb", channel="xs",
+        captures=[(1, location("order-far", page_url=past))], run_id=None,
+    )  # fmt: skip
+    assert _urls(session, "政协") == [past, future, *out_of_order]  # the same second: by id

@@ -304,7 +304,7 @@ def _key_bounds(since: date | None, until: date | None) -> Any:
         if low is not None:
             found.append(key >= key_of_time(low))
         if high is not None:
-            found.append(key < key_of_time(high))
+            found.append(key <= key_of_time(high) | KEY_ID_MASK)  # its second's last key
         return found
 
     return bounds

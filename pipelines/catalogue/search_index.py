@@ -25,38 +25,29 @@ FIELDS = ("title", "subtitle", "body", "captions")
 POSTGRES_WEIGHTS = {"title": "A", "subtitle": "B", "captions": "C", "body": "D"}
 LAST_POSITION = 16383  # PostgreSQL's largest position in a tsvector
 # The low bits of a sort key hold the article's id, the bits above the second it was
-# published (seconds since 1970, negative before): about 2**33 seconds either way fit in a
-# signed 64-bit key, and ids up to 2**30 (a thousand million articles).
+# published (seconds since 1970, negative before): ids up to 2**30 (a thousand million
+# articles), and the years 1698 to 2242 in a signed 64-bit key; a time outside them counts
+# as the nearest of those ends (it sorts among them by id).
 KEY_ID_BITS = 30
 KEY_ID_MASK = (1 << KEY_ID_BITS) - 1
+LAST_SECOND = (1 << (63 - KEY_ID_BITS)) - 1
+FIRST_SECOND = -(1 << (63 - KEY_ID_BITS))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
 
 def sort_key(published_at: datetime, article_id: int) -> int:
-    """The search row's key: newest first is the key descending (published_at, then id)."""
+    """The search row's key: newest first is the key descending (published_at, then id).
+    Migration 0010's triggers compute the same in SQL."""
     if not 0 < article_id <= KEY_ID_MASK:
         raise ValueError(f"article id {article_id} does not fit in a search sort key")
-    return ((published_at - _EPOCH) // _SECOND << KEY_ID_BITS) | article_id
+    return key_of_time(published_at) | article_id
 
 
 def key_of_time(moment: datetime) -> int:
     """The lowest sort key of anything published at `moment` or later (within its second)."""
-    return (moment - _EPOCH) // _SECOND << KEY_ID_BITS
-
-
-def sql_sort_key(dialect: str, row: str) -> str:
-    """sort_key as SQL, of the articles row called `row` (`old`, `new`, `articles`).
-
-    SQLite holds times as UTC text with microseconds, whose strftime('%s') rounds to the
-    nearest millisecond first (.9999995 would become the next second): the seconds are read
-    from the text without its fraction, so the key floors as sort_key does.
-    """
-    if dialect == "postgresql":
-        seconds = f"CAST(floor(extract(epoch FROM {row}.published_at)) AS bigint)"
-    else:
-        seconds = f"CAST(strftime('%s', substr({row}.published_at, 1, 19)) AS INTEGER)"
-    return f"(({seconds} << {KEY_ID_BITS}) | {row}.id)"
+    seconds = (moment - _EPOCH) // _SECOND
+    return max(FIRST_SECOND, min(seconds, LAST_SECOND)) << KEY_ID_BITS
 
 
 def article_fields(record: Any) -> dict[str, str]:
@@ -130,6 +121,5 @@ __all__ = [
     "index_articles",
     "key_of_time",
     "sort_key",
-    "sql_sort_key",
     "tsvector_literal",
 ]

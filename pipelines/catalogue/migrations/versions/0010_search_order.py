@@ -24,14 +24,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ID_MASK = (1 << 30) - 1
+LAST_SECOND, FIRST_SECOND = (1 << 33) - 1, -(1 << 33)  # of a signed 64-bit key
 
 
 def _key(dialect: str, row: str) -> str:
-    # As search_index.sql_sort_key writes it today (copied: a migration does not change).
+    """search_index.sort_key in SQL, of the articles row called `row` (`old`, `new`...).
+
+    SQLite holds times as UTC text with microseconds, whose strftime('%s') rounds to the
+    nearest millisecond first (.9999995 would become the next second): the seconds are read
+    from the text without its fraction, so the key floors as sort_key does.
+    """
     if dialect == "postgresql":
         seconds = f"CAST(floor(extract(epoch FROM {row}.published_at)) AS bigint)"
+        seconds = f"greatest(least({seconds}, {LAST_SECOND}), {FIRST_SECOND})"
     else:
         seconds = f"CAST(strftime('%s', substr({row}.published_at, 1, 19)) AS INTEGER)"
+        seconds = f"max(min({seconds}, {LAST_SECOND}), {FIRST_SECOND})"
     return f"(({seconds} << 30) | {row}.id)"
 
 
