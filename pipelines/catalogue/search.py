@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Integer,
+    case,
     cast,
     column,
     func,
@@ -35,7 +36,10 @@ from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, ter
 from pipelines.catalogue.models import ArticleRecord
 from pipelines.catalogue.queries import article_filters
 from pipelines.catalogue.search_index import (
+    FIRST_SECOND,
+    KEY_ID_BITS,
     KEY_ID_MASK,
+    LAST_SECOND,
     SEARCH_TABLE,
     article_fields,
     index_article,
@@ -60,6 +64,8 @@ RELEVANCE_WINDOW = 1000
 # A count stops here and says "more than" (MatchCount): counting every match of a common
 # term reads its whole index entry, as slow as ranking them all.
 COUNT_CAP = 1000
+# Keys of times at the ends of the keys' years, where times beyond count as the end.
+FIRST_KEY, LAST_KEY = FIRST_SECOND << KEY_ID_BITS, LAST_SECOND << KEY_ID_BITS
 
 
 def outside_search(item: Any, name: str | None, type_: str, *args: Any) -> bool:
@@ -201,8 +207,8 @@ class _Matches:
     def __init__(self, session: Session, phrases: list[list[str]], **filters: Any) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
+        self.bounds, filters = _key_bounds(filters)
         self.filters = article_filters(**filters)
-        self.bounds = _key_bounds(filters.get("since"), filters.get("until"))
         _prefer_the_index(session)
         if self.dialect == "postgresql":
             columns = ("article_id", Integer), ("sort_key", BigInteger), ("document", TSVECTOR)
@@ -235,6 +241,13 @@ class _Matches:
             # them (written so that the key's index cannot give the order).
             if wanted is not None and self._walk_is_cheaper(wanted):
                 match = match.is_(True)
+                if self.filters:
+                    # Written over both tables, the match is tested after the join: only
+                    # the rows the articles' filters keep have their tsvector read; and the
+                    # join a loop over the walk (a hash join would read every row first).
+                    match = case((ArticleRecord.id == self.article_id, self.match))
+                    for method in ("hashjoin", "mergejoin"):
+                        self.session.execute(text(f"SET LOCAL enable_{method} = off"))
             else:
                 order = self.key + 0
         return statement.where(match, *self.bounds(self.key), *self.filters).order_by(order.desc())
@@ -262,12 +275,8 @@ class _Matches:
         return [(key, score, title) for key, score, title in self.session.execute(statement)]
 
     def count(self, at_most: int) -> int:
-        """How many rows match, counted up to `at_most` (in no order: the cheapest way)."""
-        statement = select(self.key).select_from(self.search)
-        if self.filters:
-            statement = statement.join(ArticleRecord, ArticleRecord.id == self.article_id)
-        statement = statement.where(self.match, *self.bounds(self.key), *self.filters)
-        found = statement.limit(at_most).subquery()
+        """How many rows match, counted up to `at_most`: the first `at_most` newest."""
+        found = self.statement(self.key, wanted=at_most).limit(at_most).subquery()
         return int(self.session.scalar(select(func.count()).select_from(found)) or 0)
 
     def _walk_is_cheaper(self, wanted: int) -> bool:
@@ -293,21 +302,49 @@ class _Matches:
         return float(plan["Plan"]["Plan Rows"])
 
 
-def _key_bounds(since: date | None, until: date | None) -> Any:
-    """Key ranges a day wider than the date filters: the scan of the search rows starts and
-    stops near them, and the articles' own dates (article_filters) decide exactly."""
-    low = _day_start(since, -1) if since is not None else None
-    high = _day_start(until, 2) if until is not None else None
+def _key_bounds(filters: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Sort key ranges for the date filters, and the filters left for the articles' table.
+
+    A day (since, until) starts at a whole second, so the keys bound it exactly: a search
+    within dates reads the search rows of those dates alone and no article row to filter.
+    Other bounds (a datetime, a day outside the keys' years or the calendar) stay filters on
+    the articles' dates, the keys a day wider around them only narrowing the scan.
+    """
+    left = dict(filters)
+    lowest = highest = None  # keys, inclusive
+    since, until = filters.get("since"), filters.get("until")
+    if since is not None:
+        low = _day_start(since, 0 if _exact(since) else -1)
+        lowest = None if low is None else key_of_time(low)
+        if _exact(since):
+            del left["since"]
+    if until is not None:
+        high = _day_start(until, 1 if _exact(until) else 2)
+        if high is not None:  # the last key before the next day; or of its second
+            highest = key_of_time(high) - 1 if _exact(until) else key_of_time(high) | KEY_ID_MASK
+        if _exact(until):
+            del left["until"]
 
     def bounds(key: Any) -> list[Any]:
         found = []
-        if low is not None:
-            found.append(key >= key_of_time(low))
-        if high is not None:
-            found.append(key <= key_of_time(high) | KEY_ID_MASK)  # its second's last key
+        if lowest is not None:
+            found.append(key >= lowest)
+        if highest is not None:
+            found.append(key <= highest)
         return found
 
-    return bounds
+    return bounds, left
+
+
+def _exact(day: date) -> bool:
+    """Whether the keys bound this day exactly: a date (not a time) within their years."""
+    if isinstance(day, datetime):
+        return False
+    start = _day_start(day, 0)
+    end = _day_start(day, 1)
+    if start is None or end is None:
+        return False
+    return key_of_time(start) > FIRST_KEY and key_of_time(end) < LAST_KEY
 
 
 def _day_start(day: date | datetime, days_later: int) -> datetime | None:
