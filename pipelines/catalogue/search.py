@@ -246,11 +246,19 @@ class _Matches:
                     # the rows the articles' filters keep have their tsvector read; and the
                     # join a loop over the walk (a hash join would read every row first).
                     match = case((ArticleRecord.id == self.article_id, self.match))
-                    for method in ("hashjoin", "mergejoin"):
-                        self.session.execute(text(f"SET LOCAL enable_{method} = off"))
+                    self._loop_joins_only(True)
             else:
                 order = self.key + 0
+                if self.filters:
+                    self._loop_joins_only(False)
         return statement.where(match, *self.bounds(self.key), *self.filters).order_by(order.desc())
+
+    def _loop_joins_only(self, only: bool) -> None:
+        """Keep PostgreSQL to nested loops for joins, or not, for the rest of the
+        transaction (which is the search: each of its statements says which it needs)."""
+        for method in ("hashjoin", "mergejoin"):
+            value = "off" if only else "DEFAULT"
+            self.session.execute(text(f"SET LOCAL enable_{method} = {value}"))
 
     def newest(self, limit: int | None, offset: int) -> list[int]:
         """Article ids, newest first."""
