@@ -232,7 +232,7 @@ class _Matches:
         statement = select(*columns).select_from(self.search)
         if articles or self.filters:
             statement = statement.join(ArticleRecord, ArticleRecord.id == self.article_id)
-        match, order = self.match, self.key
+        match, order, bounded = self.match, self.key, self.key
         if self.dialect == "postgresql":
             # The planner prices a row's @@ as a few operators; it is a read and a
             # decompression of the article's tsvector. So the choice is made here: a term
@@ -248,10 +248,12 @@ class _Matches:
                     match = case((ArticleRecord.id == self.article_id, self.match))
                     self._loop_joins_only(True)
             else:
-                order = self.key + 0
+                # Neither the order nor the dates from the key's index: a range of dates
+                # scanned there would read the tsvector of every row in it.
+                order = bounded = self.key + 0
                 if self.filters:
                     self._loop_joins_only(False)
-        return statement.where(match, *self.bounds(self.key), *self.filters).order_by(order.desc())
+        return statement.where(match, *self.bounds(bounded), *self.filters).order_by(order.desc())
 
     def _loop_joins_only(self, only: bool) -> None:
         """Keep PostgreSQL to nested loops for joins, or not, for the rest of the
@@ -290,7 +292,8 @@ class _Matches:
     def _walk_is_cheaper(self, wanted: int) -> bool:
         """Whether reading the newest rows until `wanted` match reads fewer tsvectors than
         the rows the GIN index gives, by the planner's estimates (PostgreSQL's statistics of
-        the terms): a share s of N rows matching, the walk reads wanted / s rows."""
+        the terms): M of N rows matching, the walk reads wanted * N / M rows (at most those
+        of the dates asked for), the GIN index gives M."""
         rows = self.session.scalar(
             text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
             {"name": SEARCH_TABLE},
@@ -298,10 +301,11 @@ class _Matches:
         if not rows or rows <= 0:  # never analysed: the GIN index's work is bounded
             return False
         everywhere = self._estimate(select(self.key).where(self.match))
-        here = everywhere
-        if self.bounds(self.key):
+        walked = wanted * rows / max(everywhere, 1.0)
+        if self.bounds(self.key):  # the walk stops at the end of the dates at the latest
             here = self._estimate(select(self.key).where(self.match, *self.bounds(self.key)))
-        return wanted * rows < everywhere * here
+            walked = min(walked, rows * here / max(everywhere, 1.0))
+        return walked < everywhere
 
     def _estimate(self, statement: Any) -> float:
         """The planner's estimate of the rows `statement` returns."""
