@@ -18,13 +18,17 @@ from benchmarks.catalogue import bench_catalogue, postgres_database, postgres_si
 from benchmarks.extractors import bench_extractors
 from benchmarks.memory import bench_memory
 from benchmarks.normalisation import bench_normalisation
+from benchmarks.operations import bench_operations
 from benchmarks.recrawl import bench_recrawl
 from benchmarks.results import Row, Section, markdown
 from benchmarks.served import served_channel
 from benchmarks.startup import bench_startup
 from benchmarks.throughput import bench_throughput
 
-NAMES = ("throughput", "memory", "normalisation", "catalogue", "recrawl", "startup", "extractors")
+NAMES = (
+    "throughput", "memory", "normalisation", "catalogue", "recrawl", "startup", "extractors",
+    "operations",
+)  # fmt: skip
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -53,7 +57,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> list[Section]:
     chosen = args.only.split(",")
     sections: list[Section] = []
-    crawled = {"throughput", "normalisation", "recrawl"} & set(chosen)
+    crawled = {"throughput", "normalisation", "recrawl", "operations"} & set(chosen)
     if crawled:
         with served_channel(args.articles) as served:
             if "throughput" in chosen:
@@ -65,6 +69,10 @@ def run(args: argparse.Namespace) -> list[Section]:
                 sections.append(_timed(lambda: bench_normalisation(served, pages, args.repeat)))
             if "recrawl" in chosen:
                 sections.append(_timed(lambda: bench_recrawl(served, args.concurrency)))
+            if "operations" in chosen:
+                sections.append(
+                    _timed(lambda: bench_operations(served, args.repeat, args.concurrency))
+                )
     if "memory" in chosen:
         sizes = [int(size) for size in args.memory_sizes.split(",")]
         sections.append(_timed(lambda: bench_memory(sizes, args.concurrency)))

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +30,6 @@ from benchmarks.synthetic import (
     synthetic_article,
     synthetic_capture_row,
     synthetic_record_row,
-    transient_record,
     version_row,
 )
 from benchmarks.web import bench_web
@@ -74,7 +74,7 @@ def bench_catalogue(
         # Measured above; now one more batch under cProfile, to say what bounds the rate.
         extra = lambda: _bulk_insert(sessions, articles, articles + BULK_BATCH)  # noqa: E731
         section.notes.append(
-            f"Bulk insert {label}, one batch profiled: {profiled(extra, 'index_article')}."
+            f"Bulk insert {label}, one batch profiled: {profiled(extra, 'index_articles')}."
         )
         for more in (bench_search(label, sessions, articles),
                      bench_web(label, url, sessions, articles)):  # fmt: skip
@@ -122,7 +122,7 @@ class BulkTimes:
 def _bulk_insert(sessions: sessionmaker[Session], start: int, stop: int) -> BulkTimes:
     """Articles `start`…`stop` as batches of rows (COPY or executemany), then their search
     index; the two timed apart. Making the synthetic rows counts as the rows' time."""
-    from pipelines.catalogue.search import index_article
+    from pipelines.catalogue.search import index_articles
 
     times = BulkTimes(articles=stop - start)
     for low in range(start, stop, BULK_BATCH):
@@ -140,8 +140,7 @@ def _bulk_insert(sessions: sessionmaker[Session], start: int, stop: int) -> Bulk
             session.commit()
             indexed = time.perf_counter()
             times.rows += indexed - started
-            for row in rows:
-                index_article(session, transient_record(row))
+            index_articles(session, [SimpleNamespace(**row) for row in rows])
             session.commit()
             times.search += time.perf_counter() - indexed
     return times

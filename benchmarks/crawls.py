@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,16 @@ list = "{folder}index.shtml"
 """
 
 
+# The whole channel in one crawl: without this, a first crawl walks only the newest list pages
+# and a backlog slice (crawler/settings.py), some 200 of the channel's articles.
+FULL_WALK_ENV = {"CPPCC_BACKLOG_LIST_PAGES": "1000000"}
+
+
+def pinned(cpus: str | None) -> list[str]:
+    """The prefix that runs a command, and every process it starts, on `cpus` ("0", "0,1")."""
+    return ["taskset", "-c", cpus] if cpus else []
+
+
 @dataclass(frozen=True)
 class CrawlMeasure:
     """What one crawl fetched, in how long (Scrapy's own clock: engine start to close)."""
@@ -45,13 +56,14 @@ class CrawlMeasure:
         return self.responses / self.seconds
 
 
-def bare_crawl(base_url: str, concurrency: int) -> CrawlMeasure:
-    """The baseline spider over the channel at `base_url`, with its peak RSS."""
+def bare_crawl(base_url: str, concurrency: int, cpus: str | None = None) -> CrawlMeasure:
+    """The baseline spider over the channel at `base_url`, with its peak RSS; on `cpus` only
+    when given (taskset's list)."""
     with tempfile.TemporaryDirectory(prefix="cppcc-bench-bare-") as folder:
         stats_file = Path(folder) / "stats.json"
         list_url = f"{base_url}{CHANNEL_FOLDER}index.shtml"
         spider = ["-m", "benchmarks.bare_spider", list_url, str(concurrency), str(stats_file)]
-        peak, cpu = _run_measured([sys.executable, *spider], wrapper=())
+        peak, cpu = _run_measured([sys.executable, *spider], wrapper=pinned(cpus))
         measure = _measure(json.loads(stats_file.read_text("utf-8")))
         return CrawlMeasure(measure.responses, measure.seconds, peak_rss_kib=peak, cpu_seconds=cpu)
 
@@ -59,7 +71,10 @@ def bare_crawl(base_url: str, concurrency: int) -> CrawlMeasure:
 def _run_measured(command: Sequence[str], wrapper: Sequence[str]) -> tuple[int, float]:
     """Run `command` (behind `wrapper`, a profiler): its peak RSS in KiB, its CPU seconds."""
     rss = [sys.executable, "-m", "benchmarks.rss"]
-    done = subprocess.run([*wrapper, *rss, *command], capture_output=True, text=True, check=False)
+    env = {**os.environ, **FULL_WALK_ENV}
+    done = subprocess.run(
+        [*wrapper, *rss, *command], capture_output=True, text=True, check=False, env=env
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-2000:]}")
     peak, cpu = done.stderr.strip().splitlines()[-1].split()
@@ -85,14 +100,19 @@ def crawl_command(home: Path, seeds: Path) -> list[str]:
 
 
 def full_crawl(
-    home: Path, base_url: str, concurrency: int, wrapper: Sequence[str] = ()
+    home: Path,
+    base_url: str,
+    concurrency: int,
+    wrapper: Sequence[str] = (),
+    cpus: str | None = None,
 ) -> CrawlMeasure:
     """The shipped pipeline (WARC + normalise + catalogue) crawling the channel into `home`.
 
-    `wrapper` is put before the command (a profiler); the peak RSS is always measured.
+    `wrapper` is put before the command (a profiler); the peak RSS is always measured. With
+    `cpus`, the crawl and every process it starts run on those CPUs only (taskset's list).
     """
     seeds = write_seeds(home, base_url, concurrency)
-    peak, cpu = _run_measured(crawl_command(home, seeds), wrapper)
+    peak, cpu = _run_measured(crawl_command(home, seeds), [*pinned(cpus), *wrapper])
     return _run_measure(home, peak, cpu)
 
 

@@ -15,6 +15,7 @@ from benchmarks.results import Row, Section
 from benchmarks.served import served_channel
 
 TARGET_GROWTH = 0.10
+TARGET_CPU_RATIO = 2.5  # CPU a page, full ÷ bare (issue 16)
 
 
 def bench_memory(sizes: Sequence[int], concurrency: int) -> Section:
@@ -75,6 +76,8 @@ def _cpu_row(
         f"{full_ms:.1f} ms",
         f"{bare_ms:.1f} ms (bare Scrapy)",
         f"{full_ms / bare_ms:.1f}×",
+        f"≤ {TARGET_CPU_RATIO}×",
+        full_ms / bare_ms <= TARGET_CPU_RATIO,
     )
 
 

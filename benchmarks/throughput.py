@@ -10,6 +10,9 @@ from benchmarks.results import Row, Section, median, spread
 from benchmarks.served import ServedChannel
 
 TARGET_RATIO = 0.85
+# Pinned with taskset, bare and full alike: what the ratio is on a machine of that many cores
+# (the static server is left unpinned). The 0.85 above is for machines with more cores.
+PINNINGS = (("0", "1 core", None), ("0,1", "2 cores", 0.6))
 TOP = 8
 
 
@@ -43,8 +46,43 @@ def bench_throughput(served: ServedChannel, repeat: int, concurrency: int) -> Se
             "components.",
         ],
     )
+    for cpus, cores, target in PINNINGS:
+        row, note = _pinned_row(served, repeat, concurrency, cpus, cores, target)
+        section.rows.append(row)
+        section.notes.append(note)
     section.notes += _profile_notes(served, concurrency)
     return section
+
+
+def _pinned_row(
+    served: ServedChannel,
+    repeat: int,
+    concurrency: int,
+    cpus: str,
+    cores: str,
+    target: float | None,
+) -> tuple[Row, str]:
+    """The throughput ratio with both crawls, and every process they start, on `cpus`."""
+    bare, full = [], []
+    for _ in range(repeat):
+        bare.append(bare_crawl(served.base_url, concurrency, cpus).pages_per_second)
+        home = served.new_home(f"pinned-{cpus}")
+        full.append(full_crawl(home, served.base_url, concurrency, cpus=cpus).pages_per_second)
+    ratio = median(full) / median(bare)
+    row = Row(
+        "1 crawl throughput",
+        f"pages/s, {cores} (`taskset -c {cpus}`, bare and full)",
+        f"{median(full):.0f}",
+        f"{median(bare):.0f} (bare Scrapy)",
+        f"{ratio:.2f}",
+        f"≥ {target}" if target is not None else "— (report)",
+        ratio >= target if target is not None else None,
+    )
+    note = (
+        f"Crawl throughput on {cores} (`taskset -c {cpus}`): bare {spread(bare, ' pages/s', 0)}; "
+        f"full {spread(full, ' pages/s', 0)}."
+    )
+    return row, note
 
 
 def _profile_notes(served: ServedChannel, concurrency: int) -> list[str]:

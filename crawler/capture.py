@@ -21,10 +21,10 @@ from pipelines.catalogue.records import ArchivedResponse, original_with_digest
 from pipelines.home import ArchiveHome
 from pipelines.metadata import article_fields, rejection_fields
 from pipelines.stats import DIGEST_LOOKUP_ERRORS, RECORDS_NOT_CATALOGUED, WARC_ERRORS
-from pipelines.warc.cdxj import index_warc
+from pipelines.warc.cdxj import index_warc, write_index
 from pipelines.warc.exchange import Headers, HttpExchange
 from pipelines.warc.location import RecordLocation
-from pipelines.warc.records import Original, sha1_digest
+from pipelines.warc.records import Original
 from pipelines.warc.writer import (
     DEFAULT_COMPRESS_LEVEL,
     DEFAULT_MAX_SIZE,
@@ -92,17 +92,21 @@ class WarcCaptureMiddleware:
             raise NotConfigured("neither CPPCC_WARC_DIR nor CPPCC_HOME is set: no WARC is written")
         index_dir = ArchiveHome(Path(directory).parent).indexes
 
-        def index_closed_file(path: Path) -> None:
-            # pywb and ReplayWeb.page find captures through CDXJ: index each file once closed.
+        def index_closed_file(path: Path, lines: list[str] | None) -> None:
+            # pywb and ReplayWeb.page find captures through CDXJ: index each file once closed,
+            # from the lines made as it was written (reading it back cost 0.4 ms of CPU a page).
             try:
-                index_warc(path, index_dir)
+                if lines is None:
+                    index_warc(path, index_dir)
+                else:
+                    write_index(lines, path, index_dir)
             except Exception:  # the WARC file is fine; `cppcc-archive index` can redo this
                 logger.error("Cannot index %s", path, exc_info=True)
                 stats.inc_value("cppcc/warc/index_errors")
 
         writer = WarcWriter(
             directory,
-            on_close=index_closed_file,
+            on_index=index_closed_file,
             prefix=settings.get("CPPCC_WARC_PREFIX") or DEFAULT_PREFIX,
             max_size=settings.getint("CPPCC_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
             compress_level=settings.getint("CPPCC_WARC_COMPRESS_LEVEL", DEFAULT_COMPRESS_LEVEL),
@@ -162,7 +166,7 @@ class WarcCaptureMiddleware:
             return original_of(asked) if asked else None  # a 304 we did not ask for is kept
         if not exchange.body or exchange.truncated or self.records is None:
             return None
-        digest = sha1_digest(exchange.body)
+        digest = exchange.body_digest  # the response record's payload digest too
         if self.reads is None or self.records.remembered(digest):
             return self.records.remembered(digest)
         try:

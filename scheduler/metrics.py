@@ -33,6 +33,7 @@ from pipelines.catalogue.totals import (
     rejection_totals,
     run_durations,
     runs_by_status,
+    withdrawal_totals,
 )
 from pipelines.errors import CppccArchiveError, UsageError
 from pipelines.health.report import ChannelHealth, HealthReport, health_report
@@ -198,7 +199,18 @@ def _article_families(session: Session) -> Iterable[Metric]:
     for (site, channel), (added, changed) in sorted(article_totals(session).items()):
         new.add_metric([site, channel], added)
         updated.add_metric([site, channel], changed)
-    return new, updated
+    withdrawn = GaugeMetricFamily(
+        PREFIX + "articles_withdrawn",
+        "The channel's articles withdrawn from the site now (not found again since).",
+        labels=CHANNEL,
+    )
+    withdrawals = CounterMetricFamily(
+        PREFIX + "withdrawals", "Withdrawals of the channel's articles recorded.", labels=CHANNEL
+    )
+    for (site, channel), (now, ever) in sorted(withdrawal_totals(session).items()):
+        withdrawn.add_metric([site, channel], now)
+        withdrawals.add_metric([site, channel], ever)
+    return new, updated, withdrawn, withdrawals
 
 
 def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:

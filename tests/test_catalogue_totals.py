@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from pipelines.catalogue.lifecycle import Withdrawal, save_withdrawals
 from pipelines.catalogue.totals import (
     DURATION_BUCKETS,
     WarcBytesTally,
@@ -14,9 +16,10 @@ from pipelines.catalogue.totals import (
     rejection_totals,
     run_durations,
     runs_by_status,
+    withdrawal_totals,
 )
 from pipelines.catalogue.writes import finish_run, save_article, save_rejection, start_run
-from tests.db_fixtures import location, make_article
+from tests.db_fixtures import FETCHED, location, make_article
 
 START = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
@@ -73,6 +76,44 @@ def test_articles_new_and_updated_by_the_channel_that_found_them(session: Sessio
         captures=[(1, location("other", page_url=other))], run_id=None,
     )  # fmt: skip
     assert article_totals(session) == {("rmzxb", "yw"): (1, 2), ("rmzxb", "xs"): (1, 0)}
+
+
+def test_withdrawn_now_and_withdrawals_ever_by_channel(session: Session) -> None:
+    urls = [f"https://www.rmzxw.com.cn/c/2022-03-04/{n}.shtml" for n in range(3)]
+    for url in urls:
+        save_article(
+            session, article=make_article(url=url), site="rmzxb", channel="yw",
+            captures=[(1, location(url[-8:], page_url=url))], run_id=None,
+        )  # fmt: skip
+    other = "https://www.rmzxw.com.cn/c/2022-03-04/9.shtml"
+    save_article(
+        session, article=make_article(url=other), site="rmzxb", channel="xs",
+        captures=[(1, location("other", page_url=other))], run_id=None,
+    )  # fmt: skip
+
+    def gone(url: str, days: int) -> Withdrawal:
+        at = FETCHED + timedelta(days=days)
+        evidence = dataclasses.replace(
+            location(f"gone{days}{url[-8:]}", page_url=url), status=404, fetched_at=at
+        )
+        return Withdrawal(url, "http-404", evidence, at)
+
+    save_withdrawals(session, site="rmzxb", channel="yw",
+                     withdrawals=[gone(urls[0], 2), gone(urls[1], 2)], run_id=None)  # fmt: skip
+    # urls[1] is found again, then withdrawn once more: one withdrawn now, three withdrawals.
+    back = FETCHED + timedelta(days=3)
+    save_article(
+        session, article=make_article(url=urls[1]), site="rmzxb", channel="yw",
+        captures=[(1, location("back", page_url=urls[1], fetched_at=back))], run_id=None,
+    )  # fmt: skip
+    save_withdrawals(session, site="rmzxb", channel="yw",
+                     withdrawals=[gone(urls[1], 4)], run_id=None)  # fmt: skip
+    save_article(
+        session, article=make_article(url=urls[0]), site="rmzxb", channel="yw",
+        captures=[(1, location("back0", page_url=urls[0], fetched_at=FETCHED + timedelta(days=5)))],
+        run_id=None,
+    )  # fmt: skip
+    assert withdrawal_totals(session) == {("rmzxb", "yw"): (1, 3), ("rmzxb", "xs"): (0, 0)}
 
 
 def test_rejections_by_reason(session: Session) -> None:

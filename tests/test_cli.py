@@ -311,6 +311,11 @@ def test_articles_says_when_more_exist_and_limit_0_means_all(
     assert matches > 1 and found.stderr == ""
     first = run_cli(*home, "articles", "--search", "政协", "--limit", "1", "--format", "csv")
     assert first.stderr == f"showing 1 of {matches} articles; --limit N for more (0: all)\n"
+    ranked = run_cli(*home, "articles", "--search", "政协", "--sort", "relevance", "--limit", "0",
+                     "--format", "csv")  # fmt: skip
+    assert sorted(ranked.stdout.splitlines()) == sorted(found.stdout.splitlines())
+    unsorted = run_cli(*home, "articles", "--sort", "relevance")
+    assert unsorted.returncode == 2 and "--sort orders the results of --search" in unsorted.stderr
     assert run_cli(*home, "crawl", "rmzxb/yw").returncode == 0
     assert len(json.loads(run_cli(*home, "runs", "--limit", "0", "--format", "json").stdout)) == 2
     assert len(json.loads(run_cli(*home, "runs", "--limit", "1", "--format", "json").stdout)) == 1

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from replicas.rmzxb.site import NOT_FOUND_PATH, build_site, not_found_page
 from replicas.server import ReplicaServer, Reply
 from tests.conftest import REPLICA_SEEDS, CliResult, run_cli, run_cli_reading
@@ -70,39 +68,52 @@ def redirect_onwards(path: str) -> Fault:
     return lambda reply: Reply(302, (("Location", f"{path}?hop={next(_hops)}"), *HTML), b"")
 
 
-def crawl(server: ReplicaServer, tmp: Path, *args: str) -> tuple[CliResult, dict[str, Any]]:
-    seeds = tmp / "seeds.toml"
-    seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
-    common = ("--home", str(tmp / "home"), "--seeds", str(seeds))
-    result = run_cli(*common, "crawl", "rmzxb/xs", *args)
+def crawl(
+    server: ReplicaServer, tmp: Path, *channels: str, seeds: str = ""
+) -> tuple[CliResult, dict[str, Any]]:
+    """Crawl `channels` (rmzxb/xs by default) of the replica's seeds and `seeds` more lines."""
+    seeds_file = tmp / "seeds.toml"
+    text = REPLICA_SEEDS.format(base_url=server.base_url) + seeds
+    seeds_file.write_text(text, encoding="utf-8")
+    common = ("--home", str(tmp / "home"), "--seeds", str(seeds_file))
+    result = run_cli(*common, "crawl", *(channels or ["rmzxb/xs"]))
     runs = run_cli_reading(*common, "runs", "--format", "json")
     return result, json.loads(runs.stdout)[0]
 
 
-@pytest.mark.parametrize(
-    ("fault", "why"),
-    [
-        (server_error, "answered 503"),
-        (garbage, "linked no article of the channel"),
-        (binary, "is not an HTML page (image/png)"),
-        (reset_mid_body, "could not be fetched"),
-        (corrupt_gzip, "has a body that does not decode (Content-Encoding: gzip)"),
-        (redirect_to_itself(LIST_1), "redirected back to a page already fetched"),
-        (redirect_onwards(LIST_1), "redirected again and again (a redirect loop)"),
-    ],
-    ids=["503", "garbage", "binary", "reset", "gzip", "redirect-to-itself", "redirect-onwards"],
-)
-def test_a_first_list_page_that_cannot_be_read_fails_the_run(
-    tmp_path: Path, fault: Fault, why: str
-) -> None:
-    with FaultyReplica({LIST_1: fault}) as server:
-        result, run = crawl(server, tmp_path)
-        list_url = server.base_url + LIST_1
+# Each way a first list page can fail, as the first list page of a channel of its own: one
+# crawl of all of them (a crawl's start-up costs seconds; each channel fails on its own).
+FIRST_PAGE_FAULTS: dict[str, tuple[Callable[[str], Fault], str]] = {
+    "e503": (lambda path: server_error, "answered 503"),
+    "garbage": (lambda path: garbage, "linked no article of the channel"),
+    "binary": (lambda path: binary, "is not an HTML page (image/png)"),
+    "reset": (lambda path: reset_mid_body, "could not be fetched"),
+    "gzip": (
+        lambda path: corrupt_gzip,
+        "has a body that does not decode (Content-Encoding: gzip)",
+    ),
+    "loop": (redirect_to_itself, "redirected back to a page already fetched"),
+    "onwards": (redirect_onwards, "redirected again and again (a redirect loop)"),
+}
+
+
+def test_a_first_list_page_that_cannot_be_read_fails_the_run(tmp_path: Path) -> None:
+    lists = {key: f"/{key}/index.shtml" for key in FIRST_PAGE_FAULTS}
+    faults = {lists[key]: make(lists[key]) for key, (make, _) in FIRST_PAGE_FAULTS.items()}
+    channels = "".join(
+        f'\n[sites.rmzxb.channels.{key}]\nname = "{key}"\nlist = "{path}"\n'
+        for key, path in lists.items()
+    )
+    with FaultyReplica(faults) as server:
+        result, run = crawl(server, tmp_path, *(f"rmzxb/{key}" for key in lists), seeds=channels)
+        base_url = server.base_url
     assert result.returncode == 1, result.stdout + result.stderr
     assert run["status"] == "failed"
-    assert f"xs: list page 1 {list_url} {why}" in run["error"]
-    assert why in result.stdout  # the summary names the page and the problem
-    assert run["walk"]["rmzxb/xs"]["failed_at"] == 1
+    for key, (_, why) in FIRST_PAGE_FAULTS.items():
+        list_url = base_url + lists[key]
+        assert f"{key}: list page 1 {list_url} {why}" in run["error"]
+        assert f"{list_url} {why}" in result.stdout  # the summary names the page and the problem
+        assert run["walk"][f"rmzxb/{key}"]["failed_at"] == 1
 
 
 def test_a_later_list_page_that_fails_is_named_and_the_next_crawl_walks_on(

@@ -240,6 +240,8 @@ def test_the_service_serves_the_drift_as_metrics(drifted: DriftedHome, scraped: 
     assert scraped.value("cppcc_archive_runs_total", **xs, status="failed") == 1
     assert scraped.value("cppcc_archive_runs_total", **yw, status="finished") == 1
     assert scraped.value("cppcc_archive_articles_new_total", **yw) == 24
+    assert scraped.value("cppcc_archive_articles_withdrawn", **yw) == 0  # none withdrawn
+    assert scraped.value("cppcc_archive_withdrawals_total", **yw) == 0
     assert scraped.value("cppcc_archive_run_duration_seconds_count", **yw) == 2
     assert scraped.value("cppcc_archive_warc_bytes_total", site="rmzxb") > 100_000
     last_success = scraped.value("cppcc_archive_last_success_timestamp_seconds", **yw)

@@ -21,6 +21,7 @@ from replicas.rmzxb.articles import replica_articles
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
 from tests.conftest import REPLICA_SEEDS, CliResult, run_cli, run_cli_reading
+from tests.test_reindex import dump
 
 ARTICLES = {article.key: article for article in replica_articles()}
 
@@ -213,3 +214,25 @@ def _capture(page: int, minute: int, capture_id: int) -> Capture:
 def test_latest_capture_of_each_page_in_page_order() -> None:
     captures = [_capture(2, 5, 1), _capture(1, 9, 2), _capture(1, 3, 3), _capture(2, 7, 4)]
     assert [c.id for c in reextract.latest_captures(captures)] == [2, 4]
+
+
+def test_two_jobs_leave_the_catalogue_one_job_leaves(
+    crawled: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, seeds = crawled
+    outcomes = {}
+    for jobs in ("1", "2"):
+        home = Home(tmp_path / f"jobs-{jobs}", seeds)
+        shutil.copytree(source, home.path)
+        # Some articles to restore, one that cannot be read: read by two processes, saved here.
+        home.sql("UPDATE articles SET title = 'x' WHERE id % 3 = 0")
+        home.sql("UPDATE articles SET content_id = '1' WHERE id % 4 = 1")
+        home.sql("UPDATE articles SET site = 'other' WHERE id = 2")
+        result = home.cli("reextract", "--jobs", jobs, "--format", "json")
+        assert result.returncode == 1, result.stderr
+        outcomes[jobs] = (json.loads(result.stdout), dump(home.path / "catalogue.sqlite3"))
+
+    assert outcomes["2"] == outcomes["1"]
+    report, tables = outcomes["2"]
+    assert report["changed"] > 2 and report["failed"] == 1
+    assert len(tables["versions"]) == len(tables["articles"]) + report["changed"]

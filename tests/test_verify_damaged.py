@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.archive import spans
 from pipelines.warc.exchange import HttpExchange
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.writer import WarcWriter
@@ -371,3 +372,45 @@ def _same_length_member(record: bytes, length: int) -> bytes:
             trailer = struct.pack("<II", zlib.crc32(record), len(record) & 0xFFFFFFFF)
             return header + b"\x00" * pad + body + trailer
     raise AssertionError("could not recompress the member into its own length")
+
+
+# -- on several processes -------------------------------------------------------------------------
+
+
+def test_a_damaged_file_among_several_is_reported_alike_with_two_jobs(
+    article_file: ArticleFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _home(article_file, tmp_path)
+    for part in (1, 2):  # two clean files beside the damaged one
+        with WarcWriter(home / "warc", hostname="test", pid=1 + part) as writer:
+            for number in range(1000 * part, 1000 * part + 40):
+                writer.write_exchange(_article(number))
+    (tmp_path / "none").mkdir()
+    assert cli(home, article_file, "reindex", str(tmp_path / "none")).returncode == 0  # schema
+
+    alone = _verify(home, article_file, "--jobs", "1")
+    monkeypatch.setattr(spans, "SPAN_SIZE", 100_000)  # the damaged file read in several spans
+    together = _verify(home, article_file, "--jobs", "2")
+
+    assert together == alone
+    code, report = together
+    assert code == 1 and report["files"] == 3
+    assert problems(report, "garbage") == [
+        (article_file.path.name, article_file.garbled.offset, garbage_detail(article_file))
+    ]
+    assert len(problems(report, "uncatalogued-article")) == ARTICLES - 1 + 80
+
+
+def test_reindex_with_two_jobs_catalogues_every_article_after_a_garbage_member(
+    article_file: ArticleFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spans, "SPAN_SIZE", 100_000)  # the damaged file read in several spans
+    home = _home(article_file, tmp_path)
+
+    result = cli(home, article_file, "reindex", "--jobs", "2")
+
+    assert result.returncode == 1
+    path = home / "warc" / article_file.path.name
+    assert f"damaged, not read: {path}:{article_file.garbled.offset}: " in result.stdout
+    assert garbage_detail(article_file) in result.stdout
+    assert catalogued(home, article_file) == sorted(article_file.urls)

@@ -150,6 +150,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
                                                  "--limit", "3"]),
         (f"q={quote('政协')}", ["--search", "政协"]),
         (f"q={quote('政协 协商')}&channel=xs", ["--search", "政协 协商", "--channel", "xs"]),
+        (f"q={quote('政协')}&sort=relevance", ["--search", "政协", "--sort", "relevance"]),
+        (f"q={quote('政协')}&sort=newest", ["--search", "政协", "--sort", "newest"]),
         (f"section={quote('政协动态')}", ["--section", "政协动态"]),
     ],
 )  # fmt: skip
@@ -181,10 +183,22 @@ def test_pages_of_articles_add_up_to_the_whole_list(archive: Archive) -> None:
 def test_search_pages_carry_the_total_and_the_next_link(archive: Archive) -> None:
     everything = archive.json("articles", "--search", "政协", "--limit", "100")
     first = archive.web.get(f"/api/articles?q={quote('政协')}&limit=2").json()
-    assert first["total"] == len(everything) > 2
+    assert first["total"] == len(everything) > 2 and first["total_exact"] is True
     assert first["next"] == f"/api/articles?q={quote('政协')}&limit=2&offset=2"
     second = archive.web.get(first["next"]).json()
     assert first["articles"] + second["articles"] == everything[:4]
+
+
+def test_a_search_is_newest_first_unless_asked_by_relevance(archive: Archive) -> None:
+    newest = archive.web.get(f"/api/articles?q={quote('政协')}&limit=100").json()["articles"]
+    times = [article["published_at"] for article in newest]
+    assert times == sorted(times, reverse=True) and len(times) > 2
+    ranked = archive.web.get(f"/api/articles?q={quote('政协')}&limit=100&sort=relevance")
+    assert {a["id"] for a in ranked.json()["articles"]} == {a["id"] for a in newest}
+    wrong = archive.web.get(f"/api/articles?q={quote('政协')}&sort=oldest")
+    assert wrong.status == 422 and "sort" in wrong.body.decode()
+    page = archive.web.get(f"/?q={quote('政协')}&sort=relevance")
+    assert page.status == 200 and '<option value="relevance" selected>' in page.text
 
 
 def test_an_article_and_its_versions_are_as_show_gives_them(archive: Archive) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from pipelines.catalogue.models import SHANGHAI
 from pipelines.catalogue.queries import count_articles, find_article, get_run, list_articles
 from pipelines.catalogue.queries import list_runs as query_runs
-from pipelines.catalogue.search import DEFAULT_LIMIT, count_search, hit_view, search_articles
+from pipelines.catalogue.search import (
+    COUNT_CAP,
+    DEFAULT_LIMIT,
+    count_search,
+    hit_view,
+    search_articles,
+)
 from pipelines.catalogue.versions import versions_view
 from pipelines.catalogue.views import article_summary, article_view, run_view
 from pipelines.errors import UsageError
@@ -103,6 +109,10 @@ def articles(
     db: Db,
     found: Annotated[Catalogue, Depends(catalogue)],
     q: Annotated[str | None, Query(max_length=200, description="full-text search")] = None,
+    sort: Annotated[
+        Literal["newest", "relevance"],
+        Query(description="order of a search (q): newest published first, or relevance"),
+    ] = "newest",
     site: Text = None,
     channel: Text = None,
     section: Text = None,
@@ -114,7 +124,10 @@ def articles(
     offset: Annotated[Whole, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """As `cppcc-archive articles --format json` (with `q`: `--search`), a page at a time:
-    `total` matching, and `next`, the link to the following page (null on the last)."""
+    `total` matching, and `next`, the link to the following page (null on the last).
+
+    A search counts its matches up to 1,000 or to the end of the page, whichever is more:
+    past that `total` is a lower bound and `total_exact` is false."""
     found.check_site_channel(db, site, channel)
     filters: dict[str, Any] = {"site": site, "channel": channel, "since": since,
                                "until": until, "section": section, "source": source}  # fmt: skip
@@ -122,17 +135,18 @@ def articles(
         if changed_since is not None:
             raise UsageError("q and changed_since do not combine; use one of them")
         limit = DEFAULT_LIMIT if limit is None else limit
-        hits = search_articles(db, q, limit=limit, offset=offset, **filters)
+        hits = search_articles(db, q, sort=sort, limit=limit, offset=offset, **filters)
         records = [hit_view(hit) for hit in hits]
-        total = count_search(db, q, **filters)
+        count = count_search(db, q, cap=max(COUNT_CAP, offset + limit), **filters)
+        total, exact = count.value, count.exact
     else:
         limit = 50 if limit is None else limit
         rows = list_articles(db, **filters, changed_since=changed_since, limit=limit,
                              offset=offset, summary_only=True)  # fmt: skip
         records = [article_summary(row) for row in rows]
-        total = count_articles(db, **filters, changed_since=changed_since)
-    more = limit > 0 and offset + len(records) < total
-    return {"total": total, "limit": limit, "offset": offset,
+        total, exact = count_articles(db, **filters, changed_since=changed_since), True
+    more = limit > 0 and (offset + len(records) < total or not exact)
+    return {"total": total, "total_exact": exact, "limit": limit, "offset": offset,
             "next": _page_link(request, offset + limit) if more else None,
             "articles": records}  # fmt: skip
 

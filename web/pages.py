@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.catalogue.models import SHANGHAI, ArticleRecord
 from pipelines.catalogue.queries import article_months, find_article, list_articles, list_runs
-from pipelines.catalogue.search import count_search, search_articles
+from pipelines.catalogue.search import COUNT_CAP, count_search, search_articles
 from pipelines.catalogue.versions import versions_view
 from pipelines.catalogue.views import article_summary, article_view, run_view
 from pipelines.errors import UsageError
@@ -40,16 +40,17 @@ def search_page(
     request: Request,
     db: Db,
     q: Annotated[str, Query(max_length=200)] = "",
+    sort: Annotated[Literal["newest", "relevance"], Query()] = "newest",
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """The search form, and what it found, with each hit marked in its snippet."""
-    context: dict[str, Any] = {"q": q, "offset": offset, "hits": [], "total": None}
+    context: dict[str, Any] = {"q": q, "sort": sort, "offset": offset, "hits": [], "total": None}
     found: Catalogue = request.app.state.catalogue
     context["channels"] = [(c.site, c.key, c.name) for c in found.seeds.channels()]
     if q.strip():
         try:
-            hits = search_articles(db, q, limit=PAGE_SIZE, offset=offset)
-            context["total"] = count_search(db, q)
+            hits = search_articles(db, q, sort=sort, limit=PAGE_SIZE, offset=offset)
+            context["total"] = count_search(db, q, cap=max(COUNT_CAP, offset + PAGE_SIZE))
         except UsageError as exc:
             context["error"] = str(exc)
             return _render(request, "search.html", context, status=422)
@@ -57,7 +58,7 @@ def search_page(
             {**article_summary(hit.article), "snippet": marked(hit.snippet, hit.highlights)}
             for hit in hits
         ]
-        if offset + len(hits) < context["total"]:
+        if context["total"].more_than(offset + len(hits)):
             context["next_offset"] = offset + PAGE_SIZE
     else:
         context["latest"] = [

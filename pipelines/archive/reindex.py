@@ -18,17 +18,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.archive.reading import (
+    Described,
+    NotModified,
+    Read,
+    Response,
+    Unreadable,
+    read_files,
+)
 from pipelines.catalogue.records import ArchivedResponse, save_records
 from pipelines.catalogue.writes import ArticleOutcome, save_article, save_rejection
-from pipelines.metadata import ArchivedArticle, parse_fields
+from pipelines.metadata import ArchivedArticle
 from pipelines.normalise import NotNormalisable, normalise_page
-from pipelines.normalise.urls import seeded_article_site
 from pipelines.seeds import Seeds, Site
 from pipelines.warc.location import RecordLocation
 from pipelines.warc.naming import OPEN_SUFFIX, WARC_SUFFIX
 from pipelines.warc.reader import RecordUnreadable, read_stored_response
-from pipelines.warc.records import parse_not_modified
-from pipelines.warc.scan import Damage, ScannedRecord, scan_warc
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +103,20 @@ def reindex(
     seeds: Seeds,
     report: ReindexReport,
     on_progress: Callable[[str], None] | None = None,
+    jobs: int | None = 1,
 ) -> ReindexReport:
-    """Catalogue what `files` hold; safe to run again (records and captures are not doubled)."""
+    """Catalogue what `files` hold; safe to run again (records and captures are not doubled).
+
+    The files are read on `jobs` processes (pipelines/archive/spans.py); this one writes the
+    catalogue, in the order one process reading the files in turn would, so version numbers
+    and first-seen dates do not depend on `jobs`.
+    """
     scan = _Scan()
-    for path in files:
-        _read_file(path, scan, seeds, report)
+    for path, read in read_files(files, seeds.sites, jobs):
+        report.files += 1
+        report.records += read.records
+        for item in read.items:
+            _take(item, scan, path, report)
         if on_progress:
             on_progress(f"read {path.name}")
     responses = list(scan.responses.values())
@@ -110,11 +124,14 @@ def reindex(
         with sessions.begin() as session:
             save_records(session, responses[start : start + COMMIT_EVERY], run_id=None)
     described = {page for _, meta in scan.described for _, page in meta.pages}
-    for index, (location, meta) in enumerate(sorted(scan.described, key=_by_date)):
+    replayed = sorted(scan.described, key=_by_date)
+    for start in range(0, len(replayed), COMMIT_EVERY):
+        # A batch a transaction: a stop (Ctrl-C, SIGTERM) keeps the batches before it whole.
         with sessions.begin() as session:
-            _replay(session, location, meta, scan, report)
-        if on_progress and (index + 1) % COMMIT_EVERY == 0:
-            on_progress(f"catalogued {index + 1} articles")
+            for location, meta in replayed[start : start + COMMIT_EVERY]:
+                _replay(session, location, meta, scan, report)
+        if on_progress and start + COMMIT_EVERY <= len(replayed):
+            on_progress(f"catalogued {start + COMMIT_EVERY} articles")
     for record_id, (folder, location, site) in scan.pages.items():
         if record_id not in described:
             with sessions.begin() as session:
@@ -126,53 +143,28 @@ def _by_date(item: tuple[RecordLocation, ArchivedArticle]) -> Any:
     return (item[0].fetched_at, item[0].filename, item[0].offset)
 
 
-def _read_file(path: Path, scan: _Scan, seeds: Seeds, report: ReindexReport) -> None:
-    report.files += 1
-    try:
-        for item in scan_warc(path):
-            if isinstance(item, Damage):
-                # One damaged member costs its own record: the scan goes on after it.
-                report.unreadable.append(f"{path}:{item.offset}: {item.detail}")
-                continue
-            report.records += 1
-            _take(item, scan, seeds, path.parent, report)
-    except OSError as exc:
-        report.unreadable.append(f"{path}: cannot be read: {exc}")
-
-
-def _take(
-    record: ScannedRecord, scan: _Scan, seeds: Seeds, folder: Path, report: ReindexReport
-) -> None:
-    location = record.location
-    if record.record_type in ("response", "revisit"):
-        _add_response(scan, location, record.http_headers)
-        if record.record_type == "response" and record.http_status == 200:
-            site = seeded_article_site(location.url, seeds.sites)
-            if site is not None:  # list pages, pictures, robots.txt are never articles
-                scan.pages[location.record_id] = (folder, location, site)
-    elif record.record_type == "metadata":
-        try:
-            meta = parse_fields(record.block)
-        except (ValueError, KeyError, TypeError) as exc:
-            # One garbled record costs its article, not the rest of the file.
-            report.unreadable.append(f"{folder / location.filename}:{location.offset}: {exc}")
-            return
-        if meta is not None:
-            scan.described.append((location, meta))
-            return
-        not_modified = parse_not_modified(record.block)
+def _take(item: Read, scan: _Scan, path: Path, report: ReindexReport) -> None:
+    """One thing read from the file at `path`, into what is to be written."""
+    if isinstance(item, Unreadable):
+        report.unreadable.append(f"{path}{item.where}: {item.detail}")
+        return
+    location = item.location
+    if isinstance(item, Response):
+        _add_response(scan, location, item.validators)
+        if item.article_site is not None:
+            scan.pages[location.record_id] = (path.parent, location, item.article_site)
+    elif isinstance(item, Described):
+        scan.described.append((location, item.meta))
+    elif isinstance(item, NotModified):
         revisit = scan.by_id.get(location.refers_to or "")
-        if not_modified is not None and revisit is not None:
+        if revisit is not None:
             # A 304's status and headers sit beside its revisit, which has no HTTP head.
-            status, headers = not_modified
-            _add_response(scan, replace(revisit, status=status), headers)
+            _add_response(scan, replace(revisit, status=item.status), item.validators)
 
 
 def _add_response(
-    scan: _Scan, location: RecordLocation, http_headers: Sequence[tuple[str, str]]
+    scan: _Scan, location: RecordLocation, validators: tuple[str | None, str | None]
 ) -> None:
-    headers = {name.lower(): value for name, value in http_headers}
-    validators = (headers.get("etag"), headers.get("last-modified"))
     scan.responses[location.record_id] = ArchivedResponse(location, *validators)
     scan.by_id[location.record_id] = location
 

@@ -13,8 +13,9 @@ running crawl may be writing them). `--repair` closes the `.open` files of dead 
 
 from __future__ import annotations
 
+import itertools
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pipelines.archive.spans import (
+    Span,
+    bytes_of,
+    enough_bytes,
+    file_spans,
+    item_end,
+    jobs_for,
+    parallel_map,
+)
 from pipelines.catalogue.audit import (
     capture_places,
     catalogued_page_ids,
@@ -102,9 +112,19 @@ ScanCache = dict[str, tuple[tuple[int, int], FileScan]]  # name -> ((size, mtime
 def scan_file(path: Path) -> FileScan:
     """Read every record of a closed WARC file, checking each is whole and its digests match;
     a damaged member is reported where it is and the records after it are read on."""
-    scan = FileScan(path.name)
+    return scan_span(Span(path, 0, path.stat().st_size))[0]
+
+
+def scan_span(span: Span) -> tuple[FileScan, int]:
+    """The scan of a span of a file (see spans.py), and where its last item ends."""
+    path = span.path
+    scan = FileScan(path.name, end=span.start)
+    reached = span.start
     try:
-        for item in scan_warc(path, check_digests=True, keep_blocks=False):
+        items = scan_warc(path, check_digests=True, keep_blocks=False, start=span.start,
+                          stop=span.stop)  # fmt: skip
+        for item in items:
+            reached = item_end(item, span.stop)
             if isinstance(item, Damage):
                 scan.damaged.append(item)
                 scan.problems.append(Problem(item.kind, path.name, item.offset, item.detail))
@@ -114,7 +134,27 @@ def scan_file(path: Path) -> FileScan:
         text = f"unreadable: the file cannot be read from offset {scan.end} on ({_one_line(exc)})"
         scan.damaged.append(Damage("garbage", scan.end, None, text))
         scan.problems.append(Problem("unreadable", path.name, scan.end, text))
-    return scan
+        reached = -1  # no span after it can be trusted to follow on
+    return scan, reached
+
+
+def _joined(path: Path, parts: Sequence[tuple[Span, tuple[FileScan, int]]]) -> FileScan:
+    """One file's scan from its spans' scans, as reading it whole gives; read again whole in
+    the (never seen) case where a span's last item ran past where the next span starts."""
+    if len(parts) == 1:
+        return parts[0][1][0]
+    for (_, (_, reached)), (after, _) in itertools.pairwise(parts):
+        if reached != after.start:
+            return scan_file(path)
+    whole = FileScan(path.name)
+    for _, (scan, _) in parts:
+        whole.records += scan.records
+        whole.ids.update(scan.ids)
+        whole.entries += scan.entries
+        whole.end = max(whole.end, scan.end)
+        whole.damaged += scan.damaged
+        whole.problems += scan.problems
+    return whole
 
 
 def _take_record(path: Path, scan: FileScan, record: ScannedRecord) -> None:
@@ -144,21 +184,31 @@ def _one_line(exc: BaseException) -> str:
 
 
 def scan_files(
-    warc_dir: Path, cache: ScanCache, on_progress: Callable[[str], None] | None = None
+    warc_dir: Path,
+    cache: ScanCache,
+    on_progress: Callable[[str], None] | None = None,
+    jobs: int | None = 1,
 ) -> dict[str, FileScan]:
-    """Scans of the closed WARC files in `warc_dir`; files unchanged since `cache` saw them are
-    not read again."""
-    scans = {}
+    """Scans of the closed WARC files in `warc_dir`, read on `jobs` processes; files unchanged
+    since `cache` saw them are not read again."""
+    paths, keys = [], {}
     for path in sorted(warc_dir.glob(f"*{WARC_SUFFIX}")):
         stat = path.stat()
-        key = (stat.st_size, stat.st_mtime_ns)
+        keys[path.name] = (stat.st_size, stat.st_mtime_ns)
         cached = cache.get(path.name)
-        if cached is None or cached[0] != key:
-            cache[path.name] = (key, scan_file(path))
+        if cached is None or cached[0] != keys[path.name]:
+            paths.append(path)
+    jobs = jobs_for(jobs, bytes_of(paths), enough_bytes())
+    spans = file_spans(paths, jobs)
+    parts: dict[Path, list[tuple[Span, tuple[FileScan, int]]]] = {path: [] for path in paths}
+    for span, scanned in zip(spans, parallel_map(scan_span, spans, jobs), strict=True):
+        parts[span.path].append((span, scanned))
+        if span.stop == span.path.stat().st_size:  # the file's last span: the file is read
+            cache[span.path.name] = (keys[span.path.name], _joined(span.path, parts[span.path]))
             if on_progress:
-                on_progress(f"verify: read {path.name}: {cache[path.name][1].records} records")
-        scans[path.name] = cache[path.name][1]
-    return scans
+                name = span.path.name
+                on_progress(f"verify: read {name}: {cache[name][1].records} records")
+    return {name: cache[name][1] for name in keys}
 
 
 # -- the catalogue against the files --------------------------------------------------------------
@@ -356,14 +406,15 @@ def verify_archive(
     on_progress: Callable[[str], None] | None = None,
     host: str | None = None,
     is_alive: Callable[[int], bool] = pid_is_alive,
+    jobs: int | None = 1,
 ) -> Verification:
     """Check every closed WARC file in `warc_dir` and the catalogue in `session` (read only).
 
     The files are read before the first query, so no transaction is open during the long
-    part; the caller ends the session's transaction.
+    part; the caller ends the session's transaction. The files are read on `jobs` processes.
     """
     host = host or socket.gethostname()
-    scans = scan_files(warc_dir, cache if cache is not None else {}, on_progress)
+    scans = scan_files(warc_dir, cache if cache is not None else {}, on_progress, jobs)
     result = Verification(files=len(scans), records=sum(s.records for s in scans.values()))
     for scan in scans.values():
         result.problems += scan.problems

@@ -1,43 +1,77 @@
 """Full-text search of the catalogue: bigram terms in SQLite FTS5 or a PostgreSQL GIN index.
 
-One search table per back end, keyed by article id: SQLite's is an FTS5 table of the
-article's terms per field; PostgreSQL's holds one weighted `tsvector` per article, written
-as a literal so the database's locale cannot change what counts as a word. Queries are
-phrases of bigrams (pipelines/catalogue/bigrams.py); every part of a query must match;
-articles whose title matches come first, then by relevance, then newest first.
+One search row per article (search_index.py), keyed in publication order. Queries are
+phrases of bigrams (pipelines/catalogue/bigrams.py); every part of a query must match.
+Two orders: newest first (published_at, then id, descending), which reads the index
+backwards and stops after the page asked for, whatever the number of matches; and
+relevance, which ranks the newest RELEVANCE_WINDOW matches (title hits first, then bm25 on
+SQLite or ts_rank on PostgreSQL, then newest) and goes on newest first after them, so that
+no query reads every match of a term in most articles. Counts stop at COUNT_CAP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, terms
 from pipelines.catalogue.models import ArticleRecord
 from pipelines.catalogue.queries import article_filters
+from pipelines.catalogue.search_index import (
+    FIRST_SECOND,
+    KEY_ID_BITS,
+    KEY_ID_MASK,
+    LAST_SECOND,
+    SEARCH_TABLE,
+    article_fields,
+    index_article,
+    index_articles,
+    key_of_time,
+)
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
+from pipelines.normalise import SHANGHAI
 
-SEARCH_TABLE = "article_search"
 # SQLite FTS5 makes shadow tables named after its table: not part of the models.
 SEARCH_TABLES = (SEARCH_TABLE, *(f"{SEARCH_TABLE}_{s}" for s in ("data", "idx", "content",
                                                                  "docsize", "config")))  # fmt: skip
-FIELDS = ("title", "subtitle", "body", "captions")
-POSTGRES_WEIGHTS = {"title": "A", "subtitle": "B", "captions": "C", "body": "D"}
 SQLITE_WEIGHTS = (10.0, 4.0, 1.0, 2.0)  # bm25 weight of each of FIELDS
 SNIPPET_WIDTH = 40  # characters of context around the first hit
 DEFAULT_LIMIT = 20
+SORTS = ("newest", "relevance")
+# Relevance ranks this many of the newest matches; later ones follow newest first. Ranking
+# reads each one's terms (bm25, ts_rank): a thousand take milliseconds, all of a common
+# term's hundreds of thousands took seconds.
+RELEVANCE_WINDOW = 1000
+# A count stops here and says "more than" (MatchCount): counting every match of a common
+# term reads its whole index entry, as slow as ranking them all.
+COUNT_CAP = 1000
+# Keys of times at the ends of the keys' years, where times beyond count as the end.
+FIRST_KEY, LAST_KEY = FIRST_SECOND << KEY_ID_BITS, LAST_SECOND << KEY_ID_BITS
 
 
 def outside_search(item: Any, name: str | None, type_: str, *args: Any) -> bool:
     """Alembic's include_object: the search tables are made by hand, not from the models."""
-    table = name if type_ == "table" else getattr(getattr(item, "table", None), "name", None)
-    return table not in SEARCH_TABLES
+    table_ = name if type_ == "table" else getattr(getattr(item, "table", None), "name", None)
+    return table_ not in SEARCH_TABLES
 
 
 @dataclass(frozen=True)
@@ -50,6 +84,21 @@ class SearchHit:
     highlights: tuple[tuple[int, int], ...]  # [start, end) of each hit in the snippet
 
 
+@dataclass(frozen=True)
+class MatchCount:
+    """How many articles a search finds: `value` exactly, or more than `value` (the cap)."""
+
+    value: int
+    exact: bool
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" if self.exact else f"more than {self.value:,}"
+
+    def more_than(self, shown: int) -> bool:
+        """Whether articles beyond the first `shown` exist."""
+        return shown < self.value or not self.exact
+
+
 def hit_view(hit: SearchHit) -> dict[str, Any]:
     """One line of a search's results: the article's summary, where it matched, its snippet."""
     return {
@@ -60,60 +109,11 @@ def hit_view(hit: SearchHit) -> dict[str, Any]:
     }
 
 
-def article_fields(record: Any) -> dict[str, str]:
-    """The searchable text of an article (a row with title, subtitle, paragraphs, images)."""
-    return {
-        "title": record.title or "",
-        "subtitle": record.subtitle or "",
-        "body": "\n".join(record.paragraphs or ()),
-        "captions": "\n".join(image.get("caption") or "" for image in record.images or ()),
-    }
-
-
-def index_article(session: Session, record: ArticleRecord) -> None:
-    """Put the article's current text in the search table (replacing what was there)."""
-    index_text(session, record.id, article_fields(record))
-
-
-def index_text(session: Session, article_id: int, fields: dict[str, str]) -> None:
-    """Index the searchable `fields` (see article_fields) of the article with this id."""
-    record_id = article_id
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                f"INSERT INTO {SEARCH_TABLE} (article_id, document) "
-                "VALUES (:id, CAST(:document AS tsvector)) "
-                "ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
-            ),
-            {"id": record_id, "document": tsvector_literal(fields)},
-        )
-        return
-    session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": record_id})
-    session.execute(
-        text(
-            f"INSERT INTO {SEARCH_TABLE} (rowid, {', '.join(FIELDS)}) "
-            f"VALUES (:id, {', '.join(':' + name for name in FIELDS)})"
-        ),
-        {"id": record_id, **{name: " ".join(terms(fields[name])) for name in FIELDS}},
-    )
-
-
-def tsvector_literal(fields: dict[str, str]) -> str:
-    """A `tsvector` of the fields' terms with positions and weights, e.g. `'河南':1A`."""
-    positions: dict[str, list[str]] = {}
-    position = 0
-    for name in FIELDS:
-        for term in terms(fields[name]):
-            position = min(position + 1, 16383)  # PostgreSQL's largest position
-            positions.setdefault(term, []).append(f"{position}{POSTGRES_WEIGHTS[name]}")
-        position = min(position + 1, 16383)  # a gap: no phrase spans two fields
-    return " ".join(f"{_quoted(term)}:{','.join(marks[:256])}" for term, marks in positions.items())
-
-
 def search_articles(
     session: Session,
     query: str,
     *,
+    sort: str = "newest",
     limit: int | None = DEFAULT_LIMIT,
     offset: int = 0,
     site: str | None = None,
@@ -124,36 +124,30 @@ def search_articles(
     since: date | None = None,
     until: date | None = None,
 ) -> list[SearchHit]:
-    """The articles matching every part of `query`, best first, at most `limit` (None: all)
-    after the first `offset`."""
-    ranked, filters = _matching(
-        session, query, site=site, channel=channel, section=section, source=source,
-        editor=editor, since=since, until=until,
-    )  # fmt: skip
-    statement = (
-        select(ArticleRecord, ranked.c.title_match)
-        .join(ranked, ranked.c.article_id == ArticleRecord.id)
-        .where(*filters)
-        .order_by(
-            ranked.c.title_match.desc(),
-            ranked.c.score.desc(),
-            ArticleRecord.published_at.desc(),
-            ArticleRecord.id.desc(),
-        )
-        .limit(limit)
-        .offset(offset)
-    )
+    """The articles matching every part of `query` in `sort` order (SORTS), at most `limit`
+    (None: all) after the first `offset`."""
+    if sort not in SORTS:
+        raise UsageError(f"search sort {sort!r}: give one of {', '.join(SORTS)}")
+    phrases = _checked_phrases(query)
+    matches = _Matches(session, phrases, site=site, channel=channel, section=section,
+                       source=source, editor=editor, since=since, until=until)  # fmt: skip
+    if sort == "newest":
+        ids = matches.newest(limit, offset)
+    else:
+        ids = _by_relevance(matches, phrases, limit, offset)
+    found = session.scalars(select(ArticleRecord).where(ArticleRecord.id.in_(ids)))
+    records = {record.id: record for record in found}
     words = needles(query)
-    return [
-        _hit(record, bool(title_match), words)
-        for record, title_match in session.execute(statement).all()
-    ]
+    # An article deleted since its id was read (another transaction) is left out.
+    found_in_order = [records[i] for i in ids if i in records]
+    return [_hit(r, title_matches(phrases, r.title), words) for r in found_in_order]
 
 
 def count_search(
     session: Session,
     query: str,
     *,
+    cap: int = COUNT_CAP,
     site: str | None = None,
     channel: str | None = None,
     section: str | None = None,
@@ -161,26 +155,218 @@ def count_search(
     editor: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> int:
-    """How many articles search_articles would find without a limit, for the same filters."""
-    ranked, filters = _matching(
-        session, query, site=site, channel=channel, section=section, source=source,
-        editor=editor, since=since, until=until,
-    )  # fmt: skip
-    statement = (
-        select(func.count(ArticleRecord.id))
-        .join(ranked, ranked.c.article_id == ArticleRecord.id)
-        .where(*filters)
-    )
-    return int(session.scalar(statement) or 0)
+) -> MatchCount:
+    """How many articles search_articles would find without a limit, counted up to `cap`."""
+    matches = _Matches(session, _checked_phrases(query), site=site, channel=channel,
+                       section=section, source=source, editor=editor, since=since,
+                       until=until)  # fmt: skip
+    found = matches.count(cap + 1)
+    return MatchCount(min(found, cap), exact=found <= cap)
 
 
-def _matching(session: Session, query: str, **filters: Any) -> tuple[Any, list[Any]]:
-    """What search_articles and count_search share: the ranked ids of the articles matching
-    `query` (a subquery), and the WHERE clauses of the other filters."""
-    phrases = _checked_phrases(query)
-    _prefer_the_index(session)
-    return _ranked_ids(session, phrases), article_filters(**filters)
+def title_matches(phrases: Sequence[Sequence[str]], title: str | None) -> bool:
+    """Whether every phrase of a query is in `title`, as the index would find it there."""
+    # Terms hold neither spaces nor control characters: joined by one, a phrase is a
+    # substring exactly where its terms follow each other.
+    joined = "\x1f" + "\x1f".join(terms(title or "")) + "\x1f"
+    return all("\x1f" + "\x1f".join(phrase) + "\x1f" in joined for phrase in phrases)
+
+
+def _by_relevance(
+    matches: _Matches, phrases: list[list[str]], limit: int | None, offset: int
+) -> list[int]:
+    """Ids of the page of the relevance order: the newest RELEVANCE_WINDOW matches ranked,
+    then the matches after them newest first."""
+    ids: list[int] = []
+    if offset < RELEVANCE_WINDOW:
+        window = matches.newest_scored(RELEVANCE_WINDOW)
+        ranked = sorted(
+            window,
+            key=lambda row: (title_matches(phrases, row[2]), row[1], row[0]),
+            reverse=True,
+        )
+        end = None if limit is None else offset + limit
+        ids = [key & KEY_ID_MASK for key, _, _ in ranked[offset:end]]
+        if len(window) < RELEVANCE_WINDOW or (limit is not None and len(ids) == limit):
+            return ids
+    rest = None if limit is None else limit - len(ids)
+    return ids + matches.newest(rest, max(offset, RELEVANCE_WINDOW))
+
+
+class _Matches:
+    """The rows of the search table matching a query's phrases and the other filters, in
+    key order: what every kind of search reads, as SQL statements."""
+
+    # SQL expressions of the dialect's search table (SQLAlchemy's types vary by expression).
+    search: Any
+    key: Any
+    article_id: Any
+    match: Any
+    score: Any
+
+    def __init__(self, session: Session, phrases: list[list[str]], **filters: Any) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+        self.bounds, filters = _key_bounds(filters)
+        self.filters = article_filters(**filters)
+        _prefer_the_index(session)
+        if self.dialect == "postgresql":
+            columns = ("article_id", Integer), ("sort_key", BigInteger), ("document", TSVECTOR)
+            search = table(SEARCH_TABLE, *(column(name, kind) for name, kind in columns))
+            self.search, self.key, self.article_id = search, search.c.sort_key, search.c.article_id
+            self.query_text = _ts_query(phrases)
+            query = cast(literal(self.query_text), TSQUERY)
+            self.match = search.c.document.op("@@")(query)
+            self.score = func.ts_rank(search.c.document, query)
+        else:
+            search = table(SEARCH_TABLE, column("rowid", BigInteger))
+            self.search, self.key = search, search.c.rowid
+            self.article_id = search.c.rowid.op("&")(KEY_ID_MASK)
+            fts: Any = literal_column(SEARCH_TABLE)
+            self.match = fts.op("MATCH")(literal(_fts_query(phrases)))
+            self.score = -func.bm25(fts, *SQLITE_WEIGHTS)
+
+    def statement(self, *columns: Any, wanted: int | None, articles: bool = False) -> Any:
+        """SELECT `columns` of the matching rows, newest first, joined to their articles when
+        a filter or a column needs them; read the way that suits the first `wanted` rows."""
+        statement = select(*columns).select_from(self.search)
+        if articles or self.filters:
+            statement = statement.join(ArticleRecord, ArticleRecord.id == self.article_id)
+        match, order, bounded = self.match, self.key, self.key
+        if self.dialect == "postgresql":
+            # The planner prices a row's @@ as a few operators; it is a read and a
+            # decompression of the article's tsvector. So the choice is made here: a term
+            # in many rows walks the sort key's index backwards (written so that the GIN
+            # index cannot serve it), a rare one takes its rows from the GIN index and sorts
+            # them (written so that the key's index cannot give the order).
+            if wanted is not None and self._walk_is_cheaper(wanted):
+                match = match.is_(True)
+                if self.filters:
+                    # Written over both tables, the match is tested after the join: only
+                    # the rows the articles' filters keep have their tsvector read; and the
+                    # join a loop over the walk (a hash join would read every row first).
+                    match = case((ArticleRecord.id == self.article_id, self.match))
+                    self._loop_joins_only(True)
+            else:
+                # Neither the order nor the dates from the key's index: a range of dates
+                # scanned there would read the tsvector of every row in it.
+                order = bounded = self.key + 0
+                if self.filters:
+                    self._loop_joins_only(False)
+        return statement.where(match, *self.bounds(bounded), *self.filters).order_by(order.desc())
+
+    def _loop_joins_only(self, only: bool) -> None:
+        """Keep PostgreSQL to nested loops for joins, or not, for the rest of the
+        transaction (which is the search: each of its statements says which it needs)."""
+        for method in ("hashjoin", "mergejoin"):
+            value = "off" if only else "DEFAULT"
+            self.session.execute(text(f"SET LOCAL enable_{method} = {value}"))
+
+    def newest(self, limit: int | None, offset: int) -> list[int]:
+        """Article ids, newest first."""
+        wanted = None if limit is None else limit + offset
+        statement = self.statement(self.key, wanted=wanted).limit(limit).offset(offset)
+        return [key & KEY_ID_MASK for key in self.session.scalars(statement)]
+
+    def newest_scored(self, count: int) -> list[tuple[int, float, str]]:
+        """The newest `count` matches' (key, score, title)."""
+        if self.dialect == "postgresql":
+            # The newest first, then ts_rank of those alone: it reads each one's tsvector.
+            columns = self.key, self.article_id, self.search.c.document
+            window = self.statement(*columns, wanted=count).limit(count).subquery()
+            query = cast(literal(self.query_text), TSQUERY)
+            statement = select(
+                window.c.sort_key, func.ts_rank(window.c.document, query), ArticleRecord.title
+            ).join(ArticleRecord, ArticleRecord.id == window.c.article_id)
+        else:
+            statement = self.statement(
+                self.key, self.score, ArticleRecord.title, wanted=count, articles=True
+            ).limit(count)
+        return [(key, score, title) for key, score, title in self.session.execute(statement)]
+
+    def count(self, at_most: int) -> int:
+        """How many rows match, counted up to `at_most`: the first `at_most` newest."""
+        found = self.statement(self.key, wanted=at_most).limit(at_most).subquery()
+        return int(self.session.scalar(select(func.count()).select_from(found)) or 0)
+
+    def _walk_is_cheaper(self, wanted: int) -> bool:
+        """Whether reading the newest rows until `wanted` match reads fewer tsvectors than
+        the rows the GIN index gives, by the planner's estimates (PostgreSQL's statistics of
+        the terms): M of N rows matching, the walk reads wanted * N / M rows (at most those
+        of the dates asked for), the GIN index gives M."""
+        rows = self.session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+            {"name": SEARCH_TABLE},
+        )
+        if not rows or rows <= 0:  # never analysed: the GIN index's work is bounded
+            return False
+        everywhere = self._estimate(select(self.key).where(self.match))
+        walked = wanted * rows / max(everywhere, 1.0)
+        if self.bounds(self.key):  # the walk stops at the end of the dates at the latest
+            here = self._estimate(select(self.key).where(self.match, *self.bounds(self.key)))
+            walked = min(walked, rows * here / max(everywhere, 1.0))
+        return walked < everywhere
+
+    def _estimate(self, statement: Any) -> float:
+        """The planner's estimate of the rows `statement` returns."""
+        sql = statement.compile(self.session.get_bind(), compile_kwargs={"literal_binds": True})
+        [[plan]] = self.session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}")).one()
+        return float(plan["Plan"]["Plan Rows"])
+
+
+def _key_bounds(filters: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Sort key ranges for the date filters, and the filters left for the articles' table.
+
+    A day (since, until) starts at a whole second, so the keys bound it exactly: a search
+    within dates reads the search rows of those dates alone and no article row to filter.
+    Other bounds (a datetime, a day outside the keys' years or the calendar) stay filters on
+    the articles' dates, the keys a day wider around them only narrowing the scan.
+    """
+    left = dict(filters)
+    lowest = highest = None  # keys, inclusive
+    since, until = filters.get("since"), filters.get("until")
+    if since is not None:
+        low = _day_start(since, 0 if _exact(since) else -1)
+        lowest = None if low is None else key_of_time(low)
+        if _exact(since):
+            del left["since"]
+    if until is not None:
+        high = _day_start(until, 1 if _exact(until) else 2)
+        if high is not None:  # the last key before the next day; or of its second
+            highest = key_of_time(high) - 1 if _exact(until) else key_of_time(high) | KEY_ID_MASK
+        if _exact(until):
+            del left["until"]
+
+    def bounds(key: Any) -> list[Any]:
+        found = []
+        if lowest is not None:
+            found.append(key >= lowest)
+        if highest is not None:
+            found.append(key <= highest)
+        return found
+
+    return bounds, left
+
+
+def _exact(day: date) -> bool:
+    """Whether the keys bound this day exactly: a date (not a time) within their years."""
+    if isinstance(day, datetime):
+        return False
+    start = _day_start(day, 0)
+    end = _day_start(day, 1)
+    if start is None or end is None:
+        return False
+    return key_of_time(start) > FIRST_KEY and key_of_time(end) < LAST_KEY
+
+
+def _day_start(day: date | datetime, days_later: int) -> datetime | None:
+    """The start of `day` (in Asia/Shanghai) plus `days_later`; None off the calendar."""
+    if isinstance(day, datetime):
+        day = day.date()
+    try:
+        return datetime.combine(day, time.min, tzinfo=SHANGHAI) + timedelta(days=days_later)
+    except OverflowError:
+        return None
 
 
 def _checked_phrases(query: str) -> list[list[str]]:
@@ -196,13 +382,15 @@ def _checked_phrases(query: str) -> list[list[str]]:
     return phrases
 
 
-def search_plan(session: Session, query: str) -> str:
-    """The database's plan for the search part of a query (tests check it uses the index)."""
-    _prefer_the_index(session)
-    sql, params = _ranked_sql(session.get_bind().dialect.name, query_phrases(query))
-    dialect = session.get_bind().dialect.name
-    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
-    rows = session.execute(text(explain + sql), params).all()
+def search_plan(session: Session, query: str, *, sort: str = "newest", **filters: Any) -> str:
+    """The database's plan for the search part of a query (tests check it uses the index and
+    stops early)."""
+    matches = _Matches(session, _checked_phrases(query), **filters)
+    wanted = DEFAULT_LIMIT if sort == "newest" else RELEVANCE_WINDOW
+    statement = matches.statement(matches.key, wanted=wanted).limit(wanted)
+    compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if matches.dialect == "sqlite" else "EXPLAIN "
+    rows = session.execute(text(explain + str(compiled))).all()
     return "\n".join(" ".join(str(value) for value in row) for row in rows)
 
 
@@ -218,35 +406,12 @@ def _prefer_the_index(session: Session) -> None:
         session.execute(text("SET LOCAL enable_seqscan = off"))
 
 
-def _ranked_ids(session: Session, phrases: list[list[str]]) -> Any:
-    """A subquery of (article_id, title_match, score) for the articles matching all phrases."""
-    sql, params = _ranked_sql(session.get_bind().dialect.name, phrases)
-    statement = text(sql).bindparams(**params)
-    return statement.columns(
-        literal_column("article_id"), literal_column("title_match"), literal_column("score")
-    ).subquery("ranked")
+def _ts_query(phrases: list[list[str]]) -> str:
+    return " & ".join(_ts_phrase(phrase) for phrase in phrases)
 
 
-def _ranked_sql(dialect: str, phrases: list[list[str]]) -> tuple[str, dict[str, str]]:
-    if dialect == "postgresql":
-        match = " & ".join(_ts_phrase(phrase, "") for phrase in phrases)
-        in_title = " & ".join(_ts_phrase(phrase, ":A") for phrase in phrases)
-        sql = (
-            "SELECT article_id, document @@ CAST(:in_title AS tsquery) AS title_match, "
-            f"ts_rank(document, CAST(:match AS tsquery)) AS score FROM {SEARCH_TABLE} "
-            "WHERE document @@ CAST(:match AS tsquery)"
-        )
-        return sql, {"match": match, "in_title": in_title}
-    match = " AND ".join(_fts_phrase(p) for p in phrases)
-    in_title = " AND ".join("title : " + _fts_phrase(p) for p in phrases)
-    weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
-    sql = (
-        f"SELECT rowid AS article_id, rowid IN (SELECT rowid FROM {SEARCH_TABLE} "
-        f"WHERE {SEARCH_TABLE} MATCH :in_title) AS title_match, "
-        f"-bm25({SEARCH_TABLE}, {weights}) AS score FROM {SEARCH_TABLE} "
-        f"WHERE {SEARCH_TABLE} MATCH :match"
-    )
-    return sql, {"match": match, "in_title": in_title}
+def _fts_query(phrases: list[list[str]]) -> str:
+    return " AND ".join(_fts_phrase(phrase) for phrase in phrases)
 
 
 def _hit(record: ArticleRecord, title_match: bool, words: Sequence[str]) -> SearchHit:
@@ -294,8 +459,8 @@ def _quoted(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _ts_phrase(phrase: list[str], weight: str) -> str:
-    return "(" + " <-> ".join(_quoted(term) + weight for term in phrase) + ")"
+def _ts_phrase(phrase: list[str]) -> str:
+    return "(" + " <-> ".join(_quoted(term) for term in phrase) + ")"
 
 
 def _fts_phrase(phrase: list[str]) -> str:
@@ -304,14 +469,19 @@ def _fts_phrase(phrase: list[str]) -> str:
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "RELEVANCE_WINDOW",
     "SEARCH_TABLES",
+    "SORTS",
+    "MatchCount",
     "SearchHit",
+    "article_fields",
     "count_search",
     "hit_view",
     "index_article",
-    "index_text",
+    "index_articles",
     "make_snippet",
     "outside_search",
     "search_articles",
     "search_plan",
+    "title_matches",
 ]

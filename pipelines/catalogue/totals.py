@@ -15,7 +15,14 @@ from sqlalchemy import ColumnElement, Float, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.conflicts import dialect_of
-from pipelines.catalogue.models import ArticleRecord, ArticleVersion, Rejection, Run, RunChannel
+from pipelines.catalogue.models import (
+    ArticleEvent,
+    ArticleRecord,
+    ArticleVersion,
+    Rejection,
+    Run,
+    RunChannel,
+)
 from pipelines.catalogue.views import stats_by_site
 from pipelines.stats import WARC_STATS
 
@@ -87,6 +94,25 @@ def article_totals(session: Session) -> dict[Channel, tuple[int, int]]:
         .group_by(ArticleRecord.site, ArticleRecord.channel)
     )
     for site, channel, count in session.execute(updates):
+        found[(site, channel)] = (found.get((site, channel), (0, 0))[0], count)
+    return found
+
+
+def withdrawal_totals(session: Session) -> dict[Channel, tuple[int, int]]:
+    """(articles withdrawn now, withdrawals ever recorded) of each channel that has articles:
+    the first can go down (an article found again is restored), the second never does."""
+    withdrawn_now = func.count(ArticleRecord.withdrawn_at)  # counts the non-null ones
+    now = select(ArticleRecord.site, ArticleRecord.channel, withdrawn_now).group_by(
+        ArticleRecord.site, ArticleRecord.channel
+    )
+    found = {(site, channel): (count, 0) for site, channel, count in session.execute(now)}
+    events = (
+        select(ArticleRecord.site, ArticleRecord.channel, func.count())
+        .join(ArticleEvent, ArticleEvent.article_id == ArticleRecord.id)
+        .where(ArticleEvent.kind == "withdrawn")
+        .group_by(ArticleRecord.site, ArticleRecord.channel)
+    )
+    for site, channel, count in session.execute(events):
         found[(site, channel)] = (found.get((site, channel), (0, 0))[0], count)
     return found
 

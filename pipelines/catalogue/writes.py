@@ -32,7 +32,7 @@ from pipelines.catalogue.models import (
     Site,
     split_channel_key,
 )
-from pipelines.catalogue.search import article_fields, index_article, index_text
+from pipelines.catalogue.search import index_article
 from pipelines.errors import UsageError
 from pipelines.normalise.article import Article
 from pipelines.warc.location import RecordLocation
@@ -107,7 +107,7 @@ def save_article(
     if article_id is not None:
         outcome = ArticleOutcome.NEW
         _insert_version(session, article_id, 1, content, first_record_id, run_id)
-        index_text(session, article_id, article_fields(SimpleNamespace(**content)))
+        index_article(session, SimpleNamespace(id=article_id, **content))
     else:
         # Catalogued before, or by another process since: compare, update, add a version.
         record = _locked_article(session, article.url)

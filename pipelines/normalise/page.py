@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property, lru_cache
 from typing import TypeVar
 
@@ -25,8 +25,10 @@ F = TypeVar("F", bound=Callable[..., object])
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _META_CONTENT = etree.XPath("//meta[@name=$name]/@content")
-# Text nodes after the title, where a subtitle or a date line would be.
-_FOLLOWING_TEXT = etree.XPath("following::text()[normalize-space()][position() <= 40]")
+# Text nodes after the title, where a subtitle or a date line would be: at most this many
+# that hold more than XML white space (XPath's normalize-space()).
+_FOLLOWING_TEXTS = 40
+_XML_SPACE = " \t\n\r"
 _DATE_LINE_MAX = 120
 # A few broken bytes happen on real pages; more means the whole page was decoded wrongly.
 _REPLACEMENTS_TOLERATED = 3
@@ -307,7 +309,7 @@ class Page:
         )
 
     @cached_property
-    def text_after_heading(self) -> list[etree._ElementUnicodeResult]:
+    def text_after_heading(self) -> list[TextNode]:
         """Text nodes after the title up to and including the first one holding a date."""
         if self.heading is None:
             return []
@@ -317,7 +319,7 @@ class Page:
         body = self.body
         if body is not None and body in self.heading.iterancestors():
             body = None
-        for node in _FOLLOWING_TEXT(self.heading):
+        for node in following_texts(self.heading, _FOLLOWING_TEXTS):
             parent = node.getparent()
             if parent is None or parent.tag in ("script", "style"):
                 continue
@@ -349,3 +351,56 @@ class Page:
         for css in self.profile.boilerplate:
             for element in selector(css)(self.root):
                 element.drop_tree()
+
+
+class TextNode(str):
+    """A text node as lxml's XPath gives it: the text, the element it is the text or the tail
+    of (`getparent()`), and which (`is_tail`)."""
+
+    parent: etree._Element
+    is_tail: bool
+
+    def __new__(cls, text: str, parent: etree._Element, is_tail: bool) -> TextNode:
+        node = super().__new__(cls, text)
+        node.parent, node.is_tail = parent, is_tail
+        return node
+
+    def getparent(self) -> etree._Element:
+        return self.parent
+
+
+def following_texts(element: etree._Element, limit: int) -> Iterator[TextNode]:
+    """`following::text()[normalize-space()][position() <= limit]` of `element`, found lazily.
+
+    libxml2 collects the whole following axis before it applies the position (0.3 ms a page,
+    most of it beyond the date line this is read for); this walks the document from the
+    element on and stops where its reader does.
+    """
+    count = 0
+    for node in _texts_after(element):
+        if node.strip(_XML_SPACE):
+            yield node
+            count += 1
+            if count >= limit:
+                return
+
+
+def _texts_after(element: etree._Element) -> Iterator[TextNode]:
+    """Every text node after `element`'s own, in document order."""
+    node: etree._Element | None = element
+    while node is not None:
+        if node.tail:
+            yield TextNode(node.tail, node, True)
+        for sibling in node.itersiblings():
+            yield from _texts_within(sibling)
+        node = node.getparent()
+
+
+def _texts_within(node: etree._Element) -> Iterator[TextNode]:
+    """The text nodes of `node` (a comment's text is none), its descendants' and its tail."""
+    if isinstance(node.tag, str) and node.text:
+        yield TextNode(node.text, node, False)
+    for child in node:
+        yield from _texts_within(child)
+    if node.tail:
+        yield TextNode(node.tail, node, True)

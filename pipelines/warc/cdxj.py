@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from cdxj_indexer.main import CDXJIndexer
+import surt
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.errors import CppccArchiveError
@@ -62,6 +65,28 @@ def index_warc(warc_path: StrPath, index_dir: StrPath) -> Path:
     file name as `filename`. The index appears whole or not at all (written aside, then
     renamed), so pywb never reads half of one.
     """
+    return _write_index(
+        warc_path,
+        index_dir,
+        lambda out: _cdxj_indexer()(out, [os.fspath(warc_path)], sort=True).process_all(),
+    )
+
+
+def _cdxj_indexer() -> Any:
+    # Imported when a file is read back: it brings pyamf and pkg_resources (0.2 s), which a
+    # crawl writing its index lines as it goes, and every other command, can do without.
+    from cdxj_indexer.main import CDXJIndexer
+
+    return CDXJIndexer
+
+
+def write_index(lines: Iterable[str], warc_path: StrPath, index_dir: StrPath) -> Path:
+    """Write the index of a closed WARC file from its lines (`index_line`), sorted as
+    `index_warc` sorts them; the same file, without reading the WARC file back."""
+    return _write_index(warc_path, index_dir, lambda out: out.writelines(sorted(lines)))
+
+
+def _write_index(warc_path: StrPath, index_dir: StrPath, write: Callable[[TextIO], Any]) -> Path:
     warc_path, target = Path(warc_path), index_path(warc_path, index_dir)
     # A name of its own, so two indexers never share one, ending in .tmp, which pywb (reading
     # only *.cdx and *.cdxj) skips; opened with the umask's mode, not mkstemp's 0600, so a pywb
@@ -70,7 +95,7 @@ def index_warc(warc_path: StrPath, index_dir: StrPath) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(temp, "x", encoding="utf-8", newline="\n") as out:
-            CDXJIndexer(out, [os.fspath(warc_path)], sort=True).process_all()
+            write(out)
         os.replace(temp, target)
     except (ArchiveLoadFailed, OSError, EOFError, zlib.error) as error:
         raise CdxjIndexError(
@@ -80,6 +105,66 @@ def index_warc(warc_path: StrPath, index_dir: StrPath) -> Path:
     finally:
         temp.unlink(missing_ok=True)  # gone already when the rename succeeded
     return target
+
+
+# cdxj-indexer's `mime`: the Content-Type up to the first `;` or white space.
+_MIME_END = re.compile(r"[;\s]")
+# What warcio would read back as written: printable ASCII without surrounding white space.
+_PLAIN = re.compile(r"[!-~](?:[ -~]*[!-~])?")
+
+
+@dataclass(frozen=True)
+class IndexedRecord:
+    """What a CDXJ line says of a response or revisit record, known when it is written."""
+
+    url: str
+    date: datetime
+    revisit: bool
+    status: int | None  # None: a revisit without an HTTP head (a 304's)
+    content_type: str | None  # the response's first Content-Type value
+    payload_digest: str
+    offset: int
+    length: int
+
+
+def index_line(record: IndexedRecord, filename: str) -> str | None:
+    """The line cdxj-indexer prints for the record, from what the writer knows; None when
+    the record is out of the plain case (then read the file back with `index_warc`)."""
+    if not record.url.startswith(("http://", "https://")) or not _plain_url(record.url):
+        return None
+    if not record.payload_digest:
+        return None  # cdxj-indexer would digest the payload itself
+    if record.revisit:
+        mime: str | None = "warc/revisit"
+    elif record.content_type is None:
+        mime = None
+    elif record.content_type == "" or _PLAIN.fullmatch(record.content_type):
+        mime = _MIME_END.split(record.content_type, 1)[0].strip() if record.content_type else ""
+    else:
+        return None  # surrounding white space or bytes beyond ASCII: warcio's reading decides
+    fields: dict[str, str] = {"url": record.url}
+    if mime is not None:
+        fields["mime"] = mime
+    if record.status is not None:
+        fields["status"] = str(record.status)
+    fields["digest"] = record.payload_digest
+    fields["length"], fields["offset"] = str(record.length), str(record.offset)
+    fields["filename"] = filename
+    timestamp = record.date.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    return f"{_url_key(record.url)} {timestamp} {json.dumps(fields)}\n"
+
+
+def _plain_url(url: str) -> bool:
+    """A URL warcio reads back as written (UTF-8 beyond ASCII included)."""
+    return url == url.strip() and not any(char in url for char in "\r\n\t ")
+
+
+def _url_key(url: str) -> str:
+    # cdxj-indexer's get_url_key.
+    try:
+        return str(surt.surt(url))
+    except Exception:  # as cdxj-indexer does: a URL surt cannot read is its own key
+        return url
 
 
 def index_archive(warc_dir: StrPath | Iterable[StrPath], index_dir: StrPath) -> IndexReport:

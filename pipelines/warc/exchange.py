@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+
+from pipelines.warc.digest import sha1_digest
 
 # Header names and values are `str` holding the wire bytes decoded as latin-1, so every byte
 # survives the round trip (`value.encode("latin-1")` gives back what was sent).
@@ -32,6 +35,12 @@ class HttpExchange:
     ip_address: str | None = None
     request_protocol: str = "HTTP/1.1"  # of the request line; Twisted always sends HTTP/1.1
     truncated: str | None = None  # WARC-Truncated reason when the body is incomplete
+
+    @cached_property
+    def body_digest(self) -> str:
+        """The body's `sha1:` digest: the response record's WARC-Payload-Digest, computed once
+        for both the revisit look-up and the record."""
+        return sha1_digest(self.body)
 
     def __post_init__(self) -> None:
         if self.fetched_at.tzinfo is None:

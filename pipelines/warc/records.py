@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from urllib.parse import urlsplit
 
+from pipelines.warc.digest import sha1_digest
 from pipelines.warc.exchange import Headers, HttpExchange
 
 WARC_VERSION = "WARC/1.1"
@@ -39,13 +38,14 @@ class WarcRecord:
     target_uri: str | None = None
     fields: tuple[tuple[str, str], ...] = ()  # further WARC fields, after WARC-Target-URI
     digest_payload: bool = True
-    # A revisit stands for a payload it does not hold: its digest is the original's.
-    original_payload_digest: str | None = None
+    # A revisit stands for a payload it does not hold: its digest is the original's. A
+    # response's digest is given when it was computed already (HttpExchange.body_digest).
+    known_payload_digest: str | None = None
 
     @cached_property
     def payload_digest(self) -> str | None:
-        if self.original_payload_digest:
-            return self.original_payload_digest
+        if self.known_payload_digest:
+            return self.known_payload_digest
         return sha1_digest(self.payload) if self.digest_payload else None
 
     def to_bytes(self) -> bytes:
@@ -78,14 +78,6 @@ def warc_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def sha1_digest(*parts: bytes) -> str:
-    """`sha1:<base32>`, the labelled digest form warcio, pywb and Heritrix write and check."""
-    sha1 = hashlib.sha1()
-    for part in parts:
-        sha1.update(part)
-    return "sha1:" + base64.b32encode(sha1.digest()).decode("ascii")
-
-
 def response_record(
     exchange: HttpExchange, record_id: str, fields: Iterable[tuple[str, str]]
 ) -> WarcRecord:
@@ -103,6 +95,7 @@ def response_record(
         payload=exchange.body,
         target_uri=exchange.url,
         fields=(*extra, *fields),
+        known_payload_digest=exchange.body_digest,
     )
 
 
@@ -150,7 +143,7 @@ def revisit_record(
             ("WARC-Refers-To-Date", warc_date(original.date)),
             *fields,
         ),
-        original_payload_digest=original.payload_digest,
+        known_payload_digest=original.payload_digest,
         digest_payload=bool(original.payload_digest),  # never the digest of the empty block
     )
 

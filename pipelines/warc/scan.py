@@ -74,20 +74,28 @@ class Damage:
 
 
 def scan_warc(
-    path: Path, *, check_digests: bool = False, keep_blocks: bool = True
+    path: Path,
+    *,
+    check_digests: bool = False,
+    keep_blocks: bool = True,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Generator[ScannedRecord | Damage, None, None]:
     """Every record of the file at `path` and every damaged span, in file order.
 
     With `check_digests`, each record's digest problems are listed on it; without
-    `keep_blocks`, blocks are read (and checked) but not kept. Raises OSError when the file
-    cannot be read at all.
+    `keep_blocks`, blocks are read (and checked) but not kept. `start` and `stop` scan a part
+    of the file: from the member at `start` (a record's start) to the first item starting at
+    or after `stop`, exclusive; an item starting before `stop` is read to its end. Raises
+    OSError when the file cannot be read at all.
     """
     with path.open("rb") as file:
         size = os.fstat(file.fileno()).st_size
         if size == 0:
             yield Damage("empty-file", 0, None, "empty file: 0 bytes, no WARC record")
             return
-        yield from _Scan(file, path.name, size, check_digests, keep_blocks).items()
+        scan = _Scan(file, path.name, size, check_digests, keep_blocks, start=start)
+        yield from scan.items(size if stop is None else min(stop, size))
 
 
 def read_record(path: Path, offset: int) -> ScannedRecord | Damage:
@@ -118,13 +126,15 @@ class _Scan:
         self.file, self.name, self.size = file, name, size
         self.check_digests, self.keep_blocks = check_digests, keep_blocks
         self.resync = resync
+        self.start = start
         self.members = MemberReader(file, start)
         self.loader = ArcWarcRecordLoader(verify_http=False)
         self.found_record = False
 
-    def items(self) -> Iterator[ScannedRecord | Damage]:
-        offset: int | None = 0
-        while offset is not None and offset < self.size:
+    def items(self, stop: int) -> Iterator[ScannedRecord | Damage]:
+        """The items from the scan's start up to the first that starts at `stop` or later."""
+        offset: int | None = self.start
+        while offset is not None and offset < stop:
             item, offset = self._member(offset)
             self.found_record |= isinstance(item, ScannedRecord)
             yield item

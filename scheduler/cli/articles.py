@@ -46,8 +46,14 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         "--search",
         metavar="TEXT",
         help="full-text search of titles, subtitles, bodies and captions; every space-"
-        "separated part must match (Chinese words of two characters or more); title hits "
-        "first, then by relevance; with a snippet",
+        "separated part must match (Chinese words of two characters or more); with a snippet",
+    )
+    sub.add_argument(
+        "--sort",
+        choices=("newest", "relevance"),
+        help="order of --search's results: newest (the default: newest published first) or "
+        "relevance (of the newest 1,000 matches, title hits first, then the most relevant; "
+        "older matches after them, newest first)",
     )
     sub.add_argument(
         "--withdrawn",
@@ -78,6 +84,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
     }  # fmt: skip
     if args.withdrawn:
         return _withdrawn_articles(config, args)
+    if args.sort is not None and args.search is None:
+        raise UsageError("--sort orders the results of --search; a list is newest first")
     if args.search is not None:
         if args.changed_since is not None:
             raise UsageError("--search and --changed-since do not combine; use one of them")
@@ -138,20 +146,33 @@ def say_more(shown: int, total: int) -> None:
 
 
 def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str, Any]) -> int:
-    from pipelines.catalogue.search import DEFAULT_LIMIT, count_search, hit_view, search_articles
+    from pipelines.catalogue.search import (
+        COUNT_CAP,
+        DEFAULT_LIMIT,
+        count_search,
+        hit_view,
+        search_articles,
+    )
 
     limit = limit_arg(args.limit, DEFAULT_LIMIT)
+    sort = args.sort or "newest"
     with catalogue_session(config) as session:
-        hits = search_articles(session, args.search, limit=limit, **filters)
-        total = len(hits)
-        if limit is not None and len(hits) == limit:
-            total = count_search(session, args.search, **filters)
+        hits = search_articles(session, args.search, sort=sort, limit=limit, **filters)
+        total = None
+        if limit is not None and len(hits) == limit:  # only then can there be more
+            # Counted up to a cap: every match of a common term would take longer than the
+            # search itself; past the cap the line says "more than".
+            total = count_search(session, args.search, cap=max(COUNT_CAP, limit), **filters)
         records = [hit_view(hit) for hit in hits]
     if args.format == "table":
         for record in records:
             record["snippet"] = _marked(record["snippet"], record["highlights"])
     print_records(records, SEARCH_COLUMNS, args.format, sys.stdout)
-    say_more(len(records), total)
+    if total is not None and total.more_than(len(records)):
+        print(
+            f"showing {len(records)} of {total} articles; --limit N for more (0: all)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from scheduler.cli.jobs import add_jobs
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -32,19 +33,21 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     """The options of `reextract`."""
     add_filters(sub)
     add_format(sub, "text", "json")
+    add_jobs(sub, "read and normalise the pages")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Re-normalise the matching articles from the WARC files; report what changed."""
     # SQLAlchemy and the normaliser (lxml): imported when the command runs, not for --help.
     from pipelines.archive.reextract import reextract_articles
+    from pipelines.archive.spans import sigterm_interrupts
 
     check_site_channel(config, args.site, args.channel)
 
     def progress(done: int, total: int) -> None:
         print(f"reextract: {done}/{total} articles", file=sys.stderr, flush=True)
 
-    with catalogue_session(config) as session:
+    with sigterm_interrupts(), catalogue_session(config) as session:
         report = reextract_articles(
             session,
             config.archive.warc,
@@ -54,6 +57,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             until=args.until,
             on_progress=progress,
             profiles={site.key: site.profile for site in config.seeds().sites},
+            jobs=args.jobs,
         )
     print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
     return EXIT_FAILED if report.failures else EXIT_OK

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pipelines.errors import UsageError
 from pipelines.seeds import site_rows
 from pipelines.warc.naming import WARC_SUFFIX
+from scheduler.cli.jobs import add_jobs
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -39,6 +40,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         help="folders of WARC files, or .warc.gz files, to read (default: HOME/warc)",
     )
     add_format(sub, "text", "json")
+    add_jobs(sub, "read the WARC files")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -46,6 +48,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     # SQLAlchemy, Alembic, warcio, the normaliser: imported when the command runs, not for
     # --help.
     from pipelines.archive.reindex import ReindexReport, reindex, warc_files
+    from pipelines.archive.spans import sigterm_interrupts
     from pipelines.catalogue.engine import make_engine, make_session_factory
     from pipelines.catalogue.schema import ensure_schema
     from pipelines.catalogue.writes import upsert_site_channels
@@ -65,11 +68,16 @@ def run(config: Config, args: argparse.Namespace) -> int:
         sessions = make_session_factory(engine)
         with sessions.begin() as session:
             upsert_site_channels(session, site_rows(seeds))
-        reindex(sessions, files, seeds, report, lambda line: print(line, file=sys.stderr))
+        with sigterm_interrupts():
+            reindex(sessions, files, seeds, report, _progress, jobs=args.jobs)
     finally:
         engine.dispose()
     print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
     return EXIT_FAILED if report.unreadable else EXIT_OK
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def report_lines(report: ReindexReport) -> Iterator[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import UsageError
+from scheduler.cli.jobs import add_jobs
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -42,6 +43,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         "the catalogue misses; nothing is deleted",
     )
     add_format(sub, "text", "json")
+    add_jobs(sub, "read the WARC files")
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -98,6 +100,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from sqlalchemy import Engine
 
     from pipelines.archive.repair import Outcome, repair_archive
+    from pipelines.archive.spans import sigterm_interrupts
     from pipelines.archive.verify import verify_archive
     from pipelines.catalogue.engine import make_session_factory
 
@@ -113,8 +116,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if config.verbose:
             print(line, file=sys.stderr, flush=True)
 
-    with catalogue_session(config) as session:
-        found = verify_archive(session, warc_dir, seeds, cache=cache, on_progress=progress)
+    with sigterm_interrupts(), catalogue_session(config) as session:
+        found = verify_archive(
+            session, warc_dir, seeds, cache=cache, on_progress=progress, jobs=args.jobs
+        )
         bind = session.get_bind()
         session.rollback()  # SQLite takes its write lock at BEGIN: let the repairs write
         outcome = Outcome(found)

@@ -53,9 +53,10 @@ def _backfill(connection: sa.Connection) -> None:
     """Index the articles catalogued before search existed, batch by batch.
 
     Reads the columns as this revision knows them (not the models, which change later); the
-    terms are the search code's own, so the index and the queries always agree.
+    terms are the search code's own, so the index and the queries always agree. Rows are keyed
+    as this revision keys them (by article id); 0010 re-keys them in publication order.
     """
-    from pipelines.catalogue.search import article_fields, index_text
+    from pipelines.catalogue.search_index import article_fields
 
     articles = sa.table(
         "articles",
@@ -73,6 +74,29 @@ def _backfill(connection: sa.Connection) -> None:
         if not batch:
             return
         for row in batch:
-            index_text(session, row.id, article_fields(row))
+            _index_text(session, row.id, article_fields(row))
         session.flush()
         last_id = batch[-1].id
+
+
+def _index_text(session: Session, article_id: int, fields: dict[str, str]) -> None:
+    """One article's search row as this revision's tables hold it."""
+    from pipelines.catalogue.bigrams import terms
+    from pipelines.catalogue.search_index import FIELDS, tsvector_literal
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text(
+                "INSERT INTO article_search (article_id, document) "
+                "VALUES (:id, CAST(:document AS tsvector))"
+            ),
+            {"id": article_id, "document": tsvector_literal(fields)},
+        )
+        return
+    session.execute(
+        sa.text(
+            f"INSERT INTO article_search (rowid, {', '.join(FIELDS)}) "
+            f"VALUES (:id, {', '.join(':' + name for name in FIELDS)})"
+        ),
+        {"id": article_id, **{name: " ".join(terms(fields[name])) for name in FIELDS}},
+    )

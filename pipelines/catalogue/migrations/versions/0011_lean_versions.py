@@ -1,7 +1,7 @@
 """lean versions: an article's newest version keeps its content in the article row only
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 00:00:00+00:00
 
 Version 1 of every article was a full copy of the article row (its paragraphs twice): the
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -83,8 +83,8 @@ def _rebuild_sqlite(*, nullable: bool, lean: bool) -> None:
     refers to article_versions, so dropping the old table touches no other row. The old
     table's pages are free for the catalogue to reuse; VACUUM gives them back to the disk.
     """
-    op.rename_table("article_versions", "article_versions_0008")
-    op.drop_index("ix_article_versions_captured_at", table_name="article_versions_0008")
+    op.rename_table("article_versions", "article_versions_0010")
+    op.drop_index("ix_article_versions_captured_at", table_name="article_versions_0010")
     op.create_table(
         "article_versions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -116,12 +116,12 @@ def _rebuild_sqlite(*, nullable: bool, lean: bool) -> None:
     copied = [f"o.{name}" for name in heading]
     if lean:  # NULL where the version is one of NEWEST_AS_ARTICLE (n.id found)
         copied += [f"CASE WHEN n.id IS NULL THEN o.{name} END" for name in NAMES]
-        newest = NEWEST_AS_ARTICLE.replace("article_versions", "article_versions_0008")
-        source = f"article_versions_0008 o LEFT JOIN ({newest}) n ON n.id = o.id"
+        newest = NEWEST_AS_ARTICLE.replace("article_versions", "article_versions_0010")
+        source = f"article_versions_0010 o LEFT JOIN ({newest}) n ON n.id = o.id"
     else:
         copied += [f"o.{name}" for name in NAMES]
-        source = "article_versions_0008 o"
+        source = "article_versions_0010 o"
     columns = ", ".join([*heading, *NAMES])
     op.execute(f"INSERT INTO article_versions ({columns}) SELECT {', '.join(copied)} FROM {source}")
-    op.drop_table("article_versions_0008")
+    op.drop_table("article_versions_0010")
     op.create_index("ix_article_versions_captured_at", "article_versions", ["captured_at"])
