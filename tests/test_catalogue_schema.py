@@ -507,7 +507,7 @@ def test_the_head_revision_is_the_newest_migration_script() -> None:
     assert head_revision() == scripts_head_revision()
 
 
-def test_upgrade_to_0011_keeps_every_version_as_read_and_downgrade_gives_rows_back(
+def test_upgrade_to_0010_keeps_every_version_as_read_and_downgrade_gives_rows_back(
     fresh_db_url: str,
 ) -> None:
     engine = make_engine(fresh_db_url)
@@ -523,13 +523,13 @@ def test_upgrade_to_0011_keeps_every_version_as_read_and_downgrade_gives_rows_ba
     older = {**newer, "id": 18, "number": 1, "title": "旧标题", "content_hash": "sha256:0",
              "paragraphs": ["旧的一段。"], "author": "张三"}  # fmt: skip
     try:
-        _migrate(engine, "upgrade", "0010")
+        _migrate(engine, "upgrade", "0009")
         with engine.begin() as connection:
             connection.execute(Base.metadata.tables["articles"].insert(), ROWS["articles"])
             connection.execute(versions.insert(), [older, newer])
         before = _history(engine)
         rows_before = _version_rows(engine)
-        _migrate(engine, "upgrade", "0011")
+        _migrate(engine, "upgrade", "0010")
         assert _history(engine) == before
         assert before[1]["changed_fields"] == ["title", "author", "paragraphs"]
         # The newest version gave its content to the article row; the older one kept its own.
@@ -541,7 +541,7 @@ def test_upgrade_to_0011_keeps_every_version_as_read_and_downgrade_gives_rows_ba
                 (1, "旧标题", False, False),
                 (2, "标题", True, True),
             ]
-        _migrate(engine, "downgrade", "0010")
+        _migrate(engine, "downgrade", "0009")
         assert _version_rows(engine) == rows_before
     finally:
         engine.dispose()

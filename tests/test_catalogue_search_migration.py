@@ -1,4 +1,4 @@
-"""Tests for migration 0010 (search rows keyed in publication order) on both back ends: a
+"""Tests for migration 0009 (search rows keyed in publication order) on both back ends: a
 catalogue indexed by 0004 to 0008 searches newest first once upgraded, and back."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _found(engine: Engine, query: str = "政协") -> list[int]:
         return [hit.article.id for hit in search_articles(session, query)]
 
 
-def test_a_catalogue_indexed_before_0010_searches_newest_first_once_upgraded(
+def test_a_catalogue_indexed_before_0009_searches_newest_first_once_upgraded(
     fresh_db_url: str,
 ) -> None:
     engine = make_engine(fresh_db_url)

@@ -4,7 +4,7 @@ Each article has one row in the search table, under a sort key that orders by pu
 time and then by id (sort_key below), so that a search newest first walks the index
 backwards and stops after the page it shows. On SQLite the key is the FTS5 table's rowid;
 on PostgreSQL a column of the search table with a B-tree index of its own. Triggers move the
-row when an article's publication time changes (migration 0010), and drop it with the
+row when an article's publication time changes (migration 0009), and drop it with the
 article. Many articles are indexed in one statement (index_articles), as a crawl's
 catalogue writer, a bulk load or a reindex write them.
 """
@@ -38,7 +38,7 @@ _SECOND = timedelta(seconds=1)
 
 def sort_key(published_at: datetime, article_id: int) -> int:
     """The search row's key: newest first is the key descending (published_at, then id).
-    Migration 0010's triggers compute the same in SQL."""
+    Migration 0009's triggers compute the same in SQL."""
     if not 0 < article_id <= KEY_ID_MASK:
         raise ValueError(f"article id {article_id} does not fit in a search sort key")
     return key_of_time(published_at) | article_id

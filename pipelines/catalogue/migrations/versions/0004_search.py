@@ -54,7 +54,7 @@ def _backfill(connection: sa.Connection) -> None:
 
     Reads the columns as this revision knows them (not the models, which change later); the
     terms are the search code's own, so the index and the queries always agree. Rows are keyed
-    as this revision keys them (by article id); 0010 re-keys them in publication order.
+    as this revision keys them (by article id); 0009 re-keys them in publication order.
     """
     from pipelines.catalogue.search_index import article_fields
 
