@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, terms
-from pipelines.catalogue.models import ArticleRecord
+from pipelines.catalogue.models import SHANGHAI, ArticleRecord
 from pipelines.catalogue.queries import article_filters
 from pipelines.catalogue.search_index import (
     FIRST_SECOND,
@@ -48,7 +48,6 @@ from pipelines.catalogue.search_index import (
 )
 from pipelines.catalogue.views import article_summary
 from pipelines.errors import UsageError
-from pipelines.normalise import SHANGHAI
 
 # SQLite FTS5 makes shadow tables named after its table: not part of the models.
 SEARCH_TABLES = (SEARCH_TABLE, *(f"{SEARCH_TABLE}_{s}" for s in ("data", "idx", "content",
