@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy.orm import Session, load_only, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from pipelines.catalogue.conflicts import dialect_of
 from pipelines.catalogue.engine import json_text
 from pipelines.catalogue.models import (
     SHANGHAI,
@@ -155,10 +155,25 @@ def article_filters(
 
 def article_months(session: Session, *, site: str, channel: str) -> list[tuple[str, int]]:
     """Each month (`2024-03`, Asia/Shanghai) a channel has articles in, newest first, with how
-    many. Reads one indexed column of the channel's articles."""
-    query = select(ArticleRecord.published_at).where(*article_filters(site=site, channel=channel))
-    months = Counter(moment.strftime("%Y-%m") for moment in session.scalars(query))
-    return sorted(months.items(), reverse=True)
+    many. Counted by the database over the channel's index (a channel of 80,000 articles took
+    0.8 s as datetimes made in Python)."""
+    month = _shanghai_month(session, ArticleRecord.published_at)
+    query = (
+        select(month, func.count())
+        .where(*article_filters(site=site, channel=channel))
+        .group_by(month)
+        .order_by(month.desc())
+    )
+    return [(found, count) for found, count in session.execute(query)]
+
+
+def _shanghai_month(session: Session, moment: Any) -> ColumnElement[str]:
+    """`YYYY-MM` of a stored time in Asia/Shanghai, in SQL."""
+    if dialect_of(session) == "postgresql":
+        return func.to_char(func.timezone("Asia/Shanghai", moment), "YYYY-MM")
+    # SQLite stores UTC text; Beijing time is UTC+8 all year since 1991 (the sites' pages
+    # are dated in it), so adding eight hours is the zone's own conversion.
+    return func.substr(func.datetime(moment, "+8 hours"), 1, 7)
 
 
 def find_article(session: Session, url_or_id: str) -> ArticleRecord | None:
