@@ -133,7 +133,7 @@ class ArticleRecord(ArticleContent, Base):
 
     __tablename__ = "articles"
     __table_args__ = (
-        Index("ix_articles_channel_published_at", "channel", "published_at"),
+        Index("ix_articles_site_channel_published_at", "site", "channel", "published_at"),
         Index("ix_articles_site_published_at", "site", "published_at"),
         Index("ix_articles_published_at", "published_at"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -155,25 +156,23 @@ def article_filters(
 
 def article_months(session: Session, *, site: str, channel: str) -> list[tuple[str, int]]:
     """Each month (`2024-03`, Asia/Shanghai) a channel has articles in, newest first, with how
-    many. Counted by the database over the channel's index (a channel of 80,000 articles took
-    0.8 s as datetimes made in Python)."""
-    month = _shanghai_month(session, ArticleRecord.published_at)
-    query = (
-        select(month, func.count())
-        .where(*article_filters(site=site, channel=channel))
-        .group_by(month)
-        .order_by(month.desc())
-    )
-    return [(found, count) for found, count in session.execute(query)]
-
-
-def _shanghai_month(session: Session, moment: Any) -> ColumnElement[str]:
-    """`YYYY-MM` of a stored time in Asia/Shanghai, in SQL."""
+    many. Read from the (site, channel, published_at) index alone: a channel of 70,000
+    articles took 0.8 s read as datetimes, 50 ms as the index's hours."""
+    filters = article_filters(site=site, channel=channel)
     if dialect_of(session) == "postgresql":
-        return func.to_char(func.timezone("Asia/Shanghai", moment), "YYYY-MM")
-    # SQLite stores UTC text; Beijing time is UTC+8 all year since 1991 (the sites' pages
-    # are dated in it), so adding eight hours is the zone's own conversion.
-    return func.substr(func.datetime(moment, "+8 hours"), 1, 7)
+        month = func.to_char(func.timezone("Asia/Shanghai", ArticleRecord.published_at), "YYYY-MM")
+        query = select(month, func.count()).where(*filters).group_by(month)
+        return sorted(((found, count) for found, count in session.execute(query)), reverse=True)
+    # SQLite stores UTC text (`2024-03-31 16:05:00.000000`): counted by its hour, each hour
+    # then put in its month in Asia/Shanghai here (SQLite's datetime() on every row took as
+    # long as reading the rows).
+    hour = func.substr(ArticleRecord.published_at, 1, 13)
+    query = select(hour, func.count()).where(*filters).group_by(hour)
+    months: Counter[str] = Counter()
+    for utc_hour, count in session.execute(query):
+        moment = datetime.strptime(f"{utc_hour} +0000", "%Y-%m-%d %H %z").astimezone(SHANGHAI)
+        months[f"{moment:%Y-%m}"] += count
+    return sorted(months.items(), reverse=True)
 
 
 def find_article(session: Session, url_or_id: str) -> ArticleRecord | None:
