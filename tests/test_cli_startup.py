@@ -15,7 +15,16 @@ from pathlib import Path
 from scheduler.cli import build_parser
 from tests.conftest import REPO
 
-HEAVY = ("apscheduler", "cdxj_indexer", "scrapy", "twisted", "sqlalchemy", "alembic")
+HEAVY = (
+    "apscheduler",
+    "cdxj_indexer",
+    "scrapy",
+    "twisted",
+    "sqlalchemy",
+    "alembic",
+    "surt",
+    "lxml",
+)
 # Runs each argv through main() in one fresh interpreter and says, for each heavy package,
 # the first argv after which it was loaded (None: build the parser, parse nothing).
 PROBE = """

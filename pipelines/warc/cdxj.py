@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import surt
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.errors import CppccArchiveError
@@ -160,7 +159,11 @@ def _plain_url(url: str) -> bool:
 
 
 def _url_key(url: str) -> str:
-    # cdxj-indexer's get_url_key.
+    # cdxj-indexer's get_url_key. surt is imported here, by the crawl writing an index line:
+    # it brings tldextract and requests (0.2 s), which the WARC writer's other users (the
+    # command line's --help and --version among them) can do without.
+    import surt
+
     try:
         return str(surt.surt(url))
     except Exception:  # as cdxj-indexer does: a URL surt cannot read is its own key
