@@ -106,7 +106,7 @@ class WarcCaptureMiddleware:
 
         writer = WarcWriter(
             directory,
-            on_index=index_closed_file,
+            on_close=index_closed_file,
             prefix=settings.get("CPPCC_WARC_PREFIX") or DEFAULT_PREFIX,
             max_size=settings.getint("CPPCC_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
             compress_level=settings.getint("CPPCC_WARC_COMPRESS_LEVEL", DEFAULT_COMPRESS_LEVEL),

@@ -165,7 +165,7 @@ def test_lines_made_while_writing_are_what_cdxj_indexer_prints(tmp_path: Path) -
 
     given: list[tuple[Path, list[str] | None]] = []
     writer = make_writer(
-        tmp_path / "warc", on_index=lambda path, lines: given.append((path, lines))
+        tmp_path / "warc", on_close=lambda path, lines: given.append((path, lines))
     )
     first = writer.write_exchange(make_exchange("http://www.rmzxb.com.cn/c/0.shtml"))
     original = Original(first.record_id, first.url, first.fetched_at, first.payload_digest)
@@ -193,7 +193,7 @@ def test_lines_made_while_writing_are_what_cdxj_indexer_prints(tmp_path: Path) -
 
 def test_a_record_out_of_the_plain_case_has_the_file_read_back(tmp_path: Path) -> None:
     given: list[list[str] | None] = []
-    writer = make_writer(tmp_path, on_index=lambda path, lines: given.append(lines))
+    writer = make_writer(tmp_path, on_close=lambda path, lines: given.append(lines))
     writer.write_exchange(make_exchange(response_headers=[("Content-Type", " text/html")]))
     writer.close()
 

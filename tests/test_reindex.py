@@ -22,7 +22,7 @@ from pipelines.processes import pid_is_alive
 from pipelines.warc.writer import WarcWriter
 from tests.conftest import run_cli_reading, start_cli
 from tests.test_recrawl import Recrawl, recrawl  # noqa: F401 (the fixture: three crawls)
-from tests.test_verify_damaged import SEEDS, _article
+from tests.test_verify_damaged import SEEDS, article_exchange
 
 # Every column a rebuilt catalogue must give back; ids and run links are not in the WARC.
 DUMPS = {
@@ -230,7 +230,7 @@ def big_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for part in range(3):
         with WarcWriter(folder / "warc", hostname="test", pid=part + 1) as writer:
             for number in range(part * 200, (part + 1) * 200):
-                writer.write_exchange(_article(number))
+                writer.write_exchange(article_exchange(number))
     return folder
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,12 +12,10 @@ from pipelines.archive import spans
 from pipelines.archive.reading import Unreadable, read_files
 from pipelines.archive.spans import file_spans
 from pipelines.archive.verify import scan_files
-from pipelines.warc.exchange import HttpExchange
 from pipelines.warc.members import starts_record
 from pipelines.warc.writer import WarcWriter
-from tests.conftest import REPLICA_PAGES
+from tests.test_verify_damaged import article_exchange
 
-PAGE = (REPLICA_PAGES / "rmzxb_article_2023-02-27_3299508.html").read_bytes()
 SMALL_SPANS = 100_000  # bytes: the file below is cut in a dozen spans
 GARBAGE, CORRUPT = 60, 200  # the articles whose response member is damaged
 
@@ -29,7 +26,7 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     byte flipped in its compressed data."""
     folder = tmp_path_factory.mktemp("spans")
     with WarcWriter(folder, hostname="test", pid=1) as writer:
-        locations = [writer.write_exchange(_article(number)) for number in range(300)]
+        locations = [writer.write_exchange(article_exchange(number)) for number in range(300)]
     (path,) = folder.glob("*.warc.gz")
     data = bytearray(path.read_bytes())
     garbage = locations[GARBAGE]
@@ -39,21 +36,6 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data[corrupt.offset + corrupt.length // 2] ^= 0x01
     path.write_bytes(bytes(data))
     return path
-
-
-def _article(number: int) -> HttpExchange:
-    return HttpExchange(
-        url=f"http://replica.test/c/2023-02-27/{3_300_000 + number}.shtml",
-        method="GET",
-        request_headers=[("User-Agent", "test")],
-        request_body=b"",
-        protocol="HTTP/1.1",
-        status=200,
-        reason="OK",
-        response_headers=[("Content-Type", "text/html; charset=utf-8")],
-        body=PAGE.replace("种下石榴树".encode(), f"种下石榴树{number}".encode()),
-        fetched_at=datetime(2026, 1, 2, tzinfo=UTC) + timedelta(seconds=number),
-    )
 
 
 def test_spans_start_where_records_start_and_cover_the_file(

@@ -174,7 +174,7 @@ def article_file(tmp_path_factory: pytest.TempPathFactory) -> ArticleFile:
     (folder / "seeds.toml").write_text(SEEDS, encoding="utf-8")
     warc = folder / "warc"
     with WarcWriter(warc, hostname="test", pid=1) as writer:
-        locations = [writer.write_exchange(_article(number)) for number in range(ARTICLES)]
+        locations = [writer.write_exchange(article_exchange(number)) for number in range(ARTICLES)]
     (path,) = warc.glob("*.warc.gz")
     garbled = locations[GARBLED]
     data = path.read_bytes()
@@ -184,7 +184,9 @@ def article_file(tmp_path_factory: pytest.TempPathFactory) -> ArticleFile:
     return ArticleFile(folder, path, garbled, urls)
 
 
-def _article(number: int) -> HttpExchange:
+def article_exchange(number: int) -> HttpExchange:
+    """The replica article page numbered `number` (its text and time made unique), as
+    fetched."""
     url = f"{SITE}/c/2023-02-27/{3_300_000 + number}.shtml"
     body = PAGE.replace("种下石榴树".encode(), f"种下石榴树{number}".encode())
     return HttpExchange(
@@ -384,7 +386,7 @@ def test_a_damaged_file_among_several_is_reported_alike_with_two_jobs(
     for part in (1, 2):  # two clean files beside the damaged one
         with WarcWriter(home / "warc", hostname="test", pid=1 + part) as writer:
             for number in range(1000 * part, 1000 * part + 40):
-                writer.write_exchange(_article(number))
+                writer.write_exchange(article_exchange(number))
     (tmp_path / "none").mkdir()
     assert cli(home, article_file, "reindex", str(tmp_path / "none")).returncode == 0  # schema
 

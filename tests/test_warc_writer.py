@@ -376,7 +376,7 @@ def test_metadata_records_are_warc_fields_about_a_record(tmp_path: Path) -> None
 
 def test_on_close_is_told_each_closed_file(tmp_path: Path) -> None:
     closed: list[Path] = []
-    writer = make_writer(tmp_path, max_size=1, on_close=closed.append)
+    writer = make_writer(tmp_path, max_size=1, on_close=lambda path, _: closed.append(path))
     writer.write_exchange(make_exchange())
     writer.write_exchange(make_exchange())
     writer.close()

@@ -12,15 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.archive.spans import (
-    Span,
-    bytes_of,
-    enough_bytes,
-    file_spans,
-    item_end,
-    jobs_for,
-    parallel_map,
-)
+from pipelines.archive.spans import Span, item_end, read_by_file
 from pipelines.metadata import ArchivedArticle, parse_fields
 from pipelines.normalise.urls import seeded_article_site
 from pipelines.seeds import Site
@@ -94,15 +86,8 @@ def read_files(
     files: Sequence[Path], sites: Sequence[Site], jobs: int | None
 ) -> Iterator[tuple[Path, FileRead]]:
     """Each file and what it gives, in order, read on `jobs` processes."""
-    jobs = jobs_for(jobs, bytes_of(files), enough_bytes())
-    spans = file_spans(files, jobs)
-    done: list[tuple[Span, SpanRead]] = []
-    reads = parallel_map(read_span, spans, jobs, _set_sites, (tuple(sites),))
-    for span, read in zip(spans, reads, strict=True):
-        done.append((span, read))
-        if span.stop == span.path.stat().st_size:  # the file's last span
-            yield span.path, _joined(span.path, done)
-            done = []
+    for path, parts in read_by_file(files, read_span, jobs, _set_sites, (tuple(sites),)):
+        yield path, _joined(path, parts)
 
 
 def _set_sites(sites: tuple[Site, ...]) -> None:

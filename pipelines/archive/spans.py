@@ -96,6 +96,26 @@ def item_end(item: ScannedRecord | Damage, size: int) -> int:
     return size if item.end is None else item.end
 
 
+def read_by_file(
+    paths: Sequence[Path],
+    read: Callable[[Span], R],
+    jobs: int | None,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[object, ...] = (),
+) -> Iterator[tuple[Path, list[tuple[Span, R]]]]:
+    """`read` over the files' spans on `jobs` processes (None: as jobs_for decides for their
+    size), given back file by file, in order, once each file's last span is read."""
+    jobs = jobs_for(jobs, bytes_of(paths), enough_bytes())
+    spans = file_spans(paths, jobs)
+    done: list[tuple[Span, R]] = []
+    for span, result in zip(spans, parallel_map(read, spans, jobs, initializer, initargs),
+                            strict=True):  # fmt: skip
+        done.append((span, result))
+        if span.stop == span.path.stat().st_size:  # the file's last span
+            yield span.path, done
+            done = []
+
+
 def parallel_map(
     function: Callable[[T], R],
     items: Sequence[T],

@@ -23,15 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pipelines.archive.spans import (
-    Span,
-    bytes_of,
-    enough_bytes,
-    file_spans,
-    item_end,
-    jobs_for,
-    parallel_map,
-)
+from pipelines.archive.spans import Span, item_end, read_by_file
 from pipelines.catalogue.audit import (
     capture_places,
     catalogued_page_ids,
@@ -198,16 +190,10 @@ def scan_files(
         cached = cache.get(path.name)
         if cached is None or cached[0] != keys[path.name]:
             paths.append(path)
-    jobs = jobs_for(jobs, bytes_of(paths), enough_bytes())
-    spans = file_spans(paths, jobs)
-    parts: dict[Path, list[tuple[Span, tuple[FileScan, int]]]] = {path: [] for path in paths}
-    for span, scanned in zip(spans, parallel_map(scan_span, spans, jobs), strict=True):
-        parts[span.path].append((span, scanned))
-        if span.stop == span.path.stat().st_size:  # the file's last span: the file is read
-            cache[span.path.name] = (keys[span.path.name], _joined(span.path, parts[span.path]))
-            if on_progress:
-                name = span.path.name
-                on_progress(f"verify: read {name}: {cache[name][1].records} records")
+    for path, parts in read_by_file(paths, scan_span, jobs):
+        cache[path.name] = (keys[path.name], _joined(path, parts))
+        if on_progress:
+            on_progress(f"verify: read {path.name}: {cache[path.name][1].records} records")
     return {name: cache[name][1] for name in keys}
 
 

@@ -80,14 +80,13 @@ class WarcWriter:
         hostname: str | None = None,
         pid: int | None = None,
         software: str | None = None,
-        on_close: Callable[[Path], None] | None = None,
-        on_index: Callable[[Path, list[str] | None], None] | None = None,
+        on_close: Callable[[Path, list[str] | None], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
-        self.on_close = on_close  # called with each file's path once it is closed and renamed
-        # Called then too, with the file's CDXJ lines (pipelines.warc.cdxj.index_line), made
-        # as its records were written; None when one of them needs the file read back.
-        self.on_index = on_index
+        # Called with each file's path once it is closed and renamed, and its CDXJ lines
+        # (pipelines.warc.cdxj.index_line), made as its records were written; None for the
+        # lines when one of them needs the file read back.
+        self.on_close = on_close
         self.prefix = prefix
         self.max_size = max_size
         self.compress_level = compress_level
@@ -137,7 +136,7 @@ class WarcWriter:
             )
         # Response first, as warcio's write_request_response_pair and Heritrix do.
         (offset, length), *_ = self._append(records)
-        if self.on_index is not None:
+        if self.on_close is not None:
             self._index(exchange, response, offset, length)
         location = RecordLocation(
             filename=self._filename,
@@ -300,8 +299,5 @@ class WarcWriter:
                 f"cannot close WARC file {path}: {error}; rename it without `{OPEN_SUFFIX}` "
                 "once you have checked it with `warcio check`"
             ) from error
-        closed = path.with_name(self._filename)
         if self.on_close is not None:
-            self.on_close(closed)
-        if self.on_index is not None:
-            self.on_index(closed, self._index_lines)
+            self.on_close(path.with_name(self._filename), self._index_lines)
