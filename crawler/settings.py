@@ -102,6 +102,9 @@ CPPCC_BACKLOG_LIST_PAGES = int(os.environ.get("CPPCC_BACKLOG_LIST_PAGES", "10"))
 # The time a crawl takes as now when it decides which known articles are due a re-check
 # (tests, and replaying a schedule); empty: the clock.
 CPPCC_NOW = os.environ.get("CPPCC_NOW", "")
+# Pages normalised in a process of their own (crawler/normalising.py): true or false; empty,
+# where the crawl may run on more than one CPU.
+CPPCC_NORMALISE_IN_PROCESS = os.environ.get("CPPCC_NORMALISE_IN_PROCESS", "")
 CPPCC_CONDITIONAL_REQUESTS = True  # If-None-Match / If-Modified-Since for archived URLs
 # The longest wait a 429 or 503's Retry-After gets (seconds; 0: Retry-After is ignored). Long
 # enough for the per-minute rate limits that answer 429 (Retry-After: 60 is the common value);

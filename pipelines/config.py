@@ -70,6 +70,17 @@ def _as_number(text: str) -> Any:
             return text  # not a number: the check says what was expected
 
 
+def _boolean(value: Any) -> str:
+    if not isinstance(value, bool):
+        raise ValueError
+    return "true" if value else "false"
+
+
+def _as_boolean(text: str) -> Any:
+    # Scrapy's getbool reads true/false and 1/0; anything else is left for the check to name.
+    return {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower(), text)
+
+
 def _size(value: Any) -> str:
     if isinstance(value, bool):
         raise ValueError
@@ -140,6 +151,7 @@ CRON = Kind('5 cron fields like "17 4 * * *", or "off"', _text)
 NUMBER = Kind("a number > 0", _number(0, whole=False, above=True), _as_number)
 POINTS = Kind("a number of percentage points, more than 0 and at most 100", _points, _as_number)
 DURATION = Kind('a duration like "12h", "1d" or "2w"', _duration)
+BOOLEAN = Kind("true or false", _boolean, _as_boolean)
 PORT = Kind("a port number from 0 to 65535 (0: any free port)", _port, _as_number)
 
 
@@ -171,6 +183,7 @@ KEYS = (
     Key("crawl", "catalogue_retry", "CPPCC_CATALOGUE_RETRY", SECONDS),
     Key("crawl", "now", "CPPCC_NOW", TIME),
     Key("crawl", "stop_wait", "CPPCC_STOP_WAIT", WHOLE),
+    Key("crawl", "normalise_in_process", "CPPCC_NORMALISE_IN_PROCESS", BOOLEAN),
     Key("warc", "operator", "CPPCC_WARC_OPERATOR", TEXT),
     Key("warc", "description", "CPPCC_WARC_DESCRIPTION", TEXT),
     Key("warc", "is_part_of", "CPPCC_WARC_IS_PART_OF", TEXT),

@@ -28,6 +28,9 @@ CATALOGUE_WRITER_LOST = ERRORS + "catalogue_writer_lost"
 RECORDS_NOT_CATALOGUED = ERRORS + "records_not_catalogued"
 DIGEST_LOOKUP_ERRORS = ERRORS + "digest_lookup"
 WALK_NOT_RECORDED = ERRORS + "walk_not_recorded"
+# A crawl's normalising process died and was replaced: no failure of the crawl's (its pages
+# were normalised again), but a parser crash or the out-of-memory killer is worth a look.
+NORMALISER_LOST = "cppcc/normaliser/lost"
 WARC_ERRORS = "cppcc/warc/errors"  # a page or metadata record could not be written
 HTTP_ERRORS = "cppcc/http_errors"  # pages whose last answer was a 4xx/5xx
 PAGES_REJECTED = "cppcc/pages_rejected"

@@ -41,7 +41,13 @@ ARTICLE_HEADERS = [("Content-Type", "text/html; charset=utf-8")]
 def make_spider(tmp_path: Path, base_url: str = BASE, **kwargs: Any) -> ChannelSpider:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(REPLICA_SEEDS.format(base_url=base_url), encoding="utf-8")
-    settings = {"CPPCC_SEEDS": str(seeds), "CPPCC_HOME": str(tmp_path / "home")}
+    settings = {
+        "CPPCC_SEEDS": str(seeds),
+        "CPPCC_HOME": str(tmp_path / "home"),
+        # Callbacks fed one by one, no engine to stop a normalising process: normalised in
+        # this thread (the crawl tests run the process).
+        "CPPCC_NORMALISE_IN_PROCESS": False,
+    }
     crawler = get_crawler(spider_class("rmzxb"), settings_dict=settings)
     channels = kwargs.pop("channels", "xs")
     spider = crawler.spidercls.from_crawler(crawler, channels=channels, **kwargs)
@@ -199,11 +205,11 @@ def article_response(
 def test_two_page_article_fetches_page_two_then_hands_on_both(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
     first, second = ARTICLES["two_page"].pages
-    outputs = list(spider.parse_article(article_response(first.path)))
+    outputs = collected(spider.parse_article(article_response(first.path)))
     [page_two] = requests_to(spider, outputs, "parse_article_page")
     assert page_two.url == BASE + second.path and page_two.errback == spider.article_page_failed
     assert not [out for out in outputs if isinstance(out, ArticlePagesItem)]
-    later = list(spider.parse_article_page(article_response(second.path, meta=page_two.meta)))
+    later = collected(spider.parse_article_page(article_response(second.path, meta=page_two.meta)))
     [item] = [out for out in later if isinstance(out, ArticlePagesItem)]
     assert [page.url for page in item.pages] == [BASE + first.path, BASE + second.path]
     [picture] = requests_to(spider, later, "picture_fetched")
@@ -220,7 +226,7 @@ def test_a_first_page_that_does_not_normalise_still_has_its_pages_fetched(
     pager_only = (
         f'<html><body><div class="Paging"><a href="{second.path}">2</a></div></body></html>'
     )
-    outputs = list(spider.parse_article(article_response(first.path, pager_only.encode())))
+    outputs = collected(spider.parse_article(article_response(first.path, pager_only.encode())))
     [page_two] = requests_to(spider, outputs, "parse_article_page")
     assert page_two.url == BASE + second.path
 
@@ -228,7 +234,7 @@ def test_a_first_page_that_does_not_normalise_still_has_its_pages_fetched(
 def test_seed_article_fetches_its_pictures_and_not_related_news(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
     path = ARTICLES["seed"].pages[0].path
-    outputs = list(spider.parse_article(article_response(path)))
+    outputs = collected(spider.parse_article(article_response(path)))
     pictures = requests_to(spider, outputs, "picture_fetched")
     assert [r.url for r in pictures] == [BASE + p for p in ARTICLES["seed"].image_paths]
     assert all(r.meta["allow_offsite"] for r in pictures)
@@ -245,7 +251,7 @@ def test_pictures_follow_the_normalisers_body_fallback(tmp_path: Path) -> None:
     <div class="main"><p>第一段正文，足够长的一段文字。</p><p><img src="a.jpg"></p>
     <p>第二段正文，也足够长。</p></div></body></html>""".encode()
     path = "/c/2022-05-06/42.shtml"
-    outputs = list(spider.parse_article(article_response(path, body)))
+    outputs = collected(spider.parse_article(article_response(path, body)))
     pictures = requests_to(spider, outputs, "picture_fetched")
     assert [r.url for r in pictures] == [BASE + "/c/2022-05-06/a.jpg"]
 
@@ -259,7 +265,7 @@ def test_pager_windows_are_read_on_every_page(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
     windows = {1: (1, 2, 3), 2: (1, 2, 3, 4), 3: (2, 3, 4, 5), 4: (3, 4, 5), 5: (3, 4, 5)}
     path = "/c/2022-05-06/77.shtml"
-    outputs = list(spider.parse_article(article_response(path, _pager_page(windows[1]))))
+    outputs = collected(spider.parse_article(article_response(path, _pager_page(windows[1]))))
     fetched = []
     while not any(isinstance(out, ArticlePagesItem) for out in outputs):
         [request] = requests_to(spider, outputs, "parse_article_page")
@@ -267,7 +273,7 @@ def test_pager_windows_are_read_on_every_page(tmp_path: Path) -> None:
         fetched.append(number)
         assert request.url == f"{BASE}/c/2022-05-06/77_{number}.shtml"
         page = response(request.url, _pager_page(windows[number]), request.meta)
-        outputs = list(spider.parse_article_page(page))
+        outputs = collected(spider.parse_article_page(page))
     assert fetched == [2, 3, 4, 5]
     [item] = outputs
     assert [page.page for page in item.pages] == [1, 2, 3, 4, 5]
@@ -278,7 +284,7 @@ def test_a_page_that_fails_is_reported_and_the_rest_still_fetched(
 ) -> None:
     spider = make_spider(tmp_path)
     path = "/c/2022-05-06/77.shtml"
-    outputs = list(spider.parse_article(article_response(path, _pager_page((1, 2, 3)))))
+    outputs = collected(spider.parse_article(article_response(path, _pager_page((1, 2, 3)))))
     [request] = requests_to(spider, outputs, "parse_article_page")
     failure = Failure(IgnoreRequest("404"))
     failure.request = request  # type: ignore[attr-defined]  # as Scrapy sets it for errbacks
@@ -287,7 +293,7 @@ def test_a_page_that_fails_is_reported_and_the_rest_still_fetched(
         [page_three] = requests_to(spider, outputs, "parse_article_page")
         assert page_three.meta["cppcc_page"] == 3
         page = response(page_three.url, _pager_page((1, 2, 3)), page_three.meta)
-        [item] = list(spider.parse_article_page(page))
+        [item] = collected(spider.parse_article_page(page))
     assert item.missing_pages == [request.url]
     assert [page.page for page in item.pages] == [1, 3]
     assert spider.crawler.stats.get_value("cppcc/articles/pages_missing") == 1
@@ -302,12 +308,13 @@ def test_a_later_page_that_does_not_normalise_is_left_out(
 ) -> None:
     spider = make_spider(tmp_path)
     first, second = ARTICLES["two_page"].pages
-    outputs = list(spider.parse_article(article_response(first.path)))
+    outputs = collected(spider.parse_article(article_response(first.path)))
     [page_two] = requests_to(spider, outputs, "parse_article_page")
     login = b"<html><head><title>\xe7\x99\xbb\xe5\xbd\x95</title></head><body></body></html>"
+    later = article_response(second.path, login, page_two.meta)
     [item] = [
         out
-        for out in spider.parse_article_page(article_response(second.path, login, page_two.meta))
+        for out in collected(spider.parse_article_page(later))
         if isinstance(out, ArticlePagesItem)
     ]
     pipeline = ArticlePipeline.from_crawler(spider.crawler)

@@ -50,7 +50,9 @@ item[587]=new title_array('http://www.cppcc.gov.cn/zxww/2019/07/04/ARTI156219771
 def make_spider(tmp_path: Path, base_url: str = BASE, channels: str = "") -> ChannelSpider:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(CPPCC_SEEDS.format(base_url=base_url), encoding="utf-8")
-    crawler = get_crawler(spider_class("cppcc"), settings_dict={"CPPCC_SEEDS": str(seeds)})
+    # Normalised in this thread: callbacks fed one by one, no engine to stop a process.
+    settings = {"CPPCC_SEEDS": str(seeds), "CPPCC_NORMALISE_IN_PROCESS": False}
+    crawler = get_crawler(spider_class("cppcc"), settings_dict=settings)
     spider = crawler.spidercls.from_crawler(crawler, channels=channels)
     assert isinstance(spider, ChannelSpider) and spider.name == "cppcc"
     return spider
@@ -195,7 +197,7 @@ def article_response(key: str) -> HtmlResponse:
 
 def test_article_fetches_its_attachments_like_pictures(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
-    outputs = list(spider.parse_article(article_response("attachment")))
+    outputs = collected(spider.parse_article(article_response("attachment")))
     attachments = requests_to(spider, outputs, "attachment_fetched")
     served = sorted(path for path in ROUTES if path.endswith((".pdf", ".docx")))
     assert sorted(r.url for r in attachments) == [BASE + path for path in served]
@@ -207,7 +209,7 @@ def test_article_fetches_its_attachments_like_pictures(tmp_path: Path) -> None:
 
 def test_article_fetches_its_pictures_and_no_attachments(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
-    outputs = list(spider.parse_article(article_response("picture")))
+    outputs = collected(spider.parse_article(article_response("picture")))
     pictures = requests_to(spider, outputs, "picture_fetched")
     assert [r.url for r in pictures] == [BASE + p for p in ARTICLES["picture"].image_paths]
     assert not requests_to(spider, outputs, "attachment_fetched")

@@ -37,7 +37,9 @@ list = "/zxyw/"
 def make_spider(tmp_path: Path, base_url: str = BASE) -> ChannelSpider:
     seeds = tmp_path / "seeds.toml"
     seeds.write_text(HNZX_SEEDS.format(base_url=base_url), encoding="utf-8")
-    crawler = get_crawler(spider_class("hnzx"), settings_dict={"CPPCC_SEEDS": str(seeds)})
+    # Normalised in this thread: callbacks fed one by one, no engine to stop a process.
+    settings = {"CPPCC_SEEDS": str(seeds), "CPPCC_NORMALISE_IN_PROCESS": False}
+    crawler = get_crawler(spider_class("hnzx"), settings_dict=settings)
     spider = crawler.spidercls.from_crawler(crawler)
     assert isinstance(spider, ChannelSpider) and spider.name == "hnzx"
     return spider
@@ -106,7 +108,7 @@ def test_article_page_yields_its_item_and_pictures(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
     path = ARTICLES["picture"].pages[0].path
     meta = {"cppcc_channel": "zxyw", "cppcc_article": BASE + path}
-    outputs = list(spider.parse_article(response(BASE + path, path, meta)))
+    outputs = collected(spider.parse_article(response(BASE + path, path, meta)))
     pictures = requests_to(spider, outputs, "picture_fetched")
     assert [r.url for r in pictures] == [BASE + p for p in ARTICLES["picture"].image_paths]
     [item] = [out for out in outputs if isinstance(out, ArticlePagesItem)]

@@ -4,7 +4,7 @@ files; each page normalised as it arrives, and the article handed on as one item
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -18,11 +18,11 @@ from crawler.capture import FIRST_CAPTURE_KEY
 from crawler.catalogue import catalogue_writer
 from crawler.items import ArticlePagesItem, FetchedPage
 from crawler.list_failures import STOPPING, describe_failure
+from crawler.normalising import PageNormaliser
 from crawler.prompt_stop import CrawlStopping
 from crawler.spiders.site import SiteSpider
 from crawler.withdrawals import RECHECK_KEY, WITHDRAWN, Rechecks
 from pipelines.catalogue.lifecycle import Withdrawal
-from pipelines.normalise import NotNormalisable, PageLinks, SiteProfile, normalise_page, page_links
 from pipelines.warc.location import RecordLocation
 from pipelines.withdrawal import (
     NOT_FOUND_TEMPLATE,
@@ -50,10 +50,10 @@ class ArticlePages(SiteSpider):
 
     # -- article pages --------------------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterable[Any]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         """Page 1 of an article: its pictures, then its next page or the finished item; for
         a re-check that finds the article withdrawn, nothing (the crawl records it at close)."""
-        first = _fetched(response, 1, self.profile)
+        first = await self._fetched(response, 1)
         channel, recheck = response.meta["cppcc_channel"], response.meta.get(RECHECK_KEY)
         if recheck is not None:
             withdrawal = self._withdrawal(response, first)
@@ -70,19 +70,56 @@ class ArticlePages(SiteSpider):
             walk_page=response.meta.get(WALK_PAGE_KEY),
             withdrawn=recheck == WITHDRAWN,
         )
-        yield from self._page_parts(response, first)
-        yield from self._next_page_or_item(item, self.article_pages(response, first), requested={1})
+        for request in self._page_parts(response, first):
+            yield request
+        pages = self.article_pages(response, first)
+        for output in self._next_page_or_item(item, pages, requested={1}):
+            yield output
 
-    def parse_article_page(self, response: Response) -> Iterable[Any]:
+    async def parse_article_page(self, response: Response) -> AsyncIterator[Any]:
         """A later page of an article: kept, and its pager read for pages not yet seen."""
         item: ArticlePagesItem = response.meta["cppcc_item"]
-        page = _fetched(response, response.meta["cppcc_page"], self.profile)
+        page = await self._fetched(response, response.meta["cppcc_page"])
         item.pages.append(page)
-        yield from self._page_parts(response, page)
+        for request in self._page_parts(response, page):
+            yield request
         pending: dict[int, str] = response.meta["cppcc_pending"]
         for number, url in self.article_pages(response, page).items():
             pending.setdefault(number, url)
-        yield from self._next_page_or_item(item, pending, response.meta["cppcc_requested"])
+        for output in self._next_page_or_item(item, pending, response.meta["cppcc_requested"]):
+            yield output
+
+    # -- normalising ----------------------------------------------------------------------
+
+    @cached_property
+    def normaliser(self) -> PageNormaliser:
+        """Where this crawl's pages are normalised: a process of its own on a second core."""
+        return PageNormaliser.from_crawler(self.crawler)
+
+    async def _fetched(self, response: Response, page: int) -> FetchedPage:
+        """The page as fetched, normalised: its article (or why it is none) and its links.
+
+        Normalised once, parsed once: the item pipelines want its fields, the spider its
+        pictures and pager. A page rejected (no date, say) is parsed once more for its links,
+        and a page that is no HTML at all has none."""
+        fetched = FetchedPage(
+            url=response.url,
+            status=response.status,
+            headers=_headers(response),
+            body=response.body,
+            capture=response.meta.get("cppcc_capture"),
+            page=page,
+        )
+        normalised = await self.normaliser.page(
+            fetched.url,
+            fetched.headers,
+            fetched.body,
+            profile=self.profile,
+            fetched_at=fetched.fetched_at,
+        )
+        fetched.article, fetched.rejected = normalised.article, normalised.rejected
+        fetched.links = normalised.links
+        return fetched
 
     def _next_page_or_item(
         self, item: ArticlePagesItem, pending: dict[int, str], requested: set[int]
@@ -268,35 +305,3 @@ def _headers(response: Response) -> list[tuple[str, str]]:
         for name, values in response.headers.items()
         for value in values
     ]
-
-
-def _fetched(response: Response, page: int, profile: SiteProfile) -> FetchedPage:
-    """The page as fetched, normalised: its article (or why it is none) and its links."""
-    fetched = FetchedPage(
-        url=response.url,
-        status=response.status,
-        headers=_headers(response),
-        body=response.body,
-        capture=response.meta.get("cppcc_capture"),
-        page=page,
-    )
-    normalise(fetched, profile)
-    return fetched
-
-
-def normalise(page: FetchedPage, profile: SiteProfile) -> None:
-    """Fill in what normalising the page gives, parsing it once: the item pipelines want its
-    fields, the spider its pictures and pager. A page rejected (no date, say) is parsed once
-    more for its links, and a page that is no HTML at all has none."""
-    try:
-        page.article = normalise_page(
-            page.url, page.headers, page.body, profile=profile, fetched_at=page.fetched_at
-        )
-        page.links = PageLinks.of(page.article)
-        return
-    except NotNormalisable as exc:
-        page.rejected = exc
-    try:
-        page.links = page_links(page.url, page.headers, page.body, profile=profile)
-    except NotNormalisable:
-        page.links = PageLinks()

@@ -12,7 +12,14 @@ from pipelines.normalise.errors import (
     NotNormalisable,
     Undecodable,
 )
-from pipelines.normalise.extract import PageLinks, merge_pages, normalise_page, page_links
+from pipelines.normalise.extract import (
+    NormalisedPage,
+    PageLinks,
+    merge_pages,
+    normalise_for_crawl,
+    normalise_page,
+    page_links,
+)
 from pipelines.normalise.render import render_text
 from pipelines.normalise.text import fold_text
 from pipelines.normalise.urls import ArticleUrl, canonical_article_url, page_url, parse_article_url
@@ -34,6 +41,7 @@ __all__ = [
     "Image",
     "NoDate",
     "NoTitle",
+    "NormalisedPage",
     "NotAnArticleUrl",
     "NotHtml",
     "NotNormalisable",
@@ -46,6 +54,7 @@ __all__ = [
     "fold_text",
     "format_date_line",
     "merge_pages",
+    "normalise_for_crawl",
     "normalise_page",
     "page_links",
     "page_url",

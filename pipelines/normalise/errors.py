@@ -15,6 +15,11 @@ class NotNormalisable(CppccArchiveError):
         self.detail = detail
         super().__init__(f"{url}: {detail}")
 
+    def __reduce__(self) -> tuple[type[NotNormalisable], tuple[str, str]]:
+        # Pickled back from the crawl's normalising process (crawler/normalising.py): rebuilt
+        # from its two arguments, not from the message Exception would pickle.
+        return type(self), (self.url, self.detail)
+
 
 class NotAnArticleUrl(NotNormalisable):
     """The URL path does not match any article pattern of the site."""

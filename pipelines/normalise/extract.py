@@ -16,7 +16,7 @@ from pipelines.normalise.checks import (
 )
 from pipelines.normalise.credits import EDITOR_EXTRACTORS, KEYWORD_EXTRACTORS
 from pipelines.normalise.dateline import AUTHOR_EXTRACTORS, DATE_EXTRACTORS, SOURCE_EXTRACTORS
-from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NoTitle
+from pipelines.normalise.errors import NoDate, NotAnArticleUrl, NoTitle, NotNormalisable
 from pipelines.normalise.heading import (
     CONTENT_ID_EXTRACTORS,
     TITLE_EXTRACTORS,
@@ -123,6 +123,40 @@ def page_links(
     attachments, pager = attachment_urls(page), pager_urls(page)
     pictures = tuple(item.url for item in _body_items(page) if isinstance(item, Image))
     return PageLinks(pictures, attachments, pager)
+
+
+@dataclass(frozen=True)
+class NormalisedPage:
+    """What a crawl needs of a page it fetched: the article, or why it is none; its links."""
+
+    article: Article | None
+    rejected: NotNormalisable | None
+    links: PageLinks
+
+
+def normalise_for_crawl(
+    url: str,
+    headers: Headers,
+    body: bytes,
+    *,
+    profile: SiteProfile,
+    fetched_at: datetime | None = None,
+) -> NormalisedPage:
+    """normalise_page, and the page's links even when it rejects the page (page_links): one
+    parse for an article, two for a rejected page; a page that is no HTML has no links.
+
+    Picklable both ways, so a crawl can run it in a process of its own
+    (crawler/normalising.py)."""
+    try:
+        article = normalise_page(url, headers, body, profile=profile, fetched_at=fetched_at)
+        return NormalisedPage(article, None, PageLinks.of(article))
+    except NotNormalisable as exc:
+        rejected = exc
+    try:
+        links = page_links(url, headers, body, profile=profile)
+    except NotNormalisable:
+        links = PageLinks()
+    return NormalisedPage(None, rejected, links)
 
 
 def _head_article(page: Page) -> Article:
