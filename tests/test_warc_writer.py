@@ -216,6 +216,26 @@ def test_rotation_closes_files_between_pairs(tmp_path: Path) -> None:
         }
 
 
+def test_exchanges_prepared_for_a_file_that_closed_meanwhile_go_whole_into_the_next(
+    tmp_path: Path,
+) -> None:
+    # A crawl prepares exchanges, compresses them in another thread, and appends them as they
+    # come back: the first appended fills the file, the others were made for it.
+    with make_writer(tmp_path, max_size=1) as writer:
+        prepared = [writer.prepare_exchange(make_exchange(f"http://a.test/{n}")) for n in range(3)]
+        prepared[1].compress()
+        locations = [writer.append_prepared(exchange) for exchange in prepared]
+
+    assert len({location.filename for location in locations}) == 3
+    for location in locations:
+        records = records_of(tmp_path / location.filename)
+        warcinfo_id = records[0].rec_headers["WARC-Record-ID"]
+        assert [record.rec_type for record in records] == ["warcinfo", "response", "request"]
+        assert {r.rec_headers["WARC-Warcinfo-ID"] for r in records[1:]} == {warcinfo_id}
+        assert records[1].rec_headers["WARC-Record-ID"] == location.record_id
+        assert records[1].rec_headers["WARC-Target-URI"] == location.url
+
+
 def test_rotation_waits_for_the_size_limit(tmp_path: Path) -> None:
     with make_writer(tmp_path, max_size=2_000) as writer:
         for n in range(10):

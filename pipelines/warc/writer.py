@@ -8,6 +8,7 @@ import socket
 import uuid
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -54,6 +55,25 @@ def gzip_member(data: bytes, level: int) -> bytes:
     """`data` as one complete gzip member, so a reader can seek straight to it."""
     compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush()
+
+
+@dataclass
+class PreparedExchange:
+    """An exchange's records made for one file of a writer (`warcinfo_id` names it), and once
+    compressed, their gzip members (WarcWriter.prepare_exchange)."""
+
+    exchange: HttpExchange
+    original: Original | None
+    records: list[WarcRecord]
+    warcinfo_id: str
+    level: int
+    members: list[bytes] | None = None
+
+    def compress(self) -> list[bytes]:
+        """The records' gzip members, made once: safe in a thread of its own."""
+        if self.members is None:
+            self.members = [gzip_member(record.to_bytes(), self.level) for record in self.records]
+        return self.members
 
 
 class WarcWriter:
@@ -120,6 +140,16 @@ class WarcWriter:
         earlier capture (a 304, or a payload identical to it); a 304's own status line and
         headers follow in a `metadata` record.
         """
+        prepared = self.prepare_exchange(exchange, original)
+        prepared.compress()
+        return self.append_prepared(prepared)
+
+    def prepare_exchange(
+        self, exchange: HttpExchange, original: Original | None = None
+    ) -> PreparedExchange:
+        """write_exchange in three steps, so that a crawl compresses in another thread (zlib
+        lets go of the GIL): the records made here, `compress()` anywhere, then
+        append_prepared in this writer's thread, which places them in the file."""
         file_fields = [("WARC-Warcinfo-ID", self._ensure_file())]
         response_id, request_id = self.new_record_id(), self.new_record_id()
         if original is None:
@@ -129,26 +159,35 @@ class WarcWriter:
         request = request_record(
             exchange, request_id, [("WARC-Concurrent-To", response_id), *file_fields]
         )
+        # Response first, as warcio's write_request_response_pair and Heritrix do.
         records = [response, request]
         if original is not None and exchange.status == 304:
             records.append(
                 not_modified_record(exchange, self.new_record_id(), response_id, file_fields)
             )
-        # Response first, as warcio's write_request_response_pair and Heritrix do.
-        (offset, length), *_ = self._append(records)
+        return PreparedExchange(exchange, original, records, self._warcinfo_id, self.compress_level)
+
+    def append_prepared(self, prepared: PreparedExchange) -> RecordLocation:
+        """Append the prepared, compressed records; where the response is."""
+        if prepared.warcinfo_id != self._ensure_file():
+            # The file it was made for was closed meanwhile (full): made again for this one.
+            prepared = self.prepare_exchange(prepared.exchange, prepared.original)
+        members = prepared.members or prepared.compress()
+        (offset, length), *_ = self._append_members(members)
+        exchange, response = prepared.exchange, prepared.records[0]
         if self.on_close is not None:
             self._index(exchange, response, offset, length)
         location = RecordLocation(
             filename=self._filename,
             offset=offset,
             length=length,
-            record_id=response_id,
+            record_id=response.record_id,
             payload_digest=response.payload_digest or "",
             fetched_at=exchange.fetched_at,
             status=exchange.status,
             url=exchange.url,
             record_type=response.record_type,
-            refers_to=original.record_id if original else None,
+            refers_to=prepared.original.record_id if prepared.original else None,
         )
         self._rotate_if_full()
         return location
@@ -260,8 +299,12 @@ class WarcWriter:
 
     def _append(self, records: Sequence[WarcRecord]) -> list[tuple[int, int]]:
         """Write `records` as one block of gzip members; return each one's (offset, length)."""
+        level = self.compress_level
+        return self._append_members([gzip_member(record.to_bytes(), level) for record in records])
+
+    def _append_members(self, members: Sequence[bytes]) -> list[tuple[int, int]]:
+        """Write compressed records as one block; return each one's (offset, length)."""
         assert self._file is not None
-        members = [gzip_member(record.to_bytes(), self.compress_level) for record in records]
         start = offset = self._file.tell()
         spans = []
         for member in members:
@@ -280,7 +323,7 @@ class WarcWriter:
                 "free disk space in CPPCC_WARC_DIR and restart the crawl"
             ) from error
         self.bytes_written += offset - start
-        self.records_written += len(records)
+        self.records_written += len(members)
         return spans
 
     def _close_file(self) -> None:
