@@ -201,6 +201,7 @@ class _Matches:
     key: Any
     article_id: Any
     match: Any
+    terms_match: Any  # PostgreSQL: every term present, when the query has a phrase; or None
     score: Any
 
     def __init__(self, session: Session, phrases: list[list[str]], **filters: Any) -> None:
@@ -216,6 +217,13 @@ class _Matches:
             self.query_text = _ts_query(phrases)
             query = cast(literal(self.query_text), TSQUERY)
             self.match = search.c.document.op("@@")(query)
+            # A phrase's rows from the GIN index are only candidates: each one's tsvector is
+            # read to check that its terms follow each other. Without a phrase, all its
+            # terms present is an answer the index gives exactly, without reading any.
+            self.terms_match = None
+            if any(len(phrase) > 1 for phrase in phrases):
+                every_term = cast(literal(_ts_all_terms(phrases)), TSQUERY)
+                self.terms_match = search.c.document.op("@@")(every_term)
             self.score = func.ts_rank(search.c.document, query)
         else:
             search = table(SEARCH_TABLE, column("rowid", BigInteger))
@@ -237,7 +245,8 @@ class _Matches:
             # decompression of the article's tsvector. So the choice is made here: a term
             # in many rows walks the sort key's index backwards (written so that the GIN
             # index cannot serve it), a rare one takes its rows from the GIN index and sorts
-            # them (written so that the key's index cannot give the order).
+            # them (written so that the key's index cannot give the order; a phrase checked
+            # after the sort, in _phrases_checked_in_order).
             if wanted is not None and self._walk_is_cheaper(wanted):
                 match = match.is_(True)
                 if self.filters:
@@ -252,7 +261,33 @@ class _Matches:
                 order = bounded = self.key + 0
                 if self.filters:
                     self._loop_joins_only(False)
+                if self.terms_match is not None:
+                    return self._phrases_checked_in_order(statement, columns, order)
         return statement.where(match, *self.bounds(bounded), *self.filters).order_by(order.desc())
+
+    def _phrases_checked_in_order(self, statement: Any, columns: Any, order: Any) -> Any:
+        """The GIN index's rows with every term of the query, newest first, and then their
+        phrases checked in that order, so that a page reads the tsvectors of its own rows
+        (and of the candidates between them) rather than those of every candidate.
+
+        Measured at 1,000,000 articles, '量子通信' in 4,000 (its candidates are its matches):
+        the scan of the GIN index with its recheck took 90 ms, without it 6 ms.
+        """
+        candidates = (
+            statement.with_only_columns(
+                order.label("sort_key"), self.article_id, self.search.c.document
+            )
+            .where(self.terms_match, *self.bounds(order), *self.filters)
+            .order_by(order.desc())
+            .offset(0)  # planned on its own: the phrase is not pushed into the scan
+            .subquery()
+        )
+        query = cast(literal(self.query_text), TSQUERY)
+        return (
+            select(*(candidates.c[column.name] for column in columns))
+            .where(candidates.c.document.op("@@")(query))
+            .order_by(candidates.c.sort_key.desc())  # the candidates' order: no sort again
+        )
 
     def _loop_joins_only(self, only: bool) -> None:
         """Keep PostgreSQL to nested loops for joins, or not, for the rest of the
@@ -407,6 +442,11 @@ def _prefer_the_index(session: Session) -> None:
 
 def _ts_query(phrases: list[list[str]]) -> str:
     return " & ".join(_ts_phrase(phrase) for phrase in phrases)
+
+
+def _ts_all_terms(phrases: list[list[str]]) -> str:
+    """A tsquery of every term of the phrases, in any place: what the GIN index answers."""
+    return " & ".join(dict.fromkeys(_quoted(term) for phrase in phrases for term in phrase))
 
 
 def _fts_query(phrases: list[list[str]]) -> str:
