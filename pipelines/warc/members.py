@@ -72,6 +72,17 @@ class MemberReader:
         del self._out[:size]
         return data
 
+    def read_member(self, limit: int) -> bytes | None:
+        """All that is left of the current member when that is at most `limit` bytes; None when
+        it is more (the member is then partly read: `restart` reads it again)."""
+        while not self.ended and len(self._out) <= limit:
+            self._feed()
+        if len(self._out) > limit:
+            return None
+        data = bytes(self._out)
+        self._out.clear()
+        return data
+
     def _begin_member(self) -> None:
         self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._fed = 0  # compressed bytes of this member given to zlib and used by it
