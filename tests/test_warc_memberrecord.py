@@ -125,6 +125,17 @@ def base16_payload_digest() -> bytes:
     return response(replaced("WARC-Payload-Digest", "sha1:" + hashlib.sha1(PAGE).hexdigest()))
 
 
+def block_digest_respelled() -> bytes:
+    """The right digest with its first letter swapped for the digit of the same value in
+    base 32 (A for 0, K for a, …): warcio compares the letters, so this one does not match."""
+    block = HTTP_HEAD + PAGE
+    right = sha1(block)
+    letter = right[len("sha1:")]
+    digits = "0123456789abcdefghijklmnopqrstuv"
+    digit = digits["ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".index(letter)]
+    return response(replaced("WARC-Block-Digest", right.replace(letter, digit, 1)))
+
+
 def without(name: str) -> Callable[[list[tuple[str, str]]], None]:
     def change(fields: list[tuple[str, str]]) -> None:
         fields[:] = [(n, v) for n, v in fields if n != name]
@@ -211,6 +222,12 @@ CASES: dict[str, tuple[Callable[[], bytes], str, bool]] = {
         False,
     ),
     "a payload digest in base16": (base16_payload_digest, "record", False),
+    "a block digest respelled in base-32 digits": (block_digest_respelled, "record", False),
+    "a SHA-1 value named sha256": (
+        lambda: response(replaced("WARC-Payload-Digest", sha1(PAGE).replace("sha1", "sha256"))),
+        "record",
+        False,
+    ),
     "a digest of an unknown algorithm": (
         lambda: response(replaced("WARC-Payload-Digest", "xyz:ABCD")),
         "record",

@@ -11,7 +11,6 @@ scanner reads the member with warcio, which says what is wrong in its own words.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from typing import NamedTuple
 
@@ -20,8 +19,10 @@ HTTP_RECORDS = ("response", "request", "revisit")  # the record types warcio giv
 HTTP_SCHEMES = ("http:", "https:")
 HEAD_END = b"\r\n\r\n"
 RECORD_END = b"\r\n\r\n"  # what closes every WARC record, after its Content-Length bytes
-# Digest algorithms read here (others go to warcio): hashlib's fixed-size ones, in lower case.
-ALGORITHMS = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+DIGEST = "sha1"  # the digests checked here, the writer's (others are warcio's to check)
+BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+# A base32 text made the digits of a number in base 32, for int(): b32encode is slow Python.
+BASE32_DIGITS = str.maketrans(BASE32, "0123456789abcdefghijklmnopqrstuv")
 
 
 class Head(NamedTuple):
@@ -55,6 +56,18 @@ def parse_head(data: bytes, start: int, end: int) -> Head | None:
     lines = [line.rstrip() for line in text]  # warcio strips each line's end
     if not all(lines):
         return None  # warcio's head would end at this line, blank once stripped
+    if b"\n " in raw or b"\n\t" in raw:
+        return Head(lines[0], _folded_fields(lines), stop + len(HEAD_END))
+    fields = [
+        (name.rstrip(" \t"), value.lstrip())
+        for name, colon, value in (line.partition(":") for line in lines[1:])
+        if colon  # warcio drops a line without a colon
+    ]
+    return Head(lines[0], fields, stop + len(HEAD_END))
+
+
+def _folded_fields(lines: list[str]) -> list[tuple[str, str]]:
+    """The fields of a head's lines after its first, where some are folded onto the last."""
     fields = []
     count, index = len(lines), 1
     while index < count:
@@ -66,7 +79,7 @@ def parse_head(data: bytes, start: int, end: int) -> Head | None:
             index += 1
         if colon:  # warcio drops a line without a colon, and what is folded onto it
             fields.append((name.rstrip(" \t"), value))
-    return Head(lines[0], fields, stop + len(HEAD_END))
+    return fields
 
 
 def _decoded(raw: bytes) -> list[str]:
@@ -131,11 +144,9 @@ def _digests_match(
 
 
 def _matches(digest: str, data: memoryview) -> bool:
-    """Whether `digest` is `algorithm:base32 value` of `data`, as warcio writes digests."""
-    algorithm, colon, value = digest.partition(":")
-    if not colon:
+    """Whether `digest` is `sha1:` and the base32 text of the SHA-1 of `data` (its 160 bits,
+    32 letters of 5 bits, as warcio writes a digest and compares it, letter for letter)."""
+    algorithm, _, value = digest.partition(":")
+    if algorithm != DIGEST or len(value) != 32 or value.strip(BASE32):
         return False
-    if algorithm.lower() not in ALGORITHMS:
-        return False
-    hashed = hashlib.new(algorithm, data)
-    return value == base64.b32encode(hashed.digest()).decode("ascii")
+    return int(value.translate(BASE32_DIGITS), 32) == int.from_bytes(hashlib.sha1(data).digest())

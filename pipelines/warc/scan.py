@@ -10,6 +10,7 @@ say what is wrong.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -316,6 +317,7 @@ def _content_length(value: str | None) -> int:
     return int(value)
 
 
+@functools.lru_cache(maxsize=16)  # a response, its request and metadata share their date
 def _date(text: str | None) -> datetime:
     if not text:
         raise ValueError("a WARC record without WARC-Date")
