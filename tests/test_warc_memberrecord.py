@@ -198,6 +198,16 @@ CASES: dict[str, tuple[Callable[[], bytes], str, bool]] = {
         "bad-headers",
         False,
     ),
+    "a WARC-Date with no day": (
+        lambda: response(replaced("WARC-Date", "2024-05")),
+        "bad-headers",
+        True,
+    ),
+    "a WARC-Date that is no date": (
+        lambda: response(replaced("WARC-Date", "yesterday")),
+        "bad-headers",
+        True,
+    ),
     "no Content-Length": (lambda: response(without("Content-Length")), "bad-headers", False),
     "a Content-Length that is no number": (
         lambda: response(replaced("Content-Length", "12x")),

@@ -113,13 +113,13 @@ def read_member_record(member: bytes, check_digests: bool) -> MemberRecord | Non
     http = None
     if record_type in HTTP_RECORDS:
         if uri is None:
-            return None
+            return None  # warcio fails on it (AttributeError): it is warcio's to say
         if uri.startswith(HTTP_SCHEMES):
             http = parse_head(member, head.end, end)
             if http is None:
                 return None
     block = memoryview(member)[head.end : end]
-    payload = block[http.end - head.end :] if http else block
+    payload = block if http is None else block[http.end - head.end :]
     if check_digests and not _digests_match(record_type, first, block, payload):
         return None
     return MemberRecord(record_type, head.fields, http, payload)

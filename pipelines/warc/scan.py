@@ -196,7 +196,7 @@ class _Scan:
         fields = dict(found.fields[::-1])  # first value of a name wins
         try:
             date = _date(fields.get("WARC-Date"))
-        except ValueError:
+        except HEADER_ERRORS:
             return None
         http = found.http if found.record_type in ("response", "revisit") else None
         status = None if http is None else _status(found.record_type, _statusline(http.first_line))
