@@ -3,11 +3,15 @@
 Each record of our files is its own gzip member. A member that is corrupt, holds no WARC
 record, or holds one whose headers or Content-Length lie is reported as `Damage` with its
 offset, and the scan resumes at the next gzip member that starts a WARC record: one bad
-member costs its own record, never the records after it.
+member costs its own record, never the records after it. A member is decompressed whole and a
+sound record read from its bytes (memberrecord.py); any other is read by warcio, whose words
+say what is wrong.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import re
 from collections.abc import Generator, Iterator
@@ -24,6 +28,7 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 from warcio.timeutils import iso_date_to_datetime
 
 from pipelines.warc.location import RecordLocation
+from pipelines.warc.memberrecord import MemberRecord, read_member_record
 from pipelines.warc.members import (
     GZIP_MAGIC,
     RECORD_START,
@@ -34,6 +39,8 @@ from pipelines.warc.members import (
 )
 
 CHUNK = 1 << 16  # block bytes read at a time when the block is not kept
+# Decompressed bytes of a member read in one piece: a longer member (a video) is streamed.
+WHOLE_MEMBER = 8 << 20
 RECORD_END = b"\r\n\r\n"  # what closes every WARC record, after its Content-Length bytes
 # Damage found without leaving the member: the scan goes on at its end, from where it stands.
 IN_PLACE = frozenset({"bad-headers", "length-mismatch"})
@@ -171,8 +178,42 @@ class _Scan:
             return self._corrupt(offset, str(damaged))
 
     def _record(self, offset: int) -> tuple[ScannedRecord | Damage, int | None]:
-        """The record whose member starts at `offset`, read to the member's end."""
-        stream = BufferedReader(self.members)
+        """The record whose member starts at `offset`, read to the member's end: from the
+        member's bytes when it is a sound record (memberrecord.py), by warcio otherwise."""
+        member = self.members.read_member(WHOLE_MEMBER)
+        if member is None:
+            self.members.restart(offset)
+            return self._read_by_warcio(offset, self.members)
+        found = read_member_record(member, self.check_digests)
+        record = None if found is None else self._member_record(offset, found)
+        if record is None:
+            return self._read_by_warcio(offset, io.BytesIO(member))
+        return record, self.members.end
+
+    def _member_record(self, offset: int, found: MemberRecord) -> ScannedRecord | None:
+        """The record read from its member's bytes; None when its WARC-Date does not parse
+        (warcio's reading of it says why)."""
+        fields = dict(found.fields[::-1])  # first value of a name wins
+        try:
+            date = _date(fields.get("WARC-Date"))
+        except HEADER_ERRORS:
+            return None
+        http = found.http if found.record_type in ("response", "revisit") else None
+        status = None if http is None else _status(found.record_type, _statusline(http.first_line))
+        length = self.members.end - offset
+        location = _location(self.name, offset, length, found.record_type, status, fields, date)
+        block = bytes(found.payload) if self.keep_blocks else b""
+        return ScannedRecord(
+            found.record_type, fields, status or None, [] if http is None else http.fields,
+            block, location,
+        )  # fmt: skip
+
+    def _read_by_warcio(
+        self, offset: int, member: BinaryIO | MemberReader
+    ) -> tuple[ScannedRecord | Damage, int | None]:
+        """The record whose member starts at `offset`, read by warcio from `member`, the
+        member's bytes from its start, to their end."""
+        stream = BufferedReader(member)
         try:
             record = self.loader.parse_record_stream(
                 stream, known_format="warc", check_digests=self.check_digests
@@ -189,10 +230,13 @@ class _Scan:
         block, held = self._content(record.raw_stream, stream, declared)
         if held != declared:
             return self._length_mismatch(offset, fields, declared, held), self.members.end
-        location = _location(self.name, offset, self.members.end - offset, record, fields, date)
+        statusline = None if record.http_headers is None else record.http_headers.statusline
+        status = _status(record.rec_type, statusline)
+        length = self.members.end - offset
+        location = _location(self.name, offset, length, record.rec_type, status, fields, date)
         problems = tuple(record.digest_checker.problems)
         return ScannedRecord(
-            record.rec_type, fields, location.status or None, _http_headers(record), block,
+            record.rec_type, fields, status or None, _http_headers(record), block,
             location, problems,
         ), self.members.end  # fmt: skip
 
@@ -273,6 +317,7 @@ def _content_length(value: str | None) -> int:
     return int(value)
 
 
+@functools.lru_cache(maxsize=16)  # a response, its request and metadata share their date
 def _date(text: str | None) -> datetime:
     if not text:
         raise ValueError("a WARC record without WARC-Date")
@@ -290,7 +335,13 @@ def _drain(stream: BufferedReader) -> tuple[bytes, int, bytes]:
 
 
 def _location(
-    name: str, offset: int, length: int, record: Any, fields: dict[str, str], date: datetime
+    name: str,
+    offset: int,
+    length: int,
+    record_type: str,
+    status: int | None,
+    fields: dict[str, str],
+    date: datetime,
 ) -> RecordLocation:
     return RecordLocation(
         filename=name,
@@ -299,18 +350,25 @@ def _location(
         record_id=fields.get("WARC-Record-ID", ""),
         payload_digest=fields.get("WARC-Payload-Digest", ""),
         fetched_at=date,
-        status=_status(record) or 0,
+        status=status or 0,
         url=fields.get("WARC-Target-URI", ""),
-        record_type=record.rec_type,
+        record_type=record_type,
         refers_to=fields.get("WARC-Refers-To"),
     )
 
 
-def _status(record: Any) -> int | None:
-    if record.http_headers is None or record.rec_type not in ("response", "revisit"):
+def _status(record_type: str, statusline: str | None) -> int | None:
+    """The HTTP status of a response or revisit, from its status line after the protocol."""
+    if statusline is None or record_type not in ("response", "revisit"):
         return None
-    code = record.http_headers.get_statuscode()
+    code = statusline.split(" ", 1)[0]
     return int(code) if code and code.isdigit() else None
+
+
+def _statusline(first_line: str) -> str:
+    """An HTTP head's status line after its protocol, as warcio keeps it."""
+    parts = first_line.split(" ", 1)
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
 def _http_headers(record: Any) -> list[tuple[str, str]]:
