@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,24 @@ def test_warc_headers_that_do_not_parse(written: tuple[Path, list[RecordLocation
     assert (kind, offset, end) == ("bad-headers", bad.offset, bad.offset + len(replaced))
     assert detail.startswith(f"bad WARC headers: the record at offset {bad.offset} does not parse")
     assert "Content-Length 'x" in detail
+    assert len(records) == len(locations) - 1
+
+
+def test_a_response_without_a_target_uri_is_bad_headers(
+    written: tuple[Path, list[RecordLocation]],
+) -> None:
+    # warcio itself fails on it with an AttributeError: the scan names it and goes on.
+    path, locations = written
+    bad = locations[5]
+    data = path.read_bytes()
+    record = re.sub(rb"WARC-Target-URI: [^\r]*\r\n", b"", gzip_decompress(member(data, bad)))
+    replaced = gzip_member(record, 6)
+    path.write_bytes(data[: bad.offset] + replaced + data[bad.offset + bad.length :])
+
+    records, damage = scanned(path)
+
+    ((kind, offset, end),) = [(d.kind, d.offset, d.end) for d in damage]
+    assert (kind, offset, end) == ("bad-headers", bad.offset, bad.offset + len(replaced))
     assert len(records) == len(locations) - 1
 
 

@@ -44,7 +44,15 @@ WHOLE_MEMBER = 8 << 20
 RECORD_END = b"\r\n\r\n"  # what closes every WARC record, after its Content-Length bytes
 # Damage found without leaving the member: the scan goes on at its end, from where it stands.
 IN_PLACE = frozenset({"bad-headers", "length-mismatch"})
-HEADER_ERRORS = (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, TypeError)
+# What warcio raises for headers it cannot read; AttributeError for a response, request or
+# revisit record without a WARC-Target-URI (it calls .startswith on the missing value).
+HEADER_ERRORS = (
+    ArchiveLoadFailed,
+    StatusAndHeadersParserException,
+    ValueError,
+    TypeError,
+    AttributeError,
+)
 
 DamageKind = Literal[
     "empty-file",  # zero bytes
