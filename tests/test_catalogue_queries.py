@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
+from pipelines.catalogue.counts import MatchCount
 from pipelines.catalogue.locks import acquire_channel_locks
 from pipelines.catalogue.models import ArticleRecord
 from pipelines.catalogue.queries import (
@@ -135,10 +136,40 @@ def test_pages_by_offset_and_the_count_of_all(session: Session) -> None:
     everything = titles(list_articles(session, limit=None))
     pages = [titles(list_articles(session, limit=2, offset=at)) for at in (0, 2, 4, 6)]
     assert pages == [everything[0:2], everything[2:4], everything[4:], []]
-    assert count_articles(session) == 5
-    assert count_articles(session, site="rmzxb", until=date(2022, 3, 4)) == 4
-    assert count_articles(session, channel="xs") == len(list_articles(session, channel="xs"))
-    assert count_articles(session, changed_since=date(2022, 1, 1)) == 0  # none edited
+    assert count_articles(session) == MatchCount(5, exact=True)
+    assert count_articles(session, site="rmzxb", until=date(2022, 3, 4)) == MatchCount(4, True)
+    in_xs = len(list_articles(session, channel="xs"))
+    assert count_articles(session, channel="xs") == MatchCount(in_xs, exact=True)
+    none_edited = count_articles(session, changed_since=date(2022, 1, 1))
+    assert none_edited == MatchCount(0, exact=True)
+
+
+def test_the_count_stops_at_its_cap_and_says_more(session: Session) -> None:
+    seed(session)
+    assert count_articles(session, cap=3) == MatchCount(3, exact=False)
+    assert str(count_articles(session, cap=3)) == "more than 3"
+    assert count_articles(session, cap=5) == MatchCount(5, exact=True)  # as many as the cap
+    assert count_articles(session, site="rmzxb", until=date(2022, 3, 4), cap=3) == MatchCount(
+        3, exact=False
+    )
+
+
+def test_the_count_reads_one_row_past_its_cap_and_no_more(session: Session) -> None:
+    seed(session)
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.append((statement, parameters))
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        count_articles(session, channel="yw", cap=2)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    ((statement, parameters),) = sent
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    assert " LIMIT " in statement and 3 in values  # not a count(*) of every article
 
 
 def test_months_of_a_channel_by_shanghai_time(session: Session) -> None:

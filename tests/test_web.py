@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,14 @@ from urllib.parse import quote
 
 import pytest
 
+from pipelines.catalogue.bulk import insert_rows
+from pipelines.catalogue.conflicts import table_of
+from pipelines.catalogue.counts import COUNT_CAP
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.locks import STALE_AFTER, acquire_channel_locks, release_channel_locks
+from pipelines.catalogue.models import SHANGHAI, ArticleRecord
 from pipelines.catalogue.schema import ensure_schema
-from pipelines.catalogue.writes import finish_run, save_article, start_run
+from pipelines.catalogue.writes import content_values, finish_run, save_article, start_run
 from replicas.rmzxb.site import SEEDS_SITE, build_site, not_found_page
 from replicas.server import ReplicaServer
 from tests.conftest import CLI, REPLICA_SEEDS, REPO, CliResult, run_cli, run_cli_reading, start_cli
@@ -178,6 +182,55 @@ def test_pages_of_articles_add_up_to_the_whole_list(archive: Archive) -> None:
     assert totals == {len(everything)} and len(everything) > 3
     last = archive.web.get(f"/api/articles?limit=3&offset={len(everything) - 1}").json()
     assert len(last["articles"]) == 1 and last["next"] is None
+
+
+def crowd(url: str, articles: int, in_xs: int) -> None:
+    """A catalogue of `articles` articles, `in_xs` of them in channel xs and the rest in yw,
+    one a minute: rows inserted in bulk, as the benchmarks fill theirs."""
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        first = datetime(2024, 3, 1, 8, 0, tzinfo=SHANGHAI)
+        rows = []
+        for number in range(articles):
+            page = f"https://www.rmzxb.com.cn/c/2024-03-01/{number}.shtml"
+            article = make_article(page, published_at=first + timedelta(minutes=number))
+            rows.append({"id": number + 1, "url": page, "site": "rmzxb",
+                         "channel": "xs" if number < in_xs else "yw",
+                         "first_seen_at": FETCHED, "last_seen_at": FETCHED,
+                         **content_values(article, FETCHED)})  # fmt: skip
+        with engine.begin() as connection:
+            insert_rows(connection, table_of(ArticleRecord), rows)
+    finally:
+        engine.dispose()
+
+
+def test_a_list_counts_up_to_the_cap_as_a_search_does(fresh_db_url: str, tmp_path: Path) -> None:
+    many, in_xs = COUNT_CAP + 5, 3
+    crowd(fresh_db_url, many, in_xs)
+    seeds = tmp_path / "seeds.toml"
+    seeds.write_text(REPLICA_SEEDS.format(base_url="http://127.0.0.1:9"), encoding="utf-8")
+    web = start_web(tmp_path / "home", seeds, "--db", fresh_db_url)
+    try:
+        first = web.get("/api/articles?limit=3").json()
+        assert (first["total"], first["total_exact"]) == (COUNT_CAP, False)
+        assert len(first["articles"]) == 3 and first["next"] is not None
+        xs = web.get("/api/articles?channel=xs").json()  # under the cap: exact
+        assert (xs["total"], xs["total_exact"], xs["next"]) == (in_xs, True, None)
+        # A page past the cap counts to its own end: the last page knows it is the last.
+        near = web.get(f"/api/articles?limit=3&offset={COUNT_CAP}").json()
+        assert (near["total"], near["total_exact"]) == (COUNT_CAP + 3, False) and near["next"]
+        last = web.get(f"/api/articles?limit=3&offset={many - 2}").json()
+        assert (last["total"], last["total_exact"], last["next"]) == (many, True, None)
+        assert len(last["articles"]) == 2
+    finally:
+        web.stop()
+    listed = run_cli("--home", str(tmp_path / "home"), "--seeds", str(seeds), "--db",
+                     fresh_db_url, "articles", "--limit", "3")  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr == (
+        f"showing 3 of more than {COUNT_CAP:,} articles; --limit N for more (0: all)\n"
+    )
 
 
 def test_search_pages_carry_the_total_and_the_next_link(archive: Archive) -> None:

@@ -10,16 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 from sqlalchemy.orm import Session
 
+from pipelines.catalogue.counts import COUNT_CAP
 from pipelines.catalogue.models import SHANGHAI
 from pipelines.catalogue.queries import count_articles, find_article, get_run, list_articles
 from pipelines.catalogue.queries import list_runs as query_runs
-from pipelines.catalogue.search import (
-    COUNT_CAP,
-    DEFAULT_LIMIT,
-    count_search,
-    hit_view,
-    search_articles,
-)
+from pipelines.catalogue.search import DEFAULT_LIMIT, count_search, hit_view, search_articles
 from pipelines.catalogue.versions import versions_view
 from pipelines.catalogue.views import article_summary, article_view, run_view
 from pipelines.errors import UsageError
@@ -126,8 +121,8 @@ def articles(
     """As `cppcc-archive articles --format json` (with `q`: `--search`), a page at a time:
     `total` matching, and `next`, the link to the following page (null on the last).
 
-    A search counts its matches up to 1,000 or to the end of the page, whichever is more:
-    past that `total` is a lower bound and `total_exact` is false."""
+    A list or a search counts up to 1,000 articles or to the end of the page, whichever is
+    more: past that `total` is a lower bound and `total_exact` is false."""
     found.check_site_channel(db, site, channel)
     filters: dict[str, Any] = {"site": site, "channel": channel, "since": since,
                                "until": until, "section": section, "source": source}  # fmt: skip
@@ -138,15 +133,15 @@ def articles(
         hits = search_articles(db, q, sort=sort, limit=limit, offset=offset, **filters)
         records = [hit_view(hit) for hit in hits]
         count = count_search(db, q, cap=max(COUNT_CAP, offset + limit), **filters)
-        total, exact = count.value, count.exact
     else:
         limit = 50 if limit is None else limit
         rows = list_articles(db, **filters, changed_since=changed_since, limit=limit,
                              offset=offset, summary_only=True)  # fmt: skip
         records = [article_summary(row) for row in rows]
-        total, exact = count_articles(db, **filters, changed_since=changed_since), True
-    more = limit > 0 and (offset + len(records) < total or not exact)
-    return {"total": total, "total_exact": exact, "limit": limit, "offset": offset,
+        count = count_articles(db, **filters, changed_since=changed_since,
+                               cap=max(COUNT_CAP, offset + limit))  # fmt: skip
+    more = limit > 0 and count.more_than(offset + len(records))
+    return {"total": count.value, "total_exact": count.exact, "limit": limit, "offset": offset,
             "next": _page_link(request, offset + limit) if more else None,
             "articles": records}  # fmt: skip
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pipelines.catalogue.conflicts import dialect_of
+from pipelines.catalogue.counts import COUNT_CAP, MatchCount, count_up_to
 from pipelines.catalogue.engine import json_text
 from pipelines.catalogue.models import (
     SHANGHAI,
@@ -83,14 +84,17 @@ def count_articles(
     section: str | None = None,
     source: str | None = None,
     editor: str | None = None,
-) -> int:
-    """How many articles list_articles would give without a limit, for the same filters."""
+    cap: int = COUNT_CAP,
+) -> MatchCount:
+    """How many articles list_articles would give without a limit, for the same filters,
+    counted up to `cap`: a count of every article read them all (100 ms and more at a
+    million), longer than the page it goes with."""
     query = _articles_query(
-        select(func.count(ArticleRecord.id)),
+        select(ArticleRecord.id),
         site=site, channel=channel, since=since, until=until, changed_since=changed_since,
         section=section, source=source, editor=editor,
     )  # fmt: skip
-    return int(session.scalar(query) or 0)
+    return count_up_to(session, query, cap)
 
 
 def _articles_query(

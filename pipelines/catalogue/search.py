@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.bigrams import is_lone_han, needles, query_phrases, terms
+from pipelines.catalogue.counts import COUNT_CAP, MatchCount, count_up_to
 from pipelines.catalogue.models import SHANGHAI, ArticleRecord
 from pipelines.catalogue.queries import article_filters
 from pipelines.catalogue.search_index import (
@@ -60,9 +61,6 @@ SORTS = ("newest", "relevance")
 # reads each one's terms (bm25, ts_rank): a thousand take milliseconds, all of a common
 # term's hundreds of thousands took seconds.
 RELEVANCE_WINDOW = 1000
-# A count stops here and says "more than" (MatchCount): counting every match of a common
-# term reads its whole index entry, as slow as ranking them all.
-COUNT_CAP = 1000
 # Keys of times at the ends of the keys' years, where times beyond count as the end.
 FIRST_KEY, LAST_KEY = FIRST_SECOND << KEY_ID_BITS, LAST_SECOND << KEY_ID_BITS
 
@@ -81,21 +79,6 @@ class SearchHit:
     title_match: bool
     snippet: str
     highlights: tuple[tuple[int, int], ...]  # [start, end) of each hit in the snippet
-
-
-@dataclass(frozen=True)
-class MatchCount:
-    """How many articles a search finds: `value` exactly, or more than `value` (the cap)."""
-
-    value: int
-    exact: bool
-
-    def __str__(self) -> str:
-        return f"{self.value:,}" if self.exact else f"more than {self.value:,}"
-
-    def more_than(self, shown: int) -> bool:
-        """Whether articles beyond the first `shown` exist."""
-        return shown < self.value or not self.exact
 
 
 def hit_view(hit: SearchHit) -> dict[str, Any]:
@@ -159,8 +142,9 @@ def count_search(
     matches = _Matches(session, _checked_phrases(query), site=site, channel=channel,
                        section=section, source=source, editor=editor, since=since,
                        until=until)  # fmt: skip
-    found = matches.count(cap + 1)
-    return MatchCount(min(found, cap), exact=found <= cap)
+    # Counting every match of a common term would read its whole index entry, as slow as
+    # ranking them all: the first cap + 1 newest are read, no more.
+    return count_up_to(session, matches.statement(matches.key, wanted=cap + 1), cap)
 
 
 def title_matches(phrases: Sequence[Sequence[str]], title: str | None) -> bool:
@@ -317,11 +301,6 @@ class _Matches:
                 self.key, self.score, ArticleRecord.title, wanted=count, articles=True
             ).limit(count)
         return [(key, score, title) for key, score, title in self.session.execute(statement)]
-
-    def count(self, at_most: int) -> int:
-        """How many rows match, counted up to `at_most`: the first `at_most` newest."""
-        found = self.statement(self.key, wanted=at_most).limit(at_most).subquery()
-        return int(self.session.scalar(select(func.count()).select_from(found)) or 0)
 
     def _walk_is_cheaper(self, wanted: int) -> bool:
         """Whether reading the newest rows until `wanted` match reads fewer tsvectors than
@@ -507,6 +486,7 @@ def _fts_phrase(phrase: list[str]) -> str:
 
 
 __all__ = [
+    "COUNT_CAP",
     "DEFAULT_LIMIT",
     "RELEVANCE_WINDOW",
     "SEARCH_TABLES",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import UsageError
 from scheduler.cli.output import print_records
@@ -19,6 +19,9 @@ from scheduler.cli.support import (
     limit_arg,
     non_negative_int,
 )
+
+if TYPE_CHECKING:
+    from pipelines.catalogue.counts import MatchCount
 
 ARTICLE_COLUMNS = ("id", "published_at", "site", "channel", "section", "source", "title")
 SEARCH_COLUMNS = ("id", "published_at", "channel", "title", "snippet")
@@ -74,6 +77,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
 def run(config: Config, args: argparse.Namespace) -> int:
     """List catalogued articles, newest first or by relevance to --search, filtered."""
     # The catalogue's modules load SQLAlchemy: imported when the command runs, not for --help.
+    from pipelines.catalogue.counts import COUNT_CAP
     from pipelines.catalogue.queries import count_articles, list_articles
     from pipelines.catalogue.views import article_summary
 
@@ -96,15 +100,19 @@ def run(config: Config, args: argparse.Namespace) -> int:
             session, **filters, changed_since=args.changed_since, limit=limit, summary_only=True
         )
         records = [article_summary(row) for row in rows]
-        total = len(rows)
+        total = None
         if limit is not None and len(rows) == limit:  # only then can there be more
-            total = count_articles(session, **filters, changed_since=args.changed_since)
+            # Counted up to a cap, as a search's matches are: past it the line says "more
+            # than"; a count of every article read them all.
+            total = count_articles(session, **filters, changed_since=args.changed_since,
+                                   cap=max(COUNT_CAP, limit))  # fmt: skip
     print_records(records, ARTICLE_COLUMNS, args.format, sys.stdout)
     say_more(len(records), total)
     return EXIT_OK
 
 
 def _withdrawn_articles(config: Config, args: argparse.Namespace) -> int:
+    from pipelines.catalogue.counts import MatchCount
     from pipelines.catalogue.lifecycle import (
         count_withdrawn,
         withdrawal_reasons,
@@ -128,17 +136,17 @@ def _withdrawn_articles(config: Config, args: argparse.Namespace) -> int:
         reasons = withdrawal_reasons(session, [row.id for row in rows])
         records = [{**article_summary(row), "withdrawn_reason": reasons.get(row.id)}
                    for row in rows]  # fmt: skip
-        total = len(rows)
+        total = None
         if limit is not None and len(rows) == limit:
-            total = count_withdrawn(session, **filters)
+            total = MatchCount(count_withdrawn(session, **filters), exact=True)
     print_records(records, WITHDRAWN_COLUMNS, args.format, sys.stdout)
     say_more(len(records), total)
     return EXIT_OK
 
 
-def say_more(shown: int, total: int) -> None:
+def say_more(shown: int, total: MatchCount | None) -> None:
     """On stderr, so that JSON and CSV on stdout stay clean: more rows exist than shown."""
-    if total > shown:
+    if total is not None and total.more_than(shown):
         print(
             f"showing {shown} of {total} articles; --limit N for more (0: all)",
             file=sys.stderr,
@@ -168,11 +176,7 @@ def _search_articles(config: Config, args: argparse.Namespace, filters: dict[str
         for record in records:
             record["snippet"] = _marked(record["snippet"], record["highlights"])
     print_records(records, SEARCH_COLUMNS, args.format, sys.stdout)
-    if total is not None and total.more_than(len(records)):
-        print(
-            f"showing {len(records)} of {total} articles; --limit N for more (0: all)",
-            file=sys.stderr,
-        )
+    say_more(len(records), total)
     return EXIT_OK
 
 
