@@ -30,10 +30,12 @@ from pipelines.catalogue.writer import (
     CatalogueWriter,
     CatalogueWriterClosed,
     _sendable,
+    _write,
 )
 from pipelines.catalogue.writes import ArticleOutcome, save_article
 from pipelines.processes import pid_is_alive
 from tests.db_fixtures import PostgresServer, location, make_article
+from tests.test_catalogue_article_batches import counted_statements
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,6 +102,26 @@ def test_a_failing_write_fails_alone_and_the_rest_of_its_batch_lands(
     assert urls(sessions) == [article_url(n) for n in (1, 2, 4)]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Capture)) == 3
+
+
+def test_a_run_of_article_saves_in_a_batch_is_written_together(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    def article(n: int) -> dict[str, Any]:
+        captures = [(1, location(f"r{n}", page_url=article_url(n)))]
+        return {"article": make_article(url=article_url(n)), "site": "rmzxb", "channel": "yw",
+                "captures": captures, "run_id": None}  # fmt: skip
+
+    rejection = {"url": article_url(99), "site": "rmzxb", "channel": "yw", "reason": "no-title",
+                 "detail": None, "location": None, "run_id": None}  # fmt: skip
+    jobs = [(n, "save_article", article(n)) for n in range(1, 11)]
+    jobs[5:5] = [(0, "save_rejection", rejection)]
+    with counted_statements(engine) as statements:
+        outcomes = _write(sessions, jobs)
+    assert outcomes == [(job, True, 1 if job == 0 else ArticleOutcome.NEW) for job, _, _ in jobs]
+    # Two runs of five articles, either side of the rejection: an INSERT each.
+    assert sum(" INTO articles " in statement for statement in statements) == 2
+    assert urls(sessions) == [article_url(n) for n in range(1, 11)]
 
 
 def test_close_writes_what_was_submitted_then_refuses_more(

@@ -26,6 +26,7 @@ from pipelines.archive.reading import (
     Unreadable,
     read_files,
 )
+from pipelines.catalogue.article_batches import ArticleSave, save_articles
 from pipelines.catalogue.records import ArchivedResponse, save_records
 from pipelines.catalogue.writes import ArticleOutcome, save_article, save_rejection
 from pipelines.metadata import ArchivedArticle
@@ -128,8 +129,7 @@ def reindex(
     for start in range(0, len(replayed), COMMIT_EVERY):
         # A batch a transaction: a stop (Ctrl-C, SIGTERM) keeps the batches before it whole.
         with sessions.begin() as session:
-            for location, meta in replayed[start : start + COMMIT_EVERY]:
-                _replay(session, location, meta, scan, report)
+            _replay(session, replayed[start : start + COMMIT_EVERY], scan, report)
         if on_progress and start + COMMIT_EVERY <= len(replayed):
             on_progress(f"catalogued {start + COMMIT_EVERY} articles")
     for record_id, (folder, location, site) in scan.pages.items():
@@ -170,32 +170,39 @@ def _add_response(
 
 
 def _replay(
-    session: Session, location: RecordLocation, meta: ArchivedArticle, scan: _Scan, report: Any
+    session: Session,
+    described: Sequence[tuple[RecordLocation, ArchivedArticle]],
+    scan: _Scan,
+    report: ReindexReport,
 ) -> None:
-    captures = [(number, scan.by_id[rid]) for number, rid in meta.pages if rid in scan.by_id]
-    if meta.article is not None and captures:
-        outcome = save_article(
-            session,
-            article=meta.article,
-            site=meta.site,
-            channel=meta.channel,
-            captures=captures,
-            run_id=None,
-        )
+    """Catalogue what the metadata records say, in their order: articles (a run of them saved
+    together, see save_articles) and rejected pages."""
+    saves: list[ArticleSave] = []
+    for location, meta in described:
+        captures = [(number, scan.by_id[rid]) for number, rid in meta.pages if rid in scan.by_id]
+        if meta.article is not None and captures:
+            saves.append(ArticleSave(meta.article, meta.site, meta.channel, captures, run_id=None))
+        elif meta.reason is not None:
+            _save_articles(session, saves, report)
+            saves = []
+            first = captures[0][1] if captures else None
+            save_rejection(
+                session,
+                url=first.url if first else location.url,
+                site=meta.site,
+                channel=meta.channel,
+                reason=meta.reason,
+                detail=meta.detail,
+                location=first,
+                run_id=None,
+            )
+            report.rejections += 1
+    _save_articles(session, saves, report)
+
+
+def _save_articles(session: Session, saves: Sequence[ArticleSave], report: ReindexReport) -> None:
+    for outcome in save_articles(session, saves):
         report.articles[outcome.value] = report.articles.get(outcome.value, 0) + 1
-    elif meta.reason is not None:
-        first = captures[0][1] if captures else None
-        save_rejection(
-            session,
-            url=first.url if first else location.url,
-            site=meta.site,
-            channel=meta.channel,
-            reason=meta.reason,
-            detail=meta.detail,
-            location=first,
-            run_id=None,
-        )
-        report.rejections += 1
 
 
 def _renormalise(

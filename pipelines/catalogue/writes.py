@@ -97,13 +97,13 @@ def save_article(
     same URL at the same time. An article withdrawn before `seen_at` is restored (its
     withdrawal ends, an event says when): its page is there again.
     """
-    seen_at = seen_at or _newest_fetch(captures)
-    first_page = min(captures, key=lambda capture: capture[0], default=None)
-    first_record_id = first_page[1].record_id if first_page else None
+    seen_at = seen_at or newest_fetch(captures)
+    first_page = first_page_of(captures)
+    first_record_id = first_page.record_id if first_page else None
     # Most articles a crawl saves are new: written with plain INSERTs, which a crawl does
     # several hundred a second cheaper than through ORM objects and savepoints.
     content = content_values(article, seen_at)
-    article_id = _insert_new_article(session, article, site, channel, seen_at, content)
+    article_id = _insert_new_article(session, new_article_row(article, site, channel, content))
     if article_id is not None:
         outcome = ArticleOutcome.NEW
         _insert_version(session, article_id, 1, content, first_record_id, run_id)
@@ -115,13 +115,12 @@ def save_article(
             raise RuntimeError(f"article {article.url} conflicts with a row that is not there")
         superseded = {name: getattr(record, name) for name in VERSIONED_FIELDS}
         outcome = _update_article(record, article, seen_at)
-        evidence = first_page[1] if first_page else None
-        restore_article(session, record, at=seen_at, evidence=evidence, run_id=run_id)
+        restore_article(session, record, at=seen_at, evidence=first_page, run_id=run_id)
         if outcome is not ArticleOutcome.UNCHANGED:
             _add_version(session, record, superseded, first_record_id, run_id)
             index_article(session, record)
         article_id = record.id
-    _add_captures(session, article_id, captures, run_id)
+    add_captures(session, [(article_id, captures, run_id)])
     return outcome
 
 
@@ -229,10 +228,18 @@ def finish_run(
     session.flush()
 
 
-def _newest_fetch(captures: Sequence[tuple[int, RecordLocation]]) -> datetime:
+def newest_fetch(captures: Sequence[tuple[int, RecordLocation]]) -> datetime:
+    """When the newest of the captures was fetched (now, if there are none): when an article
+    saved without a `seen_at` was seen."""
     if captures:
         return max(location.fetched_at for _, location in captures)
     return datetime.now(UTC)
+
+
+def first_page_of(captures: Sequence[tuple[int, RecordLocation]]) -> RecordLocation | None:
+    """The capture of the article's first page (the lowest page number) among `captures`."""
+    first = min(captures, key=lambda capture: capture[0], default=None)
+    return first[1] if first else None
 
 
 def _locked_article(session: Session, url: str) -> ArticleRecord | None:
@@ -241,20 +248,12 @@ def _locked_article(session: Session, url: str) -> ArticleRecord | None:
     return session.scalars(query).one_or_none()
 
 
-def _insert_new_article(
-    session: Session,
-    article: Article,
-    site: str,
-    channel: str,
-    seen_at: datetime,
-    content: dict[str, Any],
-) -> int | None:
-    """Insert the article if its URL is not catalogued; its new id, or None if it was.
-
-    ON CONFLICT DO NOTHING: a URL another process inserts at the same time is a conflict
-    here (PostgreSQL waits for that transaction), never an error that spoils the caller's.
-    """
-    row = {
+def new_article_row(
+    article: Article, site: str, channel: str, content: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The `articles` row of an article first seen now: `content` is its content_values."""
+    seen_at = content["updated_at"]
+    return {
         "url": article.url,
         "site": site,
         "channel": channel,
@@ -263,6 +262,14 @@ def _insert_new_article(
         "attachments": list(article.attachments),
         **content,
     }
+
+
+def _insert_new_article(session: Session, row: Mapping[str, Any]) -> int | None:
+    """Insert the article `row` if its URL is not catalogued; its new id, or None if it was.
+
+    ON CONFLICT DO NOTHING: a URL another process inserts at the same time is a conflict
+    here (PostgreSQL waits for that transaction), never an error that spoils the caller's.
+    """
     dialect = dialect_of(session)
     result = session.connection().execute(_statements(dialect).insert_new_article, row)
     if dialect == "postgresql":
@@ -353,29 +360,30 @@ HEADING_FIELDS = ("content_hash", "title")
 SUPERSEDED_FIELDS = tuple(name for name in VERSIONED_FIELDS if name not in HEADING_FIELDS)
 
 
-def _add_captures(
+def add_captures(
     session: Session,
-    article_id: int,
-    captures: Sequence[tuple[int, RecordLocation]],
-    run_id: int | None,
+    captured: Iterable[tuple[int, Sequence[tuple[int, RecordLocation]], int | None]],
 ) -> None:
     """Catalogue the captures not catalogued yet; claim the ones archived before as rejected.
 
+    `captured` is (article id, its captures, run id) for one article or many, in the order
+    they are saved: a record two of them name is the first one's.
     ON CONFLICT DO NOTHING on the record id: a capture saved twice (replayed from the WARC
     files, or by two processes at once) is one row. Any other failure (an unknown run) is not
     swallowed.
     """
-    if not captures:
-        return
     rows = [
         capture_row(location, article_id=article_id, page_number=page, run_id=run_id)
+        for article_id, captures, run_id in captured
         for page, location in captures
     ]
+    if not rows:
+        return
     statements = _statements(dialect_of(session))
     connection = session.connection()
     connection.execute(statements.insert_capture, rows)
     # Archived before it was known as an article (a page rejected, then re-extracted).
-    unclaimed = [{"claim": article_id, "record": row["record_id"]} for row in rows]
+    unclaimed = [{"claim": row["article_id"], "record": row["record_id"]} for row in rows]
     connection.execute(statements.claim_capture, unclaimed)
 
 
