@@ -21,7 +21,7 @@ from pipelines.errors import CppccArchiveError, CrawlError, UsageError
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Channel, Seeds
 from scheduler.crawl_process import RunPlan, run_site_crawl
-from scheduler.heartbeat import Heartbeat
+from scheduler.heartbeat import HEARTBEAT, Heartbeat
 from scheduler.run_record import (
     CATALOGUE_RETRY,
     CATALOGUE_RETRY_ENV,
@@ -55,6 +55,7 @@ def launch_crawl(
     on_started: Callable[[int], None] | None = None,
     on_notice: Notice | None = None,
     catalogue_retry: float | None = None,
+    lease: float | None = None,
 ) -> RunResult:
     """Run a crawl of `channels` (one subprocess per site, one after the other) as one run.
 
@@ -72,6 +73,9 @@ def launch_crawl(
     `catalogue_retry` seconds (default: CPPCC_CATALOGUE_RETRY, else 120) while the catalogue
     cannot be reached; then it gives up with a CrawlError, the run left to recovery.
     `on_notice` is told what happens meanwhile, a line at a time (default: the log).
+
+    `lease` (a queue worker's): the run beats at least three times a lease and may be taken for
+    dead by any host once a lease passes without a beat (None: every 30 s, dead after 5 min).
     """
     from scheduler.recovery import recover_archive, recover_taken_over
 
@@ -83,7 +87,7 @@ def launch_crawl(
         sessions = make_session_factory(engine)
         refs = [channel.ref for channel in channels]
         recover_archive(sessions, ArchiveHome(home), seeds, notice, channels=refs)
-        run_id, started_at, taken_over = begin_run(sessions, seeds, channels, trigger)
+        run_id, started_at, taken_over = begin_run(sessions, seeds, channels, trigger, lease)
         if on_started:
             on_started(run_id)
         plan = RunPlan(
@@ -94,7 +98,8 @@ def launch_crawl(
         stopper = stopper or CrawlStopper(deadline, grace, on_stop=notice)
         if stopper.deadline is None:
             stopper.deadline = deadline
-        with Heartbeat(sessions, run_id, stopper, notice=notice):
+        every = HEARTBEAT if lease is None else min(HEARTBEAT, lease / 3)
+        with Heartbeat(sessions, run_id, stopper, every=every, notice=notice):
             # A run that died since recover_archive looked: taken over by this one.
             recover_taken_over(sessions, taken_over, ArchiveHome(home), seeds, notice)
             aggregate = _run_and_record(sessions, plan, on_progress, stopper, notice, retry)

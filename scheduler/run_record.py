@@ -124,18 +124,25 @@ class RunTally:
 
 
 def begin_run(
-    sessions: sessionmaker[Session], seeds: Seeds, channels: Sequence[Channel], trigger: str
+    sessions: sessionmaker[Session],
+    seeds: Seeds,
+    channels: Sequence[Channel],
+    trigger: str,
+    lease: float | None = None,
 ) -> tuple[int, datetime, list[int]]:
     """Record the run and take its channels' locks, in one transaction: both or neither.
 
-    Returns the run's id, its start, and the runs it took locks over from (dead ones).
+    `lease`: seconds without a heartbeat after which the run may be taken for dead (None: the
+    fixed STALE_AFTER). Returns the run's id, its start, and the runs it took locks over from
+    (dead ones).
     """
     now, host, refs = datetime.now(UTC), socket.gethostname(), [c.ref for c in channels]
     with sessions.begin() as session:
         upsert_site_channels(session, site_rows(seeds))
         run_id = start_run(
-            session, trigger=trigger, channels=refs, pid=os.getpid(), host=host, started_at=now
-        )
+            session, trigger=trigger, channels=refs, pid=os.getpid(), host=host, started_at=now,
+            lease_seconds=lease,
+        )  # fmt: skip
         taken_over = acquire_channel_locks(
             session,
             refs,

@@ -18,6 +18,7 @@ from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.locks import (
     ChannelBusy,
     acquire_channel_locks,
+    dead_reason,
     recover_dead_runs,
     release_channel_locks,
     touch_heartbeat,
@@ -199,6 +200,23 @@ def test_a_heartbeat_keeps_a_run_on_another_host_alive(session: Session) -> None
     with pytest.raises(ChannelBusy):
         acquire(session, run(session), now=NOW + timedelta(minutes=6))
     assert reloaded(session, holder).heartbeat_at == NOW + timedelta(minutes=5)
+
+
+def test_a_run_with_a_lease_on_another_host_is_dead_once_it_passes(session: Session) -> None:
+    # A queue worker's run promises a beat within its lease (seconds), not STALE_AFTER: any
+    # host takes its channel once the lease passes without one, and not before.
+    holder = start_run(session, trigger="schedule", channels=["rmzxb/yw"], pid=1234,
+                       host=OTHER, started_at=NOW, lease_seconds=4.0)  # fmt: skip
+    acquire(session, holder, host=OTHER, pid=1234)
+    soon = NOW + timedelta(seconds=3)
+    held = reloaded(session, holder)
+    assert (
+        dead_reason(held, host=HOST, is_alive=is_alive, now=soon, stale_after=STALE_AFTER) is None
+    )
+    rival = run(session)
+    acquire(session, rival, now=NOW + timedelta(seconds=5))
+    assert holding(session) == [("rmzxb/yw", rival)]
+    assert "gave no heartbeat" in (reloaded(session, holder).error or "")
 
 
 def test_a_silent_run_here_is_dead_even_if_its_pid_was_reused(session: Session) -> None:

@@ -192,11 +192,14 @@ def dead_reason(
 ) -> str | None:
     """Why `running` run `run` is presumed dead, seen from `host` at `now`; None if alive.
 
-    A run recorded before heartbeats existed counts from its start time.
+    A run recorded before heartbeats existed counts from its start time. A run that recorded
+    its own lease (a queue worker's) is judged by it, not by `stale_after`.
     """
     if run.host == host and run.pid is not None and not is_alive(host, run.pid):
         return f"its process (pid {run.pid} on {run.host}) is gone"
     last_sign = run.heartbeat_at or run.started_at
+    if run.lease_seconds is not None:
+        stale_after = timedelta(seconds=run.lease_seconds)
     if last_sign < now - stale_after:
         return (
             f"its process (pid {run.pid} on {run.host}) gave no heartbeat since "

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -252,6 +253,9 @@ class Run(Base):
     # Renewed every ~30 s by the launcher while the crawl lives: a run elsewhere whose
     # heartbeat is old is presumed dead (pipelines/catalogue/locks.py).
     heartbeat_at: Mapped[datetime | None]
+    # Seconds without a heartbeat after which the run may be taken for dead; None: the fixed
+    # STALE_AFTER (locks.py). Queue workers beat faster and promise a shorter lease.
+    lease_seconds: Mapped[float | None] = mapped_column(Float)
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))
     exit_code: Mapped[int | None] = mapped_column(Integer)

@@ -168,11 +168,13 @@ def start_run(
     pid: int | None,
     host: str | None,
     started_at: datetime,
+    lease_seconds: float | None = None,
 ) -> int:
     """Record a crawl that starts now, as `running`; returns its id.
 
     `trigger` is "manual" or "schedule"; `channels` are "site/channel" keys (ValueError
-    otherwise). Its heartbeat starts at `started_at`.
+    otherwise). Its heartbeat starts at `started_at`; `lease_seconds`: how long it may go
+    without one before others take it for dead (None: locks.STALE_AFTER).
     """
     if trigger not in RUN_TRIGGERS:
         raise ValueError(f"run trigger {trigger!r} is not one of {', '.join(RUN_TRIGGERS)}")
@@ -183,6 +185,7 @@ def start_run(
         channels=list(channels),
         started_at=started_at,
         heartbeat_at=started_at,
+        lease_seconds=lease_seconds,
         pid=pid,
         host=host,
         **dict.fromkeys(RUN_COUNTS, 0),
