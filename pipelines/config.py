@@ -196,6 +196,8 @@ KEYS = (
     Key("service", "pack_min_age", "CPPCC_PACK_MIN_AGE", SECONDS),
     Key("service", "log_retention", "CPPCC_LOG_RETENTION", DAYS),
     Key("service", "metrics_port", "CPPCC_METRICS_PORT", PORT),
+    Key("queue", "concurrency", "CPPCC_WORKER_CONCURRENCY", POSITIVE),
+    Key("queue", "lease", "CPPCC_QUEUE_LEASE", NUMBER),
     Key("web", "token", "CPPCC_WEB_TOKEN", TEXT),
     Key("web", "pywb", "CPPCC_PYWB", TEXT),
     Key("web", "replay_url", "CPPCC_REPLAY_URL", TEXT),

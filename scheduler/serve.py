@@ -38,13 +38,13 @@ logger = logging.getLogger("cppcc_archive.service")
 
 def serve(settings: ServiceSettings) -> int:
     """Build the service's parts, recover from the last stop, and serve until a signal."""
-    _log_to_stderr(settings.log_level)
+    log_to_stderr(settings.log_level)
     seeds = load_seeds(settings.seeds_path)  # a bad seeds file stops us here, in one line
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine)  # an unreachable catalogue too
         sessions = make_session_factory(engine)
-        with _metrics(settings, sessions, seeds):  # a port taken stops us here, in one line
+        with metrics_beside(settings, sessions, seeds):  # a port taken stops us here, in one line
             home = ArchiveHome(settings.home)
             recover_archive(sessions, home, seeds, logger.info, no_run_is_ours=True)
             scheduler = build_scheduler(
@@ -74,7 +74,7 @@ def serve(settings: ServiceSettings) -> int:
 
 
 @contextmanager
-def _metrics(
+def metrics_beside(
     settings: ServiceSettings, sessions: sessionmaker[Session], seeds: Seeds
 ) -> Iterator[None]:
     """/metrics on loopback while the service runs, when a port is given (--metrics-port)."""
@@ -95,7 +95,7 @@ def _metrics(
         yield
 
 
-def _log_to_stderr(level: int) -> None:
+def log_to_stderr(level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(BeijingTimeFormatter())
     logging.basicConfig(level=level, handlers=[handler])
@@ -105,6 +105,11 @@ def _log_to_stderr(level: int) -> None:
         max(level, logging.INFO) if level < logging.INFO else logging.WARNING
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The job queue's library logs each job deferred, started and ended: our own lines say
+    # what happened; --verbose shows its too.
+    logging.getLogger("procrastinate").setLevel(
+        max(level, logging.WARNING) if level > logging.DEBUG else level
+    )
 
 
 def _log_jobs(scheduler: BackgroundScheduler, seeds: Seeds) -> None:

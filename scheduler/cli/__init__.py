@@ -42,12 +42,13 @@ from scheduler.cli import (
     tidy,
     verify,
     web,
+    worker,
 )
 from scheduler.cli.config_file import apply_config
 from scheduler.cli.support import EXIT_INTERRUPTED, EXIT_OK, CliParser, Config, add_command
 
 COMMANDS = (crawl, articles, show, runs, serve, schedule, health, demo, reextract, channels,
-            index, reindex, export, verify, pack, tidy, replica, web, db)  # fmt: skip
+            index, reindex, export, verify, pack, tidy, replica, web, db, worker)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from scheduler.cli.support import (
 )
 
 if TYPE_CHECKING:
-    from pipelines.seeds import Channel
+    from pipelines.seeds import Channel, Seeds
     from scheduler.run_record import RunResult
 
 NAME = "crawl"
@@ -61,6 +61,12 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         help="once asked to stop (time limit, Ctrl-C), how long the crawl may finish the pages "
         "in flight before it is stopped by force (env CPPCC_STOP_WAIT; default 30)",
     )
+    sub.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue the crawls as jobs for `cppcc-archive worker` on any host (a PostgreSQL "
+        "catalogue) instead of crawling here; a channel already waiting is not queued twice",
+    )
     add_format(sub, "text", "json", helptext="summary format (default text)")
 
 
@@ -75,6 +81,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
     channels = seeds.select(args.channels)
     if not channels:
         raise UsageError(f"{seeds.path}: no enabled channel to crawl")
+    if args.queue:
+        return _queue(config, seeds, channels, args)
     # --verbose: every change of the counts a line of its own; --quiet: none.
     progress = ProgressPrinter(sys.stderr, every=0.0 if config.verbose else 5.0)
     progress.interactive = progress.interactive and not config.verbose
@@ -151,3 +159,36 @@ def _run_view(config: Config, run_id: int) -> dict[str, Any]:
                 f"run {run_id} vanished from the catalogue {config.catalogue_url()}"
             )
         return run_view(run)
+
+
+def _queue(
+    config: Config, seeds: Seeds, channels: Sequence[Channel], args: argparse.Namespace
+) -> int:
+    """`crawl --queue`: a job for each channel, for the workers; print which."""
+    from scheduler.queue.database import (
+        ensure_queue_schema,
+        queue_conninfo,
+        require_procrastinate,
+        sync_app,
+    )
+    from scheduler.queue.jobs import enqueue_crawl
+
+    conninfo = queue_conninfo(config.catalogue_url())
+    require_procrastinate()
+    ensure_queue_schema(conninfo)
+    with sync_app(conninfo).open() as app:
+        queued = [
+            enqueue_crawl(app, seeds, channel, trigger="manual", max_list_pages=args.max_list_pages)
+            for channel in channels
+        ]
+    if args.format == "json":
+        rows = [
+            {"channel": q.ref, "job": q.job_id, "queued": q.new, "status": q.status} for q in queued
+        ]
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif not config.quiet:
+        for q in queued:
+            state = "queued as" if q.new else "already waiting as"
+            print(f"{q.ref}: {state} job {q.job_id}")
+    return EXIT_OK

@@ -40,13 +40,14 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     for option, variable, default, kind, metavar, helptext in OPTIONS:
         default = os.environ.get(variable, default)
         sub.add_argument(option, type=kind, metavar=metavar, default=default, help=helptext)
+    add_tidy_schedule(sub)
     sub.add_argument(
-        "--tidy-schedule", type=_schedule, metavar="CRON",
-        default=os.environ.get("CPPCC_TIDY_SCHEDULE", DEFAULT_TIDY_SCHEDULE),
-        help="when to pack small WARC files and expire crawl logs (as `tidy`): 5 cron "
-        "fields, Asia/Shanghai time, or `off` "
-        f"(env CPPCC_TIDY_SCHEDULE; default {DEFAULT_TIDY_SCHEDULE!r})",
-    )  # fmt: skip
+        "--dispatch",
+        action="store_true",
+        help="queue the scheduled crawls as jobs for `cppcc-archive worker` on any host instead "
+        "of crawling here (a PostgreSQL catalogue); of several `serve --dispatch`, one leads, "
+        "the others stand by and take over when it stops",
+    )
     add_tidy_options(sub)
     add_beside_options(sub)
     sub.add_argument(
@@ -54,6 +55,17 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         default=os.environ.get("CPPCC_METRICS_PORT") or None,
         help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (loopback only; 0: any "
         "free port, logged) (env CPPCC_METRICS_PORT; default: off)",
+    )  # fmt: skip
+
+
+def add_tidy_schedule(sub: argparse.ArgumentParser) -> None:
+    """`--tidy-schedule`: when a long-running command tidies its home (`serve`, `worker`)."""
+    sub.add_argument(
+        "--tidy-schedule", type=_schedule, metavar="CRON",
+        default=os.environ.get("CPPCC_TIDY_SCHEDULE", DEFAULT_TIDY_SCHEDULE),
+        help="when to pack small WARC files and expire crawl logs (as `tidy`): 5 cron "
+        "fields, Asia/Shanghai time, or `off` "
+        f"(env CPPCC_TIDY_SCHEDULE; default {DEFAULT_TIDY_SCHEDULE!r})",
     )  # fmt: skip
 
 
@@ -84,21 +96,24 @@ def run(config: Config, args: argparse.Namespace) -> int:
     check_environment()
     seeds = config.seeds()
     with web_beside(config, args):
-        return serve(
-            ServiceSettings(
-                home=config.home,
-                database_url=config.catalogue_url(),
-                seeds_path=seeds.path,
-                max_concurrent=_as_int(args.max_concurrent),
-                grace=float(_as_int(args.grace)),
-                time_limit=_as_int(args.time_limit),
-                tidy=settings_from(args),
-                tidy_schedule=args.tidy_schedule,
-                log_level=LOG_LEVELS[config.verbosity],
-                metrics_port=None if args.metrics_port is None else _as_int(args.metrics_port),
-                health=HealthSettings.from_environ(os.environ),
-            )
+        settings = ServiceSettings(
+            home=config.home,
+            database_url=config.catalogue_url(),
+            seeds_path=seeds.path,
+            max_concurrent=_as_int(args.max_concurrent),
+            grace=float(_as_int(args.grace)),
+            time_limit=_as_int(args.time_limit),
+            tidy=settings_from(args),
+            tidy_schedule=args.tidy_schedule,
+            log_level=LOG_LEVELS[config.verbosity],
+            metrics_port=None if args.metrics_port is None else _as_int(args.metrics_port),
+            health=HealthSettings.from_environ(os.environ),
         )
+        if args.dispatch:
+            from scheduler.queue.dispatch import dispatch
+
+            return dispatch(settings)
+        return serve(settings)
 
 
 def _as_int(value: int | str) -> int:

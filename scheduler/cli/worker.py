@@ -1,0 +1,70 @@
+"""`cppcc-archive worker`: run channel crawls from the PostgreSQL job queue, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from pipelines.recheck import check_environment
+from scheduler.cli.serve import LOG_LEVELS, add_tidy_schedule
+from scheduler.cli.serve import OPTIONS as SERVE_OPTIONS
+from scheduler.cli.support import Config, positive_int
+from scheduler.cli.tidy import add_tidy_options, settings_from
+
+NAME = "worker"
+HELP = "run crawl jobs from the job queue (a PostgreSQL catalogue shared by several hosts)"
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
+def arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `worker`, each with its environment variable."""
+    sub.add_argument(
+        "--concurrency", type=positive_int, metavar="N",
+        default=os.environ.get("CPPCC_WORKER_CONCURRENCY", "1"),
+        help="channels crawling at once in this worker; never two of one site, across all "
+        "workers (env CPPCC_WORKER_CONCURRENCY; default 1)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--lease", type=positive_seconds, metavar="SECONDS",
+        default=os.environ.get("CPPCC_QUEUE_LEASE", "60"),
+        help="a job whose worker gives no sign of life for this long is run again elsewhere; "
+        "give every worker the same (env CPPCC_QUEUE_LEASE; default 60)",
+    )  # fmt: skip
+    for option, variable, default, kind, metavar, helptext in SERVE_OPTIONS:
+        if option == "--max-concurrent":
+            continue
+        default = os.environ.get(variable, default)
+        sub.add_argument(option, type=kind, metavar=metavar, default=default, help=helptext)
+    add_tidy_schedule(sub)  # each worker tidies its own home: its WARC files, its logs
+    add_tidy_options(sub)
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """Claim and run crawl jobs until SIGTERM/SIGINT."""
+    from scheduler.queue.worker import WorkerSettings, work
+
+    check_environment()
+    seeds = config.seeds()
+    return work(
+        WorkerSettings(
+            home=config.home,
+            database_url=config.catalogue_url(),
+            seeds_path=seeds.path,
+            concurrency=int(args.concurrency),
+            lease=float(args.lease),
+            grace=float(args.grace),
+            time_limit=int(args.time_limit),
+            tidy=settings_from(args),
+            tidy_schedule=args.tidy_schedule,
+        ),
+        LOG_LEVELS[config.verbosity],
+    )

@@ -1,0 +1,261 @@
+"""`cppcc-archive worker`: claim channel-crawl jobs from the queue and run them, until a signal.
+
+The composition root of a worker process. procrastinate fetches the jobs (LISTEN/NOTIFY, with
+polling as a fallback), runs up to `concurrency` at once (each in a thread, where the launcher
+runs its `scrapy crawl` subprocess, as in `serve`), and beats a heartbeat of the worker in
+PostgreSQL every quarter lease. Every worker also releases the jobs of workers that stopped
+beating for a lease (killed, their host down): procrastinate finds them, but leaves running
+them again to its user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from pipelines.archive.recover import recover_warc_files
+from pipelines.archive.tidy import TidySettings
+from pipelines.catalogue.engine import make_engine, make_session_factory
+from pipelines.catalogue.locks import ChannelBusy
+from pipelines.catalogue.schema import ensure_schema
+from pipelines.errors import CrawlError
+from pipelines.home import ArchiveHome
+from pipelines.seeds import Seeds
+from scheduler.progress import describe_counts
+from scheduler.queue.database import ensure_queue_schema, queue_conninfo, require_procrastinate
+from scheduler.queue.jobs import CRAWL_TASK, QUEUE, WORKER_CONTEXT, RunAgain, register_tasks
+from scheduler.recovery import recover_archive
+from scheduler.service import CLEAN_STOP_WAIT, RUNNING, SHANGHAI, RunningCrawls, StopSignals
+from scheduler.stopping import CrawlStopper
+from scheduler.timing import DEFAULT_TIDY_SCHEDULE, cron_trigger, load_seeds
+
+if TYPE_CHECKING:
+    import procrastinate
+
+logger = logging.getLogger("cppcc_archive.worker")
+DEFAULT_LEASE = 60.0
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What `cppcc-archive worker` is told."""
+
+    home: Path
+    database_url: str
+    seeds_path: Path
+    concurrency: int = 1  # crawl jobs at once (each a channel; never two of one host)
+    lease: float = DEFAULT_LEASE  # seconds without a sign of life before a job is taken back
+    grace: float = 30.0  # seconds running crawls get to finish when the worker stops
+    time_limit: int = 3600  # seconds one run may take before it is stopped and failed
+    tidy: TidySettings = field(default_factory=TidySettings)  # this home's packing, log expiry
+    tidy_schedule: str | None = DEFAULT_TIDY_SCHEDULE  # cron, Asia/Shanghai; None: never
+
+
+class WorkerState:
+    """The worker's crawls: each job's run through the launcher, and a way to stop them all."""
+
+    def __init__(self, settings: WorkerSettings, seeds: Seeds) -> None:
+        self.settings = settings
+        self.seeds = seeds
+        # The process's own registry: the tidy job stops when it says the worker is stopping.
+        self.crawls = RUNNING
+
+    def crawl(self, ref: str, trigger: str, max_list_pages: int, job_id: int | None) -> str:
+        """Run job `job_id`: crawl `ref` now. RunAgain when it must run later (or elsewhere)."""
+        from scheduler.launcher import launch_crawl
+
+        site, _, key = ref.partition("/")
+        channel = self.seeds.site(site).channel(key)  # SeedsError: this host's seeds lack it
+        stopper = CrawlStopper(grace=self.settings.grace)
+        if not self.crawls.register(ref, stopper):
+            raise RunAgain(f"{ref}: not started, the worker is stopping", after=0)
+        started = time.monotonic()
+        try:
+            result = launch_crawl(
+                self.seeds,
+                [channel],
+                home=self.settings.home,
+                database_url=self.settings.database_url,
+                trigger=trigger,
+                max_list_pages=max_list_pages,
+                time_limit=self.settings.time_limit,
+                stopper=stopper,
+                lease=self.settings.lease,
+                on_started=lambda run_id: logger.info(
+                    "job %s: run %s started: %s (%s)", job_id, run_id, ref, trigger
+                ),
+                on_notice=logger.warning,
+            )
+        except ChannelBusy as busy:
+            logger.info("job %s: %s: not started: %s", job_id, ref, busy)
+            raise RunAgain(str(busy), after=self.settings.lease) from None
+        finally:
+            self.crawls.unregister(ref)
+        why = f" ({result.error})" if result.error else ""
+        line = (
+            f"run {result.run_id} {result.status} in {time.monotonic() - started:.1f} s: "
+            f"{ref}: {describe_counts(result.counts)}{why}"
+        )
+        logger.log(logging.INFO if result.status == "finished" else logging.WARNING, "job %s: %s",
+                   job_id, line)  # fmt: skip
+        if result.status != "finished":
+            # A crawl stopped firmly may have left its WARC file `.open`: close it now.
+            recover_warc_files(ArchiveHome(self.settings.home).warc, logger.info)
+        if result.status == "interrupted" and self.crawls.stopping:
+            raise RunAgain(f"{line}; the worker stopped: queued again", after=0)
+        if result.status != "finished":
+            raise CrawlError(line)
+        return line
+
+
+def work(settings: WorkerSettings, log_level: int) -> int:
+    """Recover this host's dead runs, then claim and run crawl jobs until SIGTERM/SIGINT."""
+    from scheduler.serve import log_to_stderr
+
+    conninfo = queue_conninfo(settings.database_url)
+    require_procrastinate()
+    seeds = load_seeds(settings.seeds_path)
+    log_to_stderr(log_level)
+    _recover_this_host(settings, seeds)
+    ensure_queue_schema(conninfo)
+    state = WorkerState(settings, seeds)
+    signals = StopSignals()
+    tidying = _tidy_scheduler(settings)
+    with signals.installed():
+        tidying.start()
+        try:
+            asyncio.run(_work(conninfo, state, signals))
+        finally:
+            tidying.shutdown(wait=True)  # a tidy stops at its next step: RUNNING is stopping
+    logger.info("stopped")
+    return 0
+
+
+def _tidy_scheduler(settings: WorkerSettings) -> BackgroundScheduler:
+    """The worker's daily tidy of its own home, as the service's (scheduler/tidy_job.py)."""
+    scheduler = BackgroundScheduler(timezone=SHANGHAI)
+    if settings.tidy_schedule is not None:
+        tidy = settings.tidy
+        scheduler.add_job(
+            "scheduler.tidy_job:run_tidy",
+            trigger=cron_trigger(settings.tidy_schedule),
+            args=[str(settings.home), settings.database_url, tidy.pack_below,
+                  tidy.pack_min_age.total_seconds(), tidy.log_retention.total_seconds()],
+            id="tidy", name="tidy (pack WARC files, expire crawl logs)",
+            coalesce=True, max_instances=1, misfire_grace_time=None,
+        )  # fmt: skip
+    return scheduler
+
+
+def _recover_this_host(settings: WorkerSettings, seeds: Seeds) -> None:
+    """Runs an earlier worker on this host left `running` (it was killed): catalogue what they
+    archived here and mark them interrupted, as `serve` does at its start."""
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        recover_archive(
+            make_session_factory(engine), ArchiveHome(settings.home), seeds, logger.info,
+            no_run_is_ours=True,
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+async def _work(conninfo: str, state: WorkerState, signals: StopSignals) -> None:
+    import procrastinate
+
+    settings = state.settings
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(
+            conninfo=conninfo, min_size=1, max_size=settings.concurrency + 4
+        )
+    )
+    register_tasks(app)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    async with app.open_async():
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                name=name,
+                queues=[QUEUE],
+                concurrency=settings.concurrency,
+                install_signal_handlers=False,  # ours: a crawl gets its grace (StopSignals)
+                update_heartbeat_interval=settings.lease / 4,
+                stalled_worker_timeout=settings.lease,
+                fetch_job_polling_interval=min(5.0, settings.lease / 2),
+                additional_context={WORKER_CONTEXT: state},
+                delete_jobs="successful",  # runs are the record; failed jobs stay to be seen
+            )
+        )
+        release = asyncio.create_task(_release_stalled_jobs(app, settings.lease))
+        logger.info(
+            "worker %s: claiming crawl jobs, %s at a time, lease %.0f s",
+            name, settings.concurrency, settings.lease,
+        )  # fmt: skip
+        while not worker.done() and not signals.first.is_set():
+            await asyncio.sleep(0.2)
+        if not worker.done():
+            await _stop(worker, state, signals)
+        release.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+async def _stop(worker: asyncio.Task[None], state: WorkerState, signals: StopSignals) -> None:
+    """Claim nothing more; give running crawls their grace, then stop them cleanly; a second
+    signal stops them at once. Their jobs are queued again (RunAgain) for any worker."""
+    crawls, grace = state.crawls, state.settings.grace
+    crawls.begin_stopping()
+    worker.cancel()  # procrastinate stops fetching, then waits for the running jobs
+    if crawls.count():
+        logger.info("stopping: %s crawl(s) running, waiting up to %.0f s", crawls.count(), grace)
+    if not await _crawls_end(crawls, grace, signals) and not signals.second.is_set():
+        logger.info("stopping the running crawls cleanly")
+        crawls.stop_all()
+        await _crawls_end(crawls, CLEAN_STOP_WAIT, signals)
+    if signals.second.is_set() and crawls.count():
+        logger.info("second signal: stopping at once")
+        crawls.stop_all()
+
+
+async def _crawls_end(crawls: RunningCrawls, seconds: float, signals: StopSignals) -> bool:
+    deadline = time.monotonic() + seconds
+    while crawls.count() and time.monotonic() < deadline and not signals.second.is_set():
+        await asyncio.sleep(0.1)
+    return crawls.count() == 0
+
+
+async def _release_stalled_jobs(app: procrastinate.App, lease: float) -> None:
+    """Every half lease: queue again the crawl jobs of workers silent for a lease."""
+    from procrastinate.exceptions import ConnectorException
+
+    while True:
+        await asyncio.sleep(lease / 2)
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(
+                task_name=CRAWL_TASK, seconds_since_heartbeat=lease
+            )
+            for job in stalled:
+                assert job.id is not None
+                try:
+                    await app.job_manager.retry_job_by_id_async(job.id, datetime.now(UTC))
+                except ConnectorException:
+                    continue  # another worker queued it again first
+                logger.warning(
+                    "job %s (crawl %s) ran in a worker silent for more than %.0f s: queued "
+                    "again", job.id, job.task_kwargs.get("ref"), lease,
+                )  # fmt: skip
+            await app.job_manager.prune_stalled_workers(lease)
+        except ConnectorException as exc:
+            logger.warning(
+                "cannot look for the jobs of silent workers: %s", " ".join(str(exc).split())
+            )
