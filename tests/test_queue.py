@@ -262,7 +262,36 @@ def start_logged(args: list[str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([str(CLI), *args], stderr=stream, cwd=REPO)
 
 
-@pytest.mark.parametrize("command", [["crawl", "--queue"], ["worker"], ["serve", "--dispatch"]])
+def test_crawls_asked_for_over_the_api_are_queued_for_the_workers(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    from tests.test_web import start_web
+
+    seeds = tmp_path / "seeds.toml"
+    seeds.write_text(
+        REPLICA_SITES["rmzxb"].seeds.format(base_url="http://127.0.0.1:9"), encoding="utf-8"
+    )
+    run_cli("--seeds", str(seeds), "--db", postgres_url, "db", "upgrade")
+    web = start_web(tmp_path / "home", seeds, "--db", postgres_url, "--queue", token="secret")
+    try:
+        body = {"channels": ["rmzxb/yw"]}
+        first = web.request("POST", "/api/crawls", body, token="secret")
+        again = web.request("POST", "/api/crawls", body, token="secret")
+    finally:
+        assert web.stop() == 0
+    assert first.status == 202, first.body
+    [job] = first.json()["jobs"]
+    assert (job["channel"], job["queued"], job["status"]) == ("rmzxb/yw", True, "todo")
+    # Asked again while it waits: the same job, not a second.
+    assert again.json()["jobs"] == [{**job, "queued": False}]
+    assert rows(postgres_url, "SELECT id, status::text FROM procrastinate_jobs") == [
+        (job["job"], "todo")
+    ]
+
+
+@pytest.mark.parametrize(
+    "command", [["crawl", "--queue"], ["worker"], ["serve", "--dispatch"], ["web", "--queue"]]
+)
 def test_the_queue_on_a_sqlite_catalogue_is_one_line_and_exit_2(
     command: list[str], tmp_path: Path
 ) -> None:

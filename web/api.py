@@ -20,7 +20,7 @@ from pipelines.catalogue.views import article_summary, article_view, run_view
 from pipelines.errors import UsageError
 from scheduler.serve import schedule_rows
 from web.catalogue import Catalogue
-from web.crawls import CrawlRefused, busy_channel, start_crawl
+from web.crawls import CrawlRefused, busy_channel, queue_crawls, start_crawl
 from web.settings import WebSettings, bearer
 
 router = APIRouter(prefix="/api")
@@ -203,8 +203,12 @@ def crawl(
     config: Annotated[WebSettings, Depends(settings)],
 ) -> JSONResponse:
     """Start `cppcc-archive crawl CHANNELS` in a process of its own; 202 with its run id once
-    the run is recorded, 409 naming the run that holds a channel's lock."""
+    the run is recorded, 409 naming the run that holds a channel's lock. With the job queue
+    (`web --queue`): 202 with each channel's job, queued for the workers."""
     refs = [channel.ref for channel in found.seeds.select(body.channels)]
+    if config.queue:
+        db.rollback()
+        return JSONResponse({"channels": refs, "jobs": queue_crawls(config, refs)}, 202)
     busy = busy_channel(db, refs)
     if busy is not None:
         return JSONResponse({"detail": str(busy), "run_id": busy.run_id}, status_code=409)

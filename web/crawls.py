@@ -7,6 +7,7 @@ only until the crawl has recorded its run and taken its channels' locks.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -102,6 +103,20 @@ def start_crawl(
         f"the crawl (pid {process.pid}) recorded no run within {START_TIMEOUT:.0f} s; "
         f"see {log_path}"
     )
+
+
+def queue_crawls(settings: WebSettings, refs: Sequence[str]) -> list[dict[str, object]]:
+    """Queue a crawl job of each of `refs` for the workers (`cppcc-archive crawl --queue`);
+    each job as that command's JSON gives it. CrawlNotStarted with its one line if it fails."""
+    argv = crawl_argv(settings, refs)
+    completed = subprocess.run(
+        [*argv, "--queue"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=START_TIMEOUT,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise _not_started(completed.stderr, refs)
+    jobs: list[dict[str, object]] = json.loads(completed.stdout)
+    return jobs
 
 
 def crawl_argv(settings: WebSettings, refs: Sequence[str]) -> list[str]:

@@ -25,6 +25,9 @@ class WebSettings:
     # Where browsers reach pywb when that is not this host's replay port (a reverse proxy's
     # https://replay.example.org); it must be another origin than the UI's.
     replay_url: str | None = None
+    # POST /api/crawls queues crawl jobs for the workers (`crawl --queue`) instead of starting
+    # a crawl on this host (`web --queue`, and `serve --dispatch --web`).
+    queue: bool = False
 
     @property
     def replay_origin(self) -> str:

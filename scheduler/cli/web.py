@@ -44,6 +44,12 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         f"(default: ${PYWB_ENV}, [web] pywb, else `wayback` on PATH; without it, no replay)",
     )
     sub.add_argument(
+        "--queue",
+        action="store_true",
+        help="POST /api/crawls queues crawl jobs for `cppcc-archive worker` on any host (a "
+        "PostgreSQL catalogue) instead of crawling on this host",
+    )
+    sub.add_argument(
         "--replay-url",
         metavar="URL",
         help="where browsers reach the replay, behind a reverse proxy (default: "
@@ -73,6 +79,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
         )
     replay_url = args.replay_url or os.environ.get(REPLAY_URL_ENV) or None
     _check_replay_url(replay_url)
+    if args.queue:
+        from scheduler.queue.database import queue_conninfo
+
+        queue_conninfo(config.catalogue_url())  # a catalogue without the queue: one line now
     wayback = find_wayback(args.pywb or os.environ.get(PYWB_ENV) or None)
     seeds = config.seeds()
     with catalogue_sessions(config) as sessions, ExitStack() as beside:
@@ -93,7 +103,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         settings = WebSettings(
             home=config.home, database_url=config.catalogue_url(),
             seeds_path=config.seeds_path, host=args.host, port=port, replay_port=replay_port,
-            token=token, replay_url=replay_url,
+            token=token, replay_url=replay_url, queue=args.queue,
         )  # fmt: skip
         app = create_app(settings, sessions, seeds)
         server = _server_class()(uvicorn.Config(app, log_level="warning", access_log=False))
@@ -159,6 +169,8 @@ def web_beside(config: Config, args: argparse.Namespace) -> Iterator[None]:
              "--replay-port", str(args.replay_port)]  # fmt: skip
     if args.pywb:
         argv += ["--pywb", args.pywb]
+    if getattr(args, "dispatch", False):
+        argv += ["--queue"]  # crawls asked for over the API go to the workers too
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)  # its lines go to our stderr
     try:
         _wait_until_listening(process, args.web_host, args.web_port)
