@@ -12,13 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
 from pipelines.errors import CppccArchiveError
-from pipelines.storage.url import ENDPOINT_ENV, StorageUrl, storage_url_from
+from pipelines.storage.url import StorageUrl
 from pipelines.warc.naming import WARC_SUFFIX
 
 CHUNK = 1 << 20  # bytes read or written at a time: hashing a 1 GB file keeps 1 MB in memory
@@ -139,21 +138,3 @@ def conflict_message(name: str, where: str) -> str:
         f"{where} already holds an object {name} with other bytes than the WARC file of that "
         "name: it is not overwritten; find out which is right before you remove either"
     )
-
-
-def open_store(url: StorageUrl, endpoint: str | None = None) -> ObjectStore:
-    """The store `url` names (an S3 one through `endpoint`, when given)."""
-    if url.scheme == "file":
-        return FolderStore(url)
-    # boto3 is imported with the S3 store only: a local archive never loads it.
-    from pipelines.storage.s3 import S3Store
-
-    return S3Store(url, endpoint)
-
-
-def store_from(environ: Mapping[str, str]) -> ObjectStore | None:
-    """The store CPPCC_STORAGE names (through CPPCC_S3_ENDPOINT); None: local only."""
-    url = storage_url_from(environ)
-    if url is None:
-        return None
-    return open_store(url, environ.get(ENDPOINT_ENV) or None)
