@@ -78,12 +78,16 @@ class WarcCaptureMiddleware:
         close_spider: Callable[[str], Any],
         records: CrawlRecordIndex | None = None,
         reads: CatalogueReads | None = None,
+        committed_only: bool = False,
     ) -> None:
         self.writer = writer
         self.stats = stats
         self.close_spider = close_spider
         self.records = records
         self.reads = reads
+        # CPPCC_STORAGE set: a revisit refers only to a record of a file the object store
+        # holds (committed), or of the very file it is written in (the two go together).
+        self.committed_only = committed_only
         # One thread: compressing a page takes a fraction of what Scrapy's thread spends on it.
         self.compressing = ThreadPoolExecutor(1, thread_name_prefix="warc-compress")
         self._stopping = False
@@ -134,7 +138,10 @@ class WarcCaptureMiddleware:
             settings.getint("CPPCC_RUN_ID") or None,
             on_error=lambda: stats.inc_value(RECORDS_NOT_CATALOGUED),
         )
-        extension = cls(writer, stats, close_spider, records, catalogue_reads(crawler))
+        committed_only = bool(settings.get("CPPCC_STORAGE"))
+        extension = cls(
+            writer, stats, close_spider, records, catalogue_reads(crawler), committed_only
+        )
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
@@ -143,12 +150,16 @@ class WarcCaptureMiddleware:
 
     async def process_response(self, request: Request, response: Response) -> Response:
         exchange = exchange_from(request, response, datetime.now(UTC))
-        original = await self._original_for(exchange, request)
-        await self.write(exchange, original, request)
+        original, same_file = await self._original_for(exchange, request)
+        await self.write(exchange, original, request, same_file)
         return response
 
     async def write(
-        self, exchange: HttpExchange, original: Original | None, request: Request
+        self,
+        exchange: HttpExchange,
+        original: Original | None,
+        request: Request,
+        same_file: bool = False,
     ) -> None:
         """Write the exchange (a revisit of `original`, if any); its place into the request.
 
@@ -157,7 +168,7 @@ class WarcCaptureMiddleware:
         """
         try:
             before = self._counters()
-            prepared = self.writer.prepare_exchange(exchange, original)
+            prepared = self.writer.prepare_exchange(exchange, original, same_file)
             self._count(None, before)  # the file it opened for them, if any: its warcinfo
             await settled(self.compressing.submit(prepared.compress))
         except Exception:  # any failure loses a page from the archive: count it, stop the crawl
@@ -179,24 +190,34 @@ class WarcCaptureMiddleware:
             self.records.add(_archived(location, exchange.response_headers))
         self._count(location, before)
 
-    async def _original_for(self, exchange: HttpExchange, request: Request) -> Original | None:
-        """The earlier capture this response repeats, when it is to be written as a revisit."""
+    async def _original_for(
+        self, exchange: HttpExchange, request: Request
+    ) -> tuple[Original | None, bool]:
+        """The earlier capture this response repeats, when it is to be written as a revisit,
+        and whether it may be referred to only from the file being written now."""
         if exchange.status == 304:
             asked: RecordLocation | None = request.meta.get(NOT_MODIFIED_KEY)
-            return original_of(asked) if asked else None  # a 304 we did not ask for is kept
+            # A 304 we did not ask for is kept as it is.
+            return (original_of(asked) if asked else None), False
         if not exchange.body or exchange.truncated or self.records is None:
-            return None
-        if self.reads is None:
-            return self.records.remembered(exchange.body_digest)
-        try:
-            found = await self.reads.read(_original_with_digest_of, exchange)
-        except Exception:  # a catalogue that cannot answer must not cost the page: keep it whole
-            logger.error("Cannot look up %s in the catalogue", exchange.url, exc_info=True)
-            self.stats.inc_value(DIGEST_LOOKUP_ERRORS)
-            return None
-        # This crawl's own captures first: the catalogue may not have them yet.
-        remembered = self.records.remembered(exchange.body_digest)
-        return remembered or (original_of(found) if found else None)
+            return None, False
+        found = None
+        if self.reads is not None:
+            try:
+                found = await self.reads.read(
+                    _original_with_digest_of, exchange, self.committed_only
+                )
+            except Exception:  # a catalogue that cannot answer must not cost the page
+                logger.error("Cannot look up %s in the catalogue", exchange.url, exc_info=True)
+                self.stats.inc_value(DIGEST_LOOKUP_ERRORS)
+                return None, False
+        # This crawl's own captures first: the catalogue may not have them yet. With object
+        # storage, only those of the file being written (its earlier ones are not committed).
+        in_file = self.writer.current_file if self.committed_only else None
+        remembered = self.records.remembered(exchange.body_digest, in_file)
+        if remembered is not None:
+            return remembered, self.committed_only
+        return (original_of(found) if found else None), False
 
     def _counters(self) -> tuple[int, int, int]:
         return self.writer.records_written, self.writer.bytes_written, self.writer.files_opened
@@ -299,11 +320,14 @@ def exchange_from(request: Request, response: Response, fetched_at: datetime) ->
     )
 
 
-def _original_with_digest_of(session: Session, exchange: HttpExchange) -> RecordLocation | None:
-    """The catalogue's capture of the exchange's payload. Its SHA-1 (the response record's
-    payload digest too) is made here, in the reading thread: hashing lets go of the GIL, so
-    Scrapy's thread downloads meanwhile (it was 6 % of that thread's time)."""
-    return original_with_digest(session, exchange.body_digest)
+def _original_with_digest_of(
+    session: Session, exchange: HttpExchange, committed_only: bool
+) -> RecordLocation | None:
+    """The catalogue's capture of the exchange's payload (`committed_only`: in a committed
+    file). Its SHA-1 (the response record's payload digest too) is made here, in the reading
+    thread: hashing lets go of the GIL, so Scrapy's thread downloads meanwhile (it was 6 % of
+    that thread's time)."""
+    return original_with_digest(session, exchange.body_digest, committed_only)
 
 
 def _page_records(item: ArticlePagesItem) -> list[tuple[int, str]]:

@@ -42,10 +42,19 @@ class ConditionalRequestMiddleware:
     cppcc/conditional/not_modified, cppcc/conditional/unreadable.
     """
 
-    def __init__(self, reads: CatalogueReads, warc_dir: Path, stats: StatsCollector):
+    def __init__(
+        self,
+        reads: CatalogueReads,
+        warc_dir: Path,
+        stats: StatsCollector,
+        committed_only: bool = False,
+    ):
         self.reads = reads
         self.warc_dir = warc_dir
         self.stats = stats
+        # With object storage, a 304 is archived as a revisit only of a committed file's
+        # record (see pipelines/catalogue/records.py): validators are sent for those alone.
+        self.committed_only = committed_only
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -54,7 +63,8 @@ class ConditionalRequestMiddleware:
         if not settings.getbool("CPPCC_CONDITIONAL_REQUESTS", True) or not directory:
             raise NotConfigured("conditional requests are off")
         assert crawler.stats is not None
-        return cls(catalogue_reads(crawler), Path(directory), crawler.stats)
+        committed_only = bool(settings.get("CPPCC_STORAGE"))
+        return cls(catalogue_reads(crawler), Path(directory), crawler.stats, committed_only)
 
     async def process_request(self, request: Request) -> None:
         # A redirected request inherits the headers and meta of the one before it: those
@@ -63,7 +73,7 @@ class ConditionalRequestMiddleware:
         if request.method != "GET" or request.meta.get(UNCONDITIONAL_KEY):
             return
         # In a reading thread: the look-up must not hold up the downloads in flight.
-        state = await self.reads.read(conditional_state, request.url)
+        state = await self.reads.read(conditional_state, request.url, self.committed_only)
         if state is None or not (state.etag or state.last_modified):
             return
         if state.etag:

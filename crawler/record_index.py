@@ -51,18 +51,25 @@ class CrawlRecordIndex:
         self.on_error = on_error
         self.flush_every = flush_every
         self._pending: list[ArchivedResponse] = []
-        self._originals: dict[str, Original] = {}  # payload digest -> this crawl's response
+        # payload digest -> this crawl's response, and the file it is in
+        self._originals: dict[str, tuple[Original, str]] = {}
         self._in_flight: list[tuple[list[ArchivedResponse], Future[None]]] = []
 
-    def remembered(self, payload_digest: str) -> Original | None:
-        """This crawl's full response with this payload, while the catalogue lacks it."""
-        return self._originals.get(payload_digest)
+    def remembered(self, payload_digest: str, in_file: str | None = None) -> Original | None:
+        """This crawl's full response with this payload, while the catalogue lacks it (with
+        `in_file`, only one in that file)."""
+        found = self._originals.get(payload_digest)
+        if found is None or (in_file is not None and found[1] != in_file):
+            return None
+        return found[0]
 
     def add(self, record: ArchivedResponse) -> None:
         """Remember a record just written; the catalogue gets it with the next batch."""
         location = record.location
         if location.record_type == "response" and location.payload_digest:
-            self._originals.setdefault(location.payload_digest, original_of(location))
+            self._originals.setdefault(
+                location.payload_digest, (original_of(location), location.filename)
+            )
         self._pending.append(record)
         if len(self._pending) >= self.flush_every:
             self.flush()
@@ -111,7 +118,7 @@ class CrawlRecordIndex:
             for record in batch:
                 digest = record.location.payload_digest
                 remembered = self._originals.get(digest)
-                if remembered and remembered.record_id == record.location.record_id:
+                if remembered and remembered[0].record_id == record.location.record_id:
                     del self._originals[digest]
         for batch, future in failed:
             logger.error(

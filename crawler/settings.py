@@ -78,6 +78,9 @@ CPPCC_HOME = os.environ.get("CPPCC_ARCHIVE_HOME", "archive")
 CPPCC_DATABASE_URL = os.environ.get("CPPCC_DATABASE_URL", "")  # default: <home>/catalogue.sqlite3
 CPPCC_SEEDS = os.environ.get("CPPCC_SEEDS", "")  # default: the packaged seeds/channels.toml
 CPPCC_WARC_DIR = ""  # default: <CPPCC_HOME>/warc
+# The object store the launcher puts closed WARC files in (issue 17); the crawl only needs to
+# know there is one: its revisits then refer to records of committed files alone.
+CPPCC_STORAGE = os.environ.get("CPPCC_STORAGE", "")
 # Sizes may be given as 1G or 500M: the variable's text in bytes, as the CLI checked it.
 CPPCC_WARC_MAX_SIZE = int(environ_value(os.environ, "CPPCC_WARC_MAX_SIZE", "1000000000"))
 CPPCC_WARC_PREFIX = os.environ.get("CPPCC_WARC_PREFIX") or "CPPCC"

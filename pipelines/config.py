@@ -17,6 +17,7 @@ from typing import Any
 
 from pipelines.errors import ConfigError, UsageError
 from pipelines.recheck import parse_duration, parse_intervals, parse_now
+from pipelines.storage.url import parse_storage_url
 
 CONFIG_ENV = "CPPCC_CONFIG"
 CONFIG_NAME = "config.toml"  # looked for in the archive home when no file is named
@@ -138,6 +139,23 @@ def _port(value: Any) -> str:
     return str(value)
 
 
+def _storage(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    if value.strip():
+        try:
+            parse_storage_url(value)
+        except UsageError:
+            raise ValueError from None
+    return value.strip()
+
+
+def _endpoint(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/?#]+(/\S*)?", value):
+        raise ValueError
+    return value
+
+
 TEXT = Kind("a text", _text)
 WHOLE = Kind("a whole number ≥ 0", _number(0, whole=True), _as_number)
 POSITIVE = Kind("a whole number ≥ 1", _number(1, whole=True), _as_number)
@@ -152,6 +170,8 @@ NUMBER = Kind("a number > 0", _number(0, whole=False, above=True), _as_number)
 POINTS = Kind("a number of percentage points, more than 0 and at most 100", _points, _as_number)
 DURATION = Kind('a duration like "12h", "1d" or "2w"', _duration)
 BOOLEAN = Kind("true or false", _boolean, _as_boolean)
+STORAGE = Kind('a storage URL like "s3://BUCKET/PREFIX" or "file:///FOLDER" ("": none)', _storage)
+ENDPOINT = Kind('an http(s) URL like "https://s3.example.org:9000"', _endpoint)
 PORT = Kind("a port number from 0 to 65535 (0: any free port)", _port, _as_number)
 
 
@@ -189,6 +209,8 @@ KEYS = (
     Key("warc", "is_part_of", "CPPCC_WARC_IS_PART_OF", TEXT),
     Key("warc", "prefix", "CPPCC_WARC_PREFIX", PREFIX),
     Key("warc", "max_size", "CPPCC_WARC_MAX_SIZE", SIZE),
+    Key("storage", "url", "CPPCC_STORAGE", STORAGE),
+    Key("storage", "endpoint", "CPPCC_S3_ENDPOINT", ENDPOINT),
     Key("service", "max_concurrent", "CPPCC_MAX_CONCURRENT", POSITIVE),
     Key("service", "grace", "CPPCC_GRACE", WHOLE),
     Key("service", "tidy_schedule", "CPPCC_TIDY_SCHEDULE", CRON),

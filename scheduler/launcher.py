@@ -33,6 +33,7 @@ from scheduler.run_record import (
     record_crash,
     record_end,
 )
+from scheduler.run_storage import failure_reason, store_run_files
 from scheduler.stopping import GRACE_SECONDS, CrawlStopper
 
 ProgressCallback = Callable[[str, dict[str, int]], None]
@@ -143,6 +144,12 @@ def _run_and_record(
         if isinstance(exc, CppccArchiveError):
             raise
         raise CrawlError(aggregate.error) from exc
+    # Its closed WARC files go to the object store (with --storage) before the run ends; a
+    # file that could not go fails the run, so `runs`, `health` and the alerts say so.
+    warc_dir = ArchiveHome(plan.home).warc
+    failed = failure_reason(store_run_files(sessions, warc_dir, notice), warc_dir)
+    if failed:
+        aggregate.fail("failed", failed)
     record_end(sessions, plan, aggregate, notice, retry)
     return aggregate
 

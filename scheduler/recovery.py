@@ -23,6 +23,7 @@ from pipelines.processes import pid_is_alive
 from pipelines.seeds import Seeds
 from pipelines.stats import crawl_failure
 from scheduler.crawl_process import ReportReader
+from scheduler.run_storage import store_run_files
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ def recover_archive(
     recover_warc_files(home.warc, log)
     if found:
         catalogue_archived(sessions, home.warc, seeds, min(found.values()), crawled, log)
+    # Closed files not yet in the object store (salvaged now, or a put that failed): again.
+    store_run_files(sessions, home.warc, log)
     return _mark_dead(sessions, home, found, host, is_alive, log)
 
 

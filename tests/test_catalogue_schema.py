@@ -55,7 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 TABLES = {
     "sites", "channels", "articles", "captures", "rejections", "runs", "run_channels",
     "channel_locks", "records", "article_versions", "alembic_version", "channel_walks",
-    "article_events",
+    "article_events", "warc_files",
 }  # fmt: skip
 
 
@@ -278,7 +278,7 @@ def test_0002_downgrades_and_upgrades_again(fresh_db_url: str) -> None:
         inspector = inspect(engine)
         assert set(inspector.get_table_names()) == TABLES - {
             "run_channels", "channel_locks", "records", "article_versions", "channel_walks",
-            "article_events",
+            "article_events", "warc_files",
         }  # fmt: skip
         assert "heartbeat_at" not in {c["name"] for c in inspector.get_columns("runs")}
         ensure_schema(engine)

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.orm import Session
 
+from pipelines.archive.stored_copies import StoredCopies
 from pipelines.catalogue.models import ArchivedRecord, ArticleRecord
 from pipelines.catalogue.queries import with_captures
 from pipelines.catalogue.records import records_with_ids, records_with_urls
@@ -139,8 +140,10 @@ def export_wacz(
     out: Path,
     filters: str,
     progress: Progress,
+    stored: StoredCopies | None = None,
 ) -> WaczSummary:
-    """Package the articles' records from `warc_dir` into the WACZ file `out`."""
+    """Package the articles' records from `warc_dir` into the WACZ file `out` (with `stored`,
+    from the object store's copies of the files `warc_dir` lacks)."""
     selection = Selection()
     for done, row in enumerate(_with_captures(session, rows), 1):
         _choose_article(selection, row)
@@ -148,7 +151,7 @@ def export_wacz(
             progress(f"{done}/{len(rows)} articles chosen")
     _choose_pictures(session, selection)
     _follow_revisits(session, selection)
-    spans = _spans(selection, warc_dir, progress)
+    spans = _spans(selection, warc_dir, progress, stored)
     return write_wacz(
         out,
         spans,
@@ -197,14 +200,20 @@ def _follow_revisits(session: Session, selection: Selection) -> None:
                 pending.add(record.refers_to)
 
 
-def _spans(selection: Selection, warc_dir: Path, progress: Progress) -> list[RecordSpan]:
+def _spans(
+    selection: Selection, warc_dir: Path, progress: Progress, stored: StoredCopies | None
+) -> list[RecordSpan]:
     """The chosen records, plus the requests and metadata records about them, as spans.
 
     Requests and metadata are found by reading each file holding a chosen record once, and
     its writer's next file: a metadata record is written after the article's last page, and
     the file may have been rotated in between.
     """
-    paths = _existing_paths(warc_dir)
+    paths = _existing_paths(warc_dir) if stored is None or warc_dir.is_dir() else {}
+    if stored is not None:
+        for name in stored.names():
+            if name not in paths:
+                paths[name] = _Fetched(stored, name)  # downloaded when first read
     spans = {RecordSpan(_path(paths, warc_dir, name), at, size)
              for name, at, size in selection.records.values()}  # fmt: skip
     files = sorted({name for name, _, _ in selection.records.values()})
@@ -240,19 +249,29 @@ def _related(path: Path, wanted: set[str]) -> Iterator[RecordSpan]:
 _ABOUT = {"request": "WARC-Concurrent-To", "metadata": "WARC-Refers-To"}
 
 
-def _existing_paths(warc_dir: Path) -> dict[str, Path]:
+def _existing_paths(warc_dir: Path) -> dict[str, Path | _Fetched]:
     """Every WARC file of the folder by its closed name (a file still `.open` under its own)."""
     if not warc_dir.is_dir():
         raise ExportError(f"no WARC folder {warc_dir}; check --home (or CPPCC_ARCHIVE_HOME)")
-    paths = {path.name: path for path in warc_dir.glob(f"*{WARC_SUFFIX}")}
+    paths: dict[str, Path | _Fetched] = {p.name: p for p in warc_dir.glob(f"*{WARC_SUFFIX}")}
     for path in warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"):
         # A crawl running now: its records up to the catalogue's are complete already.
         paths.setdefault(path.name.removesuffix(OPEN_SUFFIX), path)
     return paths
 
 
-def _path(paths: dict[str, Path], warc_dir: Path, name: str) -> Path:
-    return paths.get(name, warc_dir / name)  # a missing file is reported when it is read
+class _Fetched:
+    """A stored file this machine has no copy of: downloaded when its path is first asked."""
+
+    def __init__(self, stored: StoredCopies, name: str) -> None:
+        self.stored, self.name = stored, name
+
+
+def _path(paths: dict[str, Path | _Fetched], warc_dir: Path, name: str) -> Path:
+    found = paths.get(name, warc_dir / name)  # a missing file is reported when it is read
+    if isinstance(found, _Fetched):
+        found = paths[name] = found.stored.path(name)
+    return found
 
 
 def _successors(paths: Iterable[str]) -> dict[str, str]:

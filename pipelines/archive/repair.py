@@ -13,11 +13,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.archive.reindex import ReindexReport, reindex, warc_files
+from pipelines.archive.storing import store_closed_files
 from pipelines.archive.verify import UNCATALOGUED, Problem, ScanCache, Verification, verify_archive
+from pipelines.archive.verify_stored import verify_with_store
 from pipelines.catalogue.engine import catalogue_failure
 from pipelines.catalogue.writes import upsert_site_channels
 from pipelines.errors import CatalogueError
 from pipelines.seeds import Seeds, site_rows
+from pipelines.storage.store import ObjectStore
 from pipelines.warc.salvage import salvage_open_files
 
 
@@ -25,7 +28,8 @@ from pipelines.warc.salvage import salvage_open_files
 class Repair:
     """One thing `--repair` did."""
 
-    action: str  # "closed", "truncated", "damaged", "conflict" (salvage), "recatalogued"
+    # "closed", "truncated", "damaged", "conflict" (salvage), "recatalogued", "stored"
+    action: str
     file: str | None
     detail: str
 
@@ -61,15 +65,21 @@ def repair_archive(
     *,
     cache: ScanCache,
     on_progress: Callable[[str], None] | None = None,
+    store: ObjectStore | None = None,
 ) -> Outcome:
-    """Close `.open` files of dead writers, catalogue what the catalogue misses, check again."""
+    """Close `.open` files of dead writers, catalogue what the catalogue misses, put in the
+    object store (`store`) the closed files it lacks, check again."""
     outcome = Outcome(found)
     if any(problem.kind == "open-file" for problem in found.problems):
         outcome.repairs += _salvage(warc_dir)
-    current = _verify_again(sessions, warc_dir, seeds, cache, on_progress)
+    current = _verify_again(sessions, warc_dir, seeds, cache, on_progress, store)
     if any(problem.kind in UNCATALOGUED for problem in current.problems):
         outcome.repairs.append(_recatalogue(sessions, warc_dir, seeds, on_progress))
-        current = _verify_again(sessions, warc_dir, seeds, cache, on_progress)
+        current = _verify_again(sessions, warc_dir, seeds, cache, on_progress, store)
+    if store is not None and any(p.kind == "unstored-file" for p in current.problems):
+        report = store_closed_files(sessions, warc_dir, store)
+        outcome.repairs.append(Repair("stored", None, report.summary(str(store.url))))
+        current = _verify_again(sessions, warc_dir, seeds, cache, on_progress, store)
     outcome.after = current
     return outcome
 
@@ -117,6 +127,11 @@ def _verify_again(
     seeds: Seeds,
     cache: ScanCache,
     on_progress: Callable[[str], None] | None,
+    store: ObjectStore | None = None,
 ) -> Verification:
     with sessions() as session:
+        if store is not None:
+            return verify_with_store(
+                session, warc_dir, seeds, store, cache=cache, on_progress=on_progress
+            )
         return verify_archive(session, warc_dir, seeds, cache=cache, on_progress=on_progress)

@@ -180,11 +180,13 @@ def scan_files(
     cache: ScanCache,
     on_progress: Callable[[str], None] | None = None,
     jobs: int | None = 1,
+    extra_paths: Sequence[Path] = (),
 ) -> dict[str, FileScan]:
-    """Scans of the closed WARC files in `warc_dir`, read on `jobs` processes; files unchanged
-    since `cache` saw them are not read again."""
+    """Scans of the closed WARC files in `warc_dir` (and `extra_paths`: copies of stored
+    objects), read on `jobs` processes; files unchanged since `cache` saw them are not read
+    again."""
     paths, keys = [], {}
-    for path in sorted(warc_dir.glob(f"*{WARC_SUFFIX}")):
+    for path in [*sorted(warc_dir.glob(f"*{WARC_SUFFIX}")), *extra_paths]:
         stat = path.stat()
         keys[path.name] = (stat.st_size, stat.st_mtime_ns)
         cached = cache.get(path.name)
@@ -394,14 +396,16 @@ def verify_archive(
     host: str | None = None,
     is_alive: Callable[[int], bool] = pid_is_alive,
     jobs: int | None = 1,
+    extra_paths: Sequence[Path] = (),
 ) -> Verification:
-    """Check every closed WARC file in `warc_dir` and the catalogue in `session` (read only).
+    """Check every closed WARC file in `warc_dir` (and `extra_paths`, read as if there) and
+    the catalogue in `session` (read only).
 
     The files are read before the first query, so no transaction is open during the long
     part; the caller ends the session's transaction. The files are read on `jobs` processes.
     """
     host = host or socket.gethostname()
-    scans = scan_files(warc_dir, cache if cache is not None else {}, on_progress, jobs)
+    scans = scan_files(warc_dir, cache if cache is not None else {}, on_progress, jobs, extra_paths)
     result = Verification(files=len(scans), records=sum(s.records for s in scans.values()))
     for scan in scans.values():
         result.problems += scan.problems
@@ -411,7 +415,11 @@ def verify_archive(
         "files it may be writing are left alone"
         for c in live
     ]
-    open_problems, notes = check_open_files(warc_dir, live, host=host, is_alive=is_alive)
+    open_problems, notes = (
+        ([], [])
+        if not warc_dir.is_dir()
+        else check_open_files(warc_dir, live, host=host, is_alive=is_alive)
+    )
     # Rows naming a file still open: the open-file problem or note above stands for them.
     open_names = {p.name.removesuffix(OPEN_SUFFIX) for p in warc_dir.glob(f"*{OPEN_SUFFIX}")}
     result.problems += open_problems

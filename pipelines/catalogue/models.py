@@ -398,6 +398,29 @@ class ArchivedRecord(Base):
     )
 
 
+class WarcFile(Base):
+    """A closed WARC file put in the object store (`--storage`): what was sent, and whether
+    the store has it.
+
+    A row is written before the put (size and SHA-256 of the local file) and `committed_at`
+    set once the store holds the object: a file is committed only then, and a revisit refers
+    only to a record in a committed file. A put that failed leaves `committed_at` empty and
+    says why in `error`; the next run, recovery or `verify --repair` tries again. Without
+    storage no row is written: local-only archives are as before.
+    """
+
+    __tablename__ = "warc_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)  # as in captures.warc_filename
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))  # hex
+    stored_url: Mapped[str] = mapped_column(Text)  # s3://bucket/prefix/NAME
+    recorded_at: Mapped[datetime]
+    committed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)  # why the last put failed
+
+
 class Rejection(Base):
     """A page archived in the WARC files but not catalogued as an article, and why."""
 
@@ -437,5 +460,6 @@ __all__ = [
     "Run",
     "RunChannel",
     "Site",
+    "WarcFile",
     "split_channel_key",
 ]

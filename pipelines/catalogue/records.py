@@ -13,7 +13,7 @@ from sqlalchemy import Row, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from pipelines.catalogue.conflicts import dialect_of, insert_for, table_of
-from pipelines.catalogue.models import ArchivedRecord, Capture
+from pipelines.catalogue.models import ArchivedRecord, Capture, WarcFile
 from pipelines.warc.location import RecordLocation
 
 
@@ -74,11 +74,23 @@ _LATEST_USABLE_CAPTURE = (
     .limit(1)
 )
 _RECORD_BY_ID = select(_records).where(_records.c.record_id == bindparam("record_id"))
+# With object storage (issue 17) a revisit may refer only to a record of a committed file: one
+# the store holds. A file still local to one machine may yet be lost with it, and a revisit
+# of a record in it would then stand for nothing.
+_IN_COMMITTED_FILE = _records.c.warc_filename.in_(
+    select(WarcFile.name).where(WarcFile.committed_at.is_not(None))
+)
+_COMMITTED_ORIGINAL_WITH_DIGEST = _ORIGINAL_WITH_DIGEST.where(_IN_COMMITTED_FILE)
+_COMMITTED_RECORD_BY_ID = _RECORD_BY_ID.where(_IN_COMMITTED_FILE)
 
 
-def original_with_digest(session: Session, payload_digest: str) -> RecordLocation | None:
-    """The latest full `response` record holding this payload, if any was archived."""
-    row = session.connection().execute(_ORIGINAL_WITH_DIGEST, {"digest": payload_digest}).first()
+def original_with_digest(
+    session: Session, payload_digest: str, committed_only: bool = False
+) -> RecordLocation | None:
+    """The latest full `response` record holding this payload, if any was archived
+    (`committed_only`: in a file the object store holds)."""
+    statement = _COMMITTED_ORIGINAL_WITH_DIGEST if committed_only else _ORIGINAL_WITH_DIGEST
+    row = session.connection().execute(statement, {"digest": payload_digest}).first()
     return location_of(row) if row else None
 
 
@@ -106,20 +118,25 @@ def records_with_ids(session: Session, record_ids: Sequence[str]) -> list[Archiv
     return found
 
 
-def conditional_state(session: Session, url: str) -> ConditionalState | None:
+def conditional_state(
+    session: Session, url: str, committed_only: bool = False
+) -> ConditionalState | None:
     """Validators of the URL's latest capture and the full 200 response it stands for.
 
     The latest capture is a 200 `response` or a `revisit` (a 304, or a payload seen before);
     a revisit's validators are its own, else its original's when that is the same URL. None
-    when the URL was never archived so, or its revisit's original is not in the table.
+    when the URL was never archived so, or its revisit's original is not in the table, or
+    (`committed_only`) not in a committed file: a 304 is archived as a revisit of it.
     """
     connection = session.connection()
     latest = connection.execute(_LATEST_USABLE_CAPTURE, {"url": url}).first()
     if latest is None:
         return None
     original = latest
-    if latest.record_type == "revisit":
-        found = connection.execute(_RECORD_BY_ID, {"record_id": latest.refers_to}).first()
+    by_id = _COMMITTED_RECORD_BY_ID if committed_only else _RECORD_BY_ID
+    if latest.record_type == "revisit" or committed_only:
+        record_id = latest.refers_to if latest.record_type == "revisit" else latest.record_id
+        found = connection.execute(by_id, {"record_id": record_id}).first()
         if found is None or found.status != 200:
             return None
         original = found

@@ -68,6 +68,10 @@ class PreparedExchange:
     warcinfo_id: str
     level: int
     members: list[bytes] | None = None
+    # The original is a record of this very file, and may be referred to from it alone (with
+    # object storage, a revisit refers only to a committed file's record, or its own file's:
+    # the two are stored together). Made again for a later file, the response is kept whole.
+    same_file_original: bool = False
 
     def compress(self) -> list[bytes]:
         """The records' gzip members, made once: safe in a thread of its own."""
@@ -144,12 +148,23 @@ class WarcWriter:
         prepared.compress()
         return self.append_prepared(prepared)
 
+    @property
+    def current_file(self) -> str:
+        """The name (without `.open`) of the file being written; "" between files."""
+        return self._filename if self._file is not None else ""
+
     def prepare_exchange(
-        self, exchange: HttpExchange, original: Original | None = None
+        self,
+        exchange: HttpExchange,
+        original: Original | None = None,
+        same_file_original: bool = False,
     ) -> PreparedExchange:
         """write_exchange in three steps, so that a crawl compresses in another thread (zlib
         lets go of the GIL): the records made here, `compress()` anywhere, then
-        append_prepared in this writer's thread, which places them in the file."""
+        append_prepared in this writer's thread, which places them in the file.
+
+        `same_file_original`: `original` is a record of the file being written, and the
+        revisit may stand for it only in that file (see PreparedExchange)."""
         file_fields = [("WARC-Warcinfo-ID", self._ensure_file())]
         response_id, request_id = self.new_record_id(), self.new_record_id()
         if original is None:
@@ -165,13 +180,17 @@ class WarcWriter:
             records.append(
                 not_modified_record(exchange, self.new_record_id(), response_id, file_fields)
             )
-        return PreparedExchange(exchange, original, records, self._warcinfo_id, self.compress_level)
+        return PreparedExchange(
+            exchange, original, records, self._warcinfo_id, self.compress_level,
+            same_file_original=same_file_original,
+        )  # fmt: skip
 
     def append_prepared(self, prepared: PreparedExchange) -> RecordLocation:
         """Append the prepared, compressed records; where the response is."""
         if prepared.warcinfo_id != self._ensure_file():
             # The file it was made for was closed meanwhile (full): made again for this one.
-            prepared = self.prepare_exchange(prepared.exchange, prepared.original)
+            original = None if prepared.same_file_original else prepared.original
+            prepared = self.prepare_exchange(prepared.exchange, original)
         members = prepared.members or prepared.compress()
         (offset, length), *_ = self._append_members(members)
         exchange, response = prepared.exchange, prepared.records[0]

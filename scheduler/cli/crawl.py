@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import CatalogueError, UsageError
 from pipelines.recheck import check_environment
+from scheduler.cli.storage import add_storage, apply_storage
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -67,6 +68,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         help="queue the crawls as jobs for `cppcc-archive worker` on any host (a PostgreSQL "
         "catalogue) instead of crawling here; a channel already waiting is not queued twice",
     )
+    add_storage(sub, "each closed WARC file is put there and committed in the catalogue")
     add_format(sub, "text", "json", helptext="summary format (default text)")
 
 
@@ -77,6 +79,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from scheduler.progress import ProgressPrinter
 
     check_environment()  # the crawl's own settings, read in its process: checked here first
+    apply_storage(args)
     seeds = config.seeds()
     channels = seeds.select(args.channels)
     if not channels:

@@ -8,10 +8,12 @@ on stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 from pipelines.errors import UsageError
+from scheduler.cli.storage import add_storage, apply_storage
 from scheduler.cli.support import (
     EXIT_OK,
     Config,
@@ -34,6 +36,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("out", metavar="OUT", help="file to write; `-` for stdout (jsonl, csv)")
     add_filters(sub)
     sub.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    add_storage(sub, "a WACZ takes from its objects the WARC files HOME/warc lacks")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -41,15 +44,22 @@ def run(config: Config, args: argparse.Namespace) -> int:
     # SQLAlchemy and the WACZ writer's CDXJ indexer: imported when the command runs, not for
     # --help.
     from pipelines.archive.export import NothingToExport, export_articles, export_wacz
+    from pipelines.archive.stored_copies import StoredCopies
     from pipelines.catalogue.queries import list_articles
+    from scheduler.run_storage import configured_store
 
+    apply_storage(args)
+    store = configured_store()
     out = _check_out(args.out, args.format, args.force)
     check_site_channel(config, args.site, args.channel)
 
     def progress(line: str) -> None:
         print(f"export: {line}", file=sys.stderr, flush=True)
 
-    with catalogue_session(config) as session:
+    stored = StoredCopies(store) if store is not None else None
+    with catalogue_session(config) as session, contextlib.ExitStack() as stack:
+        if stored is not None:
+            stack.enter_context(stored)
         rows = list_articles(
             session, site=args.site, channel=args.channel, since=args.since, until=args.until,
             limit=None,
@@ -62,7 +72,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if args.format == "wacz":
             assert out is not None
             summary = export_wacz(
-                session, rows, config.archive.warc, out, describe_filters(args), progress
+                session, rows, config.archive.warc, out, describe_filters(args), progress, stored
             )
             progress(
                 f"wrote {summary.pages} articles ({summary.records} WARC records, "

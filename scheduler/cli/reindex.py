@@ -12,6 +12,7 @@ from pipelines.errors import UsageError
 from pipelines.seeds import site_rows
 from pipelines.warc.naming import WARC_SUFFIX
 from scheduler.cli.jobs import add_jobs
+from scheduler.cli.storage import add_storage, apply_storage
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -22,6 +23,7 @@ from scheduler.cli.support import (
 
 if TYPE_CHECKING:
     from pipelines.archive.reindex import ReindexReport
+    from pipelines.storage.store import ObjectStore
 
 NAME = "reindex"
 HELP = (
@@ -41,6 +43,11 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     )
     add_format(sub, "text", "json")
     add_jobs(sub, "read the WARC files")
+    add_storage(
+        sub,
+        "without WARC_DIR_OR_FILE, its objects are read (and the local files it lacks), and "
+        "recorded as committed",
+    )
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -52,7 +59,12 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from pipelines.catalogue.engine import make_engine, make_session_factory
     from pipelines.catalogue.schema import ensure_schema
     from pipelines.catalogue.writes import upsert_site_channels
+    from scheduler.run_storage import configured_store
 
+    apply_storage(args)
+    store = configured_store()
+    if store is not None and not args.warc_paths:
+        return _reindex_stored(config, args, store)
     seeds = config.seeds()
     paths = args.warc_paths or [config.archive.warc]
     for path in paths:
@@ -70,6 +82,44 @@ def run(config: Config, args: argparse.Namespace) -> int:
             upsert_site_channels(session, site_rows(seeds))
         with sigterm_interrupts():
             reindex(sessions, files, seeds, report, _progress, jobs=args.jobs)
+    finally:
+        engine.dispose()
+    print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
+    return EXIT_FAILED if report.unreadable else EXIT_OK
+
+
+def _reindex_stored(config: Config, args: argparse.Namespace, store: ObjectStore) -> int:
+    """Reindex from the object store's files (and the home's files it lacks), recording
+    each stored file as committed with the size and SHA-256 read."""
+    from pipelines.archive.reindex import ReindexReport, reindex, warc_files
+    from pipelines.archive.spans import sigterm_interrupts
+    from pipelines.archive.stored_copies import StoredCopies
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.schema import ensure_schema
+    from pipelines.catalogue.warc_files import record_stored
+    from pipelines.catalogue.writes import upsert_site_channels
+
+    seeds = config.seeds()
+    report = ReindexReport()
+    engine = make_engine(config.catalogue_url())
+    try:
+        ensure_schema(engine)
+        sessions = make_session_factory(engine)
+        with StoredCopies(store) as copies, sigterm_interrupts():
+            names = copies.names()
+            local = (
+                warc_files([config.archive.warc], report) if config.archive.warc.is_dir() else []
+            )
+            files = [copies.path(name) for name in names]
+            files += [path for path in local if path.name not in set(names)]
+            with sessions.begin() as session:
+                upsert_site_channels(session, site_rows(seeds))
+            reindex(sessions, sorted(files, key=lambda p: p.name), seeds, report, _progress,
+                    jobs=args.jobs)  # fmt: skip
+            with sessions.begin() as session:
+                for name, digest in copies.digests.items():
+                    record_stored(session, name, digest.size, digest.sha256,
+                                  store.url.object_url(name))  # fmt: skip
     finally:
         engine.dispose()
     print_report(report.as_json(), report_lines(report), args.format, sys.stdout)

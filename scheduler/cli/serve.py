@@ -8,6 +8,7 @@ import os
 
 from pipelines.health.settings import HealthSettings
 from pipelines.recheck import check_environment
+from scheduler.cli.storage import add_storage, apply_storage
 from scheduler.cli.support import (
     Config,
     non_negative_int,
@@ -50,6 +51,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     )
     add_tidy_options(sub)
     add_beside_options(sub)
+    add_storage(sub, "each run's closed WARC files are put there and committed in the catalogue")
     sub.add_argument(
         "--metrics-port", type=_port, metavar="PORT",
         default=os.environ.get("CPPCC_METRICS_PORT") or None,
@@ -94,6 +96,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from scheduler.service import ServiceSettings
 
     check_environment()
+    apply_storage(args)
     seeds = config.seeds()
     with web_beside(config, args):
         settings = ServiceSettings(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import UsageError
 from scheduler.cli.jobs import add_jobs
+from scheduler.cli.storage import add_storage, apply_storage
 from scheduler.cli.support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -44,6 +45,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
     )
     add_format(sub, "text", "json")
     add_jobs(sub, "read the WARC files")
+    add_storage(sub, "its objects are read and checked against the catalogue's SHA-256 and size")
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -102,10 +104,14 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from pipelines.archive.repair import Outcome, repair_archive
     from pipelines.archive.spans import sigterm_interrupts
     from pipelines.archive.verify import verify_archive
+    from pipelines.archive.verify_stored import verify_with_store
     from pipelines.catalogue.engine import make_session_factory
+    from scheduler.run_storage import configured_store
 
+    apply_storage(args)
+    store = configured_store()
     warc_dir = config.archive.warc
-    if not warc_dir.is_dir():
+    if not warc_dir.is_dir() and store is None:  # with a store, its objects are the archive
         raise UsageError(f"no WARC folder {warc_dir}: point --home at an archive")
     seeds = config.seeds()
     cache: ScanCache = {}
@@ -117,9 +123,15 @@ def run(config: Config, args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     with sigterm_interrupts(), catalogue_session(config) as session:
-        found = verify_archive(
-            session, warc_dir, seeds, cache=cache, on_progress=progress, jobs=args.jobs
-        )
+        if store is None:
+            found = verify_archive(
+                session, warc_dir, seeds, cache=cache, on_progress=progress, jobs=args.jobs
+            )
+        else:
+            found = verify_with_store(
+                session, warc_dir, seeds, store, cache=cache, on_progress=progress,
+                jobs=args.jobs,
+            )  # fmt: skip
         bind = session.get_bind()
         session.rollback()  # SQLite takes its write lock at BEGIN: let the repairs write
         outcome = Outcome(found)
@@ -127,7 +139,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             assert isinstance(bind, Engine)  # catalogue_session binds sessions to an engine
             sessions = make_session_factory(bind)
             outcome = repair_archive(
-                sessions, warc_dir, seeds, found, cache=cache, on_progress=progress
+                sessions, warc_dir, seeds, found, cache=cache, on_progress=progress, store=store
             )
     lines = outcome_lines(outcome, warc_dir, quiet=config.quiet)
     print_report(outcome_json(outcome), lines, args.format, sys.stdout)

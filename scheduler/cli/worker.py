@@ -8,6 +8,7 @@ import os
 from pipelines.recheck import check_environment
 from scheduler.cli.serve import LOG_LEVELS, add_tidy_schedule
 from scheduler.cli.serve import OPTIONS as SERVE_OPTIONS
+from scheduler.cli.storage import add_storage, apply_storage
 from scheduler.cli.support import Config, positive_int
 from scheduler.cli.tidy import add_tidy_options, settings_from
 
@@ -46,6 +47,7 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(option, type=kind, metavar=metavar, default=default, help=helptext)
     add_tidy_schedule(sub)  # each worker tidies its own home: its WARC files, its logs
     add_tidy_options(sub)
+    add_storage(sub, "each job's closed WARC files are put there and committed in the catalogue")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -53,6 +55,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from scheduler.queue.worker import WorkerSettings, work
 
     check_environment()
+    apply_storage(args)
     seeds = config.seeds()
     return work(
         WorkerSettings(
