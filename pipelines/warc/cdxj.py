@@ -7,7 +7,7 @@ import os
 import re
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,8 @@ class IndexReport:
     open_skipped: list[str] = field(default_factory=list)  # `.open` files, not indexed
     stale_removed: list[str] = field(default_factory=list)  # indexes whose WARC file is gone
     failed: dict[str, str] = field(default_factory=dict)  # WARC file -> why it was not indexed
+    storage: str | None = None  # the object store indexed too (its URL); None: local only
+    downloaded: list[str] = field(default_factory=list)  # of `indexed`: read from the store
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,8 @@ class IndexReport:
             "open_skipped": self.open_skipped,
             "stale_removed": self.stale_removed,
             "failed": [{"file": name, "error": error} for name, error in self.failed.items()],
+            "storage": self.storage,
+            "downloaded": self.downloaded,
         }
 
 
@@ -170,12 +174,15 @@ def _url_key(url: str) -> str:
         return url
 
 
-def index_archive(warc_dir: StrPath | Iterable[StrPath], index_dir: StrPath) -> IndexReport:
+def index_archive(
+    warc_dir: StrPath | Iterable[StrPath], index_dir: StrPath, kept: Collection[str] = ()
+) -> IndexReport:
     """Bring the indexes in `index_dir` up to date with the WARC files in `warc_dir`.
 
     `warc_dir` is one folder or several sharing `index_dir`. A closed `*.warc.gz` is indexed
     when its index is missing or older than it; an `.open` file is skipped (it is being
-    written, or was left by a crawl that stopped); an index whose WARC file is gone is removed.
+    written, or was left by a crawl that stopped); an index whose WARC file is gone is removed,
+    unless the file is named in `kept` (stored elsewhere: pywb reads it from there).
     A file that cannot be indexed is reported in `failed`, and the others are still indexed.
     """
     report = IndexReport(Path(index_dir))
@@ -190,7 +197,7 @@ def index_archive(warc_dir: StrPath | Iterable[StrPath], index_dir: StrPath) -> 
             report.failed[name] = str(error)
         else:
             report.indexed.append(name)
-    report.stale_removed = _remove_stale(Path(index_dir), set(warcs))
+    report.stale_removed = _remove_stale(Path(index_dir), set(warcs) | set(kept))
     return report
 
 
