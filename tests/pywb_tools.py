@@ -5,7 +5,10 @@ pywb requires brotlipy, which installs a `brotli` module over the one Scrapy dec
 bodies with (brotlipy's decompressor has no `process`): installed beside the crawler, pywb
 made every br page of a crawl fail to download. So pywb is not in the test extra; the first
 test that needs it makes `.venv-pywb` at the checkout's top (or where CPPCC_TEST_PYWB_VENV
-says) and installs it there, once, whichever test worker comes first.
+says) and installs it there, once, whichever test worker comes first. boto3 goes beside it: pywb
+reads `s3://` WARC files through it (pywb/utils/loaders.py, S3Loader), as a web host without
+local files replays the stored ones. An environment made before a requirement was added gets
+it installed on first use.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PYWB_REQUIREMENT = "pywb>=2.8,<3"
+# AWS_ENDPOINT_URL_S3, which pywb's S3 client reaches its endpoint by, is read by boto3 1.28+;
+# the bound is the project's own.
+REQUIREMENTS = (PYWB_REQUIREMENT, "boto3>=1.35,<2")
+STAMP = "cppcc-requirements.txt"  # in the environment: what was installed in it, one a line
 INSTALL_TIMEOUT = 600  # seconds: gevent and pywb's other wheels from the package index
 
 
@@ -31,17 +38,16 @@ def pywb_tool(name: str) -> Path:
     with open(venv.parent / f"{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two workers must not build one venv at once
         if not (venv / "bin" / "wayback").exists():
-            _install(venv)
+            _run([sys.executable, "-m", "venv", "--clear", str(venv)], venv)
+        stamp, wanted = venv / STAMP, "\n".join(REQUIREMENTS) + "\n"
+        if not stamp.exists() or stamp.read_text() != wanted:
+            _run([str(venv / "bin" / "pip"), "install", "--quiet", *REQUIREMENTS], venv)
+            stamp.write_text(wanted)
     return tool
 
 
-def _install(venv: Path) -> None:
-    steps = (
-        [sys.executable, "-m", "venv", "--clear", str(venv)],
-        [str(venv / "bin" / "pip"), "install", "--quiet", PYWB_REQUIREMENT],
-    )
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-        if done.returncode != 0:
-            # A failure, not a skip: the replay tests are how we know pywb opens our archive.
-            pytest.fail(f"could not install {PYWB_REQUIREMENT} in {venv}: {done.stderr[-2000:]}")
+def _run(step: list[str], venv: Path) -> None:
+    done = subprocess.run(step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+    if done.returncode != 0:
+        # A failure, not a skip: the replay tests are how we know pywb opens our archive.
+        pytest.fail(f"could not install {' '.join(REQUIREMENTS)} in {venv}: {done.stderr[-2000:]}")
