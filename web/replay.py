@@ -7,7 +7,9 @@ cookies and its token. The UI frames replays from that origin and never serves a
 
 pywb is not a dependency of ours: it needs brotlipy, which replaces the `brotli` module Scrapy
 decodes `br` pages with, so it lives in a virtual environment of its own and we run its
-`wayback` command.
+`wayback` command. With object storage, it reads the files this host has not got from the
+store (boto3 beside it in its environment), by the indexes `cppcc-archive index --storage`
+makes of them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from pipelines.errors import UsageError
 from pipelines.home import ArchiveHome
+from pipelines.storage.url import ENDPOINT_ENV, StorageUrl
 
 PYWB_ENV = "CPPCC_PYWB"
 COLLECTION = "archive"  # the pywb collection that replay links point into
@@ -61,16 +64,47 @@ def find_wayback(given: str | None) -> Path | None:
     return Path(found) if found else None
 
 
-def pywb_config(home: ArchiveHome) -> str:
-    """pywb's config.yaml: one collection over the home's CDXJ indexes and WARC files.
+def pywb_config(home: ArchiveHome, storage: StorageUrl | None = None) -> str:
+    """pywb's config.yaml: one collection over the home's CDXJ indexes and WARC files, and
+    with `storage` the stored WARC files too.
 
-    JSON is YAML, so paths are written as JSON strings (any character in them is safe)."""
+    pywb finds a record's file by trying each archive path in turn as a prefix of the index's
+    `filename` (pywb/warcserver/resource/pathresolvers.py, PrefixResolver; resolvingloader.py
+    goes on to the next when a load fails): HOME/warc/NAME first, then the stored object, so a
+    file this host has is read from its disk and one it has not from the store. JSON is YAML,
+    so paths are written as JSON strings (any character in them is safe)."""
+    archive_paths = [str(home.warc.resolve()) + "/"]
+    if storage is not None:
+        archive_paths.append(archive_prefix(storage))
     return (
         "collections:\n"
         f"  {COLLECTION}:\n"
         f"    index_paths: {json.dumps(str(home.indexes.resolve()) + '/')}\n"
-        f"    archive_paths: {json.dumps(str(home.warc.resolve()) + '/')}\n"
+        f"    archive_paths: {json.dumps(archive_paths, ensure_ascii=False)}\n"
     )
+
+
+def archive_prefix(storage: StorageUrl) -> str:
+    """What pywb puts before a WARC file's name to read it from the store: `s3://BUCKET/PREFIX/`
+    (pywb/utils/loaders.py, S3Loader), or a folder's path ending in `/`."""
+    if storage.scheme == "file":
+        return str(Path(storage.prefix).resolve()) + "/"
+    return storage.object_url("")
+
+
+def pywb_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """pywb's environment: ours, and the S3 endpoint where pywb's boto3 looks for it.
+
+    pywb's S3Loader makes its client with `boto3.client("s3")` and no endpoint: boto3 takes
+    one from AWS_ENDPOINT_URL_S3 (botocore/configprovider.py, read since boto3 1.28), so
+    CPPCC_S3_ENDPOINT goes there. Credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, a
+    profile, an instance role) reach pywb's boto3 by the same chain as ours, from the
+    environment it inherits."""
+    env = dict(environ)
+    endpoint = environ.get(ENDPOINT_ENV)
+    if endpoint:
+        env["AWS_ENDPOINT_URL_S3"] = endpoint
+    return env
 
 
 @dataclass(frozen=True)
@@ -82,18 +116,21 @@ class RunningReplay:
 
 
 @contextmanager
-def pywb_process(wayback: Path, home: ArchiveHome, host: str, port: int) -> Iterator[RunningReplay]:
-    """pywb serving the home on host:port until the block ends; UsageError if it cannot start."""
+def pywb_process(
+    wayback: Path, home: ArchiveHome, host: str, port: int, storage: StorageUrl | None = None
+) -> Iterator[RunningReplay]:
+    """pywb serving the home (and `storage`'s files) on host:port until the block ends;
+    UsageError if it cannot start."""
     with tempfile.TemporaryDirectory(prefix="cppcc-replay-") as folder:
         workdir = Path(folder)
-        (workdir / "config.yaml").write_text(pywb_config(home), encoding="utf-8")
+        (workdir / "config.yaml").write_text(pywb_config(home, storage), encoding="utf-8")
         log = workdir / "pywb.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
                 [str(wayback), "--bind", host, "--port", str(port)],
                 cwd=workdir,  # wayback reads ./config.yaml
                 stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                env=pywb_environment(os.environ), preexec_fn=_die_with_parent,
             )  # fmt: skip
         origin = f"http://{_shown(host)}:{port}"
         try:

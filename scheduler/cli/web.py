@@ -14,6 +14,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from pipelines.errors import UsageError
+from pipelines.storage.url import storage_url_from
+from scheduler.cli.storage import add_storage, apply_storage
 from scheduler.cli.support import EXIT_OK, Config, catalogue_sessions, non_negative_int
 
 NAME = "web"
@@ -56,6 +58,11 @@ def arguments(sub: argparse.ArgumentParser) -> None:
         f"${REPLAY_URL_ENV}, [web] replay_url, else http://HOST:REPLAY_PORT); another origin "
         "than the UI's",
     )
+    add_storage(
+        sub,
+        "pywb reads the WARC files HOME/warc lacks from there, by the indexes `index --storage` "
+        "makes of them",
+    )
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -84,6 +91,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
 
         queue_conninfo(config.catalogue_url())  # a catalogue without the queue: one line now
     wayback = find_wayback(args.pywb or os.environ.get(PYWB_ENV) or None)
+    apply_storage(args)
+    storage = storage_url_from(os.environ)
     seeds = config.seeds()
     with catalogue_sessions(config) as sessions, ExitStack() as beside:
         listening = _bind(args.host, args.port)
@@ -92,9 +101,11 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if wayback is not None:
             replay_port = replay_port or _free_port(args.host)
             running = beside.enter_context(
-                pywb_process(wayback, config.archive, args.host, replay_port)
+                pywb_process(wayback, config.archive, args.host, replay_port, storage)
             )
             replay = f"replay {running.origin}/ by pywb"
+            if storage is not None:
+                replay += f", of HOME/warc and {storage}"
         else:
             replay = (
                 "replay off: no pywb (install it in a virtual environment of its own and give "
