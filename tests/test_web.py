@@ -102,16 +102,25 @@ class Archive:
         return f"sqlite:///{self.home / 'catalogue.sqlite3'}"
 
 
-def start_web(home: Path, seeds: Path, *args: str, token: str | None = None) -> WebServer:
+def start_web(
+    home: Path,
+    seeds: Path,
+    *args: str,
+    token: str | None = None,
+    db: str | None = None,
+    env: dict[str, str] | None = None,
+) -> WebServer:
     """`cppcc-archive web --port 0`, once it says where it listens."""
     stderr = home.parent / f"web-{time.monotonic_ns()}.err"
-    env = {key: value for key, value in os.environ.items() if key != "CPPCC_WEB_TOKEN"}
+    environ = {key: value for key, value in os.environ.items() if key != "CPPCC_WEB_TOKEN"}
+    environ.update(env or {})
     if token:
-        env["CPPCC_WEB_TOKEN"] = token
+        environ["CPPCC_WEB_TOKEN"] = token
+    where = ["--home", str(home), "--seeds", str(seeds), *(["--db", db] if db else [])]
     with stderr.open("wb") as sink:
         process = subprocess.Popen(
-            [str(CLI), "--home", str(home), "--seeds", str(seeds), "web", "--port", "0", *args],
-            stdout=subprocess.DEVNULL, stderr=sink, cwd=REPO, env=env,
+            [str(CLI), *where, "web", "--port", "0", *args],
+            stdout=subprocess.DEVNULL, stderr=sink, cwd=REPO, env=environ,
         )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
