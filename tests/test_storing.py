@@ -105,6 +105,17 @@ def test_revisits_refer_only_to_records_of_committed_files(stored: Stored) -> No
         assert original_run < revisit_run or original_file == revisit_file
 
 
+def test_pack_leaves_the_stored_files_alone(stored: Stored) -> None:
+    # Packing them would move their records to a pack the store does not hold yet.
+    result = stored.cli("pack", "--pack-min-age", "0", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    skipped = {skip["file"]: skip["reason"] for skip in report["skipped"]}
+    local = sorted(path.name for path in (stored.home / "warc").glob("*.warc.gz"))
+    assert skipped == dict.fromkeys(local, "in-object-storage"), report
+    assert sorted(stored.objects()) == local  # nothing packed, nothing removed
+
+
 def test_verify_reads_the_stored_objects_and_finds_them_whole(stored: Stored) -> None:
     result = stored.cli("verify", "--storage", STORAGE, "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr

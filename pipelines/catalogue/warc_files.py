@@ -30,6 +30,11 @@ def committed_names(session: Session, names: Collection[str] | None = None) -> s
     return set(session.scalars(query))
 
 
+def recorded_names(session: Session) -> set[str]:
+    """The names of every file recorded for the store: committed, or on its way there."""
+    return set(session.scalars(select(WarcFile.name)))
+
+
 def stored_files(session: Session) -> list[WarcFile]:
     """Every file recorded for the store, committed or not, by name."""
     return list(session.scalars(select(WarcFile).order_by(WarcFile.name)))

@@ -57,6 +57,7 @@ from pipelines.catalogue.relocations import (
     make_commits_durable,
     relocate,
 )
+from pipelines.catalogue.warc_files import recorded_names
 from pipelines.errors import CppccArchiveError, UsageError
 from pipelines.processes import pid_is_alive
 from pipelines.warc.cdxj import CdxjIndexError, index_path, index_warc
@@ -110,7 +111,8 @@ def pack_warc_files(
     First finishes (or undoes) what a packing that stopped left. A file is left alone, and
     reported, when its name does not say who wrote it, it was written on another host (`host`:
     this one) or by a process still running, it was closed less than `min_age` before `now`,
-    a run not yet ended may have written it, or it does not read back whole. `dry_run` changes
+    a run not yet ended may have written it, it is recorded for object storage (the stored
+    object stays what the catalogue names), or it does not read back whole. `dry_run` changes
     nothing and reports what would be packed. `checkpoint` is called with the name of each
     step as it is passed (tests stop the process there). Raises WarcPackError when nothing can
     be packed, and lets the catalogue's SQLAlchemy errors through.
@@ -126,7 +128,10 @@ def pack_warc_files(
         # Runs first, files second: a run starting in between opens its files after the listing.
         with sessions() as session:
             unended = earliest_unended_run(session)
-        rules = Rules(pack_below, min_age, now or datetime.now(UTC), host, is_alive, unended)
+            in_store = frozenset(recorded_names(session))
+        rules = Rules(
+            pack_below, min_age, now or datetime.now(UTC), host, is_alive, unended, in_store
+        )
         chosen = candidates(warc_dir, rules, held, packer.report)
         for batch in batches(chosen, target_size):
             if len(batch) == 1:

@@ -36,6 +36,9 @@ class Rules:
     host: str
     is_alive: Callable[[int], bool]
     unended: tuple[int, datetime] | None  # (id, start) of the first run not yet ended
+    # Files recorded for object storage (`--storage`): the stored object is the file, and the
+    # catalogue's locations name it; a pack would move them to a pack not stored yet.
+    in_store: frozenset[str] = frozenset()
 
 
 def candidates(warc_dir: Path, rules: Rules, held: set[str], report: PackReport) -> list[Candidate]:
@@ -68,6 +71,12 @@ def candidates(warc_dir: Path, rules: Rules, held: set[str], report: PackReport)
 
 def _why_not(name: str, writer: WarcFileName, closed_at: datetime, rules: Rules) -> PackSkip | None:
     """Why the closed file `name`, written by `writer`, must be left alone, if it must."""
+    if name in rules.in_store:
+        return PackSkip(
+            name, "in-object-storage",
+            "recorded for object storage: its records are read from the stored object, which a "
+            "pack would not replace",
+        )  # fmt: skip
     if writer.hostname != rules.host:
         return PackSkip(name, "other-host", f"written on host {writer.hostname}: pack it there")
     if writer.pid > 0 and rules.is_alive(writer.pid):
