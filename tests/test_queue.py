@@ -304,6 +304,40 @@ def test_one_dispatcher_leads_and_a_standby_takes_over_when_it_dies(
     assert second.returncode == 0, logs[1].read_text()
 
 
+def test_a_leader_cut_from_the_catalogue_stands_by_and_leads_again_when_it_answers(
+    postgres_url: str, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    seeds = tmp_path / "seeds.toml"  # a site nothing answers at: no crawl runs here
+    seeds.write_text(
+        REPLICA_SITES["rmzxb"].seeds.format(base_url="http://127.0.0.1:9"), encoding="utf-8"
+    )
+    log = tmp_path / "dispatch.log"
+    dispatcher = start_logged(
+        ["--seeds", str(seeds), "--db", proxy.url_for(postgres_url), "serve", "--dispatch",
+         "--tidy-schedule", "off"], log,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: "leading (" in log.read_text(), 30, "the dispatcher to lead")
+        proxy.cut()
+        try:
+            wait_for(lambda: "cannot reach the catalogue" in log.read_text(), 30, "it to see")
+            assert dispatcher.poll() is None, log.read_text()
+        finally:
+            proxy.restore()
+        wait_for(lambda: log.read_text().count("leading (") == 2, 30, "it to lead again")
+        wait_for(lambda: "slot skipped" in log.read_text(), 10, "it to look at the slots")
+    finally:
+        if dispatcher.poll() is None:
+            dispatcher.send_signal(signal.SIGTERM)
+        dispatcher.wait(timeout=30)
+    said = log.read_text()
+    assert dispatcher.returncode == 0, said
+    assert "lost the connection that held the lead" in said
+    assert "Traceback" not in said
+    # Its missed slots were queued once, before the outage; not again after it.
+    assert rows(postgres_url, "SELECT count(*) FROM procrastinate_jobs") == [(2,)]
+
+
 def start_logged(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("w") as stream:
         return subprocess.Popen([str(CLI), *args], stderr=stream, cwd=REPO)
