@@ -164,14 +164,23 @@ def test_two_workers_run_each_channel_once_never_two_at_one_host(
 ) -> None:
     with LoggedReplica("rmzxb") as rmzxb, LoggedReplica("cppcc") as cppcc:
         seeds = seeds_for({"rmzxb": rmzxb, "cppcc": cppcc}, tmp_path / "seeds.toml")
-        queue_crawls(seeds, postgres_url, *SITES)
+        # The channels never ran: the leader queues each one's missed slot, once.
+        log = tmp_path / "dispatch.log"
+        dispatcher = start_logged(
+            ["--seeds", str(seeds), "--db", postgres_url, "serve", "--dispatch",
+             "--tidy-schedule", "off"], log,
+        )  # fmt: skip
         # One job at a time each: while one worker crawls a host, the other takes the other.
         workers = [Worker(tmp_path / f"host{n}", seeds, postgres_url) for n in (1, 2)]
         try:
+            wait_for(lambda: log.read_text().count("queued job") == 4, 60, "every slot queued")
             wait_for(lambda: jobs_left(postgres_url) == 0, 120, "every job done")
         finally:
             exits = [worker.stop() for worker in workers]
+            dispatcher.send_signal(signal.SIGTERM)
+            dispatcher.wait(timeout=30)
         assert exits == [0, 0], [worker.output() for worker in workers]
+        assert dispatcher.returncode == 0, log.read_text()
         closest = {key: server.closest_requests() for key, server in
                    (("rmzxb", rmzxb), ("cppcc", cppcc))}  # fmt: skip
         arrivals = len(rmzxb.arrivals) + len(cppcc.arrivals)
