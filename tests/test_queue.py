@@ -27,7 +27,8 @@ from pipelines.catalogue.engine import make_engine
 from replicas.server import ReplicaServer, Reply
 from replicas.sites import REPLICA_SITES
 from tests.conftest import CLI, REPO, run_cli, run_cli_in_process
-from tests.db_fixtures import PostgresServer
+from tests.db_fixtures import POSTGRES_SERVER_URL, PostgresServer
+from tests.faults import TcpProxy
 
 LEASE = 4.0  # seconds: a killed worker's job runs again within about 1.5 leases
 DELAY = 0.3  # the sites' download_delay in these seeds
@@ -65,6 +66,15 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
         yield url
     finally:
         postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    """A proxy to the PostgreSQL server that a test can cut: the catalogue out of reach for
+    whoever connects through it, and for no one else."""
+    host, port = POSTGRES_SERVER_URL.rsplit("@", 1)[1].split("/")[0].split(":")
+    with TcpProxy((host, int(port))) as proxy:
+        yield proxy
 
 
 def seeds_for(replicas: dict[str, ReplicaServer], path: Path) -> Path:
@@ -154,14 +164,23 @@ def test_two_workers_run_each_channel_once_never_two_at_one_host(
 ) -> None:
     with LoggedReplica("rmzxb") as rmzxb, LoggedReplica("cppcc") as cppcc:
         seeds = seeds_for({"rmzxb": rmzxb, "cppcc": cppcc}, tmp_path / "seeds.toml")
-        queue_crawls(seeds, postgres_url, *SITES)
+        # The channels never ran: the leader queues each one's missed slot, once.
+        log = tmp_path / "dispatch.log"
+        dispatcher = start_logged(
+            ["--seeds", str(seeds), "--db", postgres_url, "serve", "--dispatch",
+             "--tidy-schedule", "off"], log,
+        )  # fmt: skip
         # One job at a time each: while one worker crawls a host, the other takes the other.
         workers = [Worker(tmp_path / f"host{n}", seeds, postgres_url) for n in (1, 2)]
         try:
+            wait_for(lambda: log.read_text().count("queued job") == 4, 60, "every slot queued")
             wait_for(lambda: jobs_left(postgres_url) == 0, 120, "every job done")
         finally:
             exits = [worker.stop() for worker in workers]
+            dispatcher.send_signal(signal.SIGTERM)
+            dispatcher.wait(timeout=30)
         assert exits == [0, 0], [worker.output() for worker in workers]
+        assert dispatcher.returncode == 0, log.read_text()
         closest = {key: server.closest_requests() for key, server in
                    (("rmzxb", rmzxb), ("cppcc", cppcc))}  # fmt: skip
         arrivals = len(rmzxb.arrivals) + len(cppcc.arrivals)
@@ -225,6 +244,43 @@ def test_a_stopped_worker_stops_its_crawl_cleanly_and_puts_the_job_back(
     assert not list((worker.home / "warc").glob("*.open"))
 
 
+def test_a_worker_cut_from_the_catalogue_for_longer_than_its_lease_exits_1_and_its_job_runs(
+    postgres_url: str, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    through_proxy = proxy.url_for(postgres_url)
+    with LoggedReplica("rmzxb", article_delay=0.5) as rmzxb:
+        seeds = seeds_for({"rmzxb": rmzxb}, tmp_path / "seeds.toml")
+        queue_crawls(seeds, postgres_url, "rmzxb/yw")
+        worker = Worker(tmp_path / "host1", seeds, through_proxy)
+        wait_for(lambda: articles(postgres_url) >= 2, 90, "the crawl under way")
+        proxy.cut()
+        try:
+            # Silent for a lease, it may be taken for dead: it stops, and says why, at once.
+            exit_code = worker.process.wait(timeout=LEASE * 2 + 20)
+        finally:
+            time.sleep(max(0.0, 10 - LEASE))  # a blip of about 10 s in all
+            proxy.restore()
+        err = worker.output()  # before the next worker on its host writes over it
+        # Its supervisor (systemd's Restart=on-failure) starts it again.
+        again = Worker(tmp_path / "host1", seeds, through_proxy)
+        try:
+            wait_for(lambda: jobs_left(postgres_url) == 0, 120, "the job run again")
+            single = single_worker_urls(seeds, tmp_path, "rmzxb/yw")
+        finally:
+            assert again.stop() == 0, again.output()
+
+    assert exit_code == 1, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("cppcc-archive: error: this worker was taken for dead"), err
+    assert "Traceback" not in err
+    assert not list((worker.home / "warc").glob("*.open"))  # its crawl was stopped cleanly
+    runs = rows(postgres_url, "SELECT status FROM runs ORDER BY id")
+    assert runs[-1] == ("finished",) and ("running",) not in runs, runs
+    urls = catalogued_urls(postgres_url)
+    assert len(urls) == len(set(urls))  # nothing catalogued twice
+    assert urls == single  # nothing lost
+
+
 def test_one_dispatcher_leads_and_a_standby_takes_over_when_it_dies(
     postgres_url: str, tmp_path: Path
 ) -> None:
@@ -255,6 +311,40 @@ def test_one_dispatcher_leads_and_a_standby_takes_over_when_it_dies(
                 process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     assert second.returncode == 0, logs[1].read_text()
+
+
+def test_a_leader_cut_from_the_catalogue_stands_by_and_leads_again_when_it_answers(
+    postgres_url: str, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    seeds = tmp_path / "seeds.toml"  # a site nothing answers at: no crawl runs here
+    seeds.write_text(
+        REPLICA_SITES["rmzxb"].seeds.format(base_url="http://127.0.0.1:9"), encoding="utf-8"
+    )
+    log = tmp_path / "dispatch.log"
+    dispatcher = start_logged(
+        ["--seeds", str(seeds), "--db", proxy.url_for(postgres_url), "serve", "--dispatch",
+         "--tidy-schedule", "off"], log,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: "leading (" in log.read_text(), 30, "the dispatcher to lead")
+        proxy.cut()
+        try:
+            wait_for(lambda: "cannot reach the catalogue" in log.read_text(), 30, "it to see")
+            assert dispatcher.poll() is None, log.read_text()
+        finally:
+            proxy.restore()
+        wait_for(lambda: log.read_text().count("leading (") == 2, 30, "it to lead again")
+        wait_for(lambda: "slot skipped" in log.read_text(), 10, "it to look at the slots")
+    finally:
+        if dispatcher.poll() is None:
+            dispatcher.send_signal(signal.SIGTERM)
+        dispatcher.wait(timeout=30)
+    said = log.read_text()
+    assert dispatcher.returncode == 0, said
+    assert "lost the connection that held the lead" in said
+    assert "Traceback" not in said
+    # Its missed slots were queued once, before the outage; not again after it.
+    assert rows(postgres_url, "SELECT count(*) FROM procrastinate_jobs") == [(2,)]
 
 
 def start_logged(args: list[str], log: Path) -> subprocess.Popen[bytes]:

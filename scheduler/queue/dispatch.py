@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.catalogue.engine import make_engine, make_session_factory, masked
 from pipelines.catalogue.schema import ensure_schema
 from pipelines.display import display_time
+from pipelines.errors import CrawlError
 from pipelines.seeds import Seeds
 from scheduler.queue.database import (
     ensure_queue_schema,
@@ -38,6 +40,7 @@ from scheduler.timing import cron_trigger, load_seeds, missed_slot
 if TYPE_CHECKING:
     import procrastinate
     import psycopg
+    from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger("cppcc_archive.dispatch")
 # The advisory lock of the leader: two int4 keys, "CPPC" and 1 (pg_locks shows them as
@@ -125,8 +128,11 @@ def queue_scheduled_crawl(ref: str) -> None:
     try:
         queued = enqueue_crawl(DISPATCH.app, DISPATCH.seeds, channel, trigger="schedule",
                                unless_running=True)  # fmt: skip
-    except ConnectorException as exc:
-        logger.error("%s: its crawl could not be queued: %s", ref, " ".join(str(exc).split()))
+    except (ConnectorException, CrawlError) as exc:
+        # Said, not raised: APScheduler would print a traceback. ConnectorException says only
+        # "Database error": its cause says why.
+        why = " ".join(str(exc.__cause__ or exc).split())
+        logger.error("%s: its crawl could not be queued: %s", ref, why)
         return
     if queued.new:
         DISPATCH.queued.append(queued.job_id)
@@ -185,17 +191,36 @@ def dispatch(settings: ServiceSettings, poll: float = STANDBY_POLL) -> int:
             DISPATCH.app, DISPATCH.seeds = app, seeds
             try:
                 while not signals.first.is_set():
-                    if _wait_for_the_lead(leadership, signals, poll):
-                        scheduler = build_dispatch_scheduler(
-                            seeds, last_finished_times(sessions), datetime.now(SHANGHAI)
-                        )
-                        _lead(scheduler, leadership, signals, poll, len(scheduler.get_jobs()))
+                    if not _wait_for_the_lead(leadership, signals, poll):
+                        break
+                    scheduler = _schedule_or_step_down(sessions, seeds, leadership)
+                    if scheduler is None:
+                        signals.first.wait(poll)
+                        continue
+                    _lead(scheduler, leadership, signals, poll, len(scheduler.get_jobs()))
             finally:
                 leadership.close()
     finally:
         engine.dispose()
     logger.info("stopped")
     return 0
+
+
+def _schedule_or_step_down(
+    sessions: sessionmaker[Session], seeds: Seeds, leadership: Leadership
+) -> BackgroundScheduler | None:
+    """The leader's schedule, its missed slots due now; None, and the lead given up, when the
+    catalogue fails to say when each channel last ran (a connection lost in an outage)."""
+    try:
+        last_finished = last_finished_times(sessions)
+    except SQLAlchemyError as exc:
+        leadership.close()
+        logger.warning(
+            "gave up the lead: cannot read when the channels last ran: %s",
+            " ".join(str(getattr(exc, "orig", None) or exc).split()),
+        )
+        return None
+    return build_dispatch_scheduler(seeds, last_finished, datetime.now(SHANGHAI))
 
 
 def _wait_for_the_lead(leadership: Leadership, signals: StopSignals, poll: float) -> bool:

@@ -11,38 +11,40 @@ them again to its user.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.archive.recover import recover_warc_files
 from pipelines.archive.tidy import TidySettings
 from pipelines.catalogue.engine import make_engine, make_session_factory
 from pipelines.catalogue.locks import ChannelBusy
+from pipelines.catalogue.models import Run
 from pipelines.catalogue.schema import ensure_schema
-from pipelines.errors import CrawlError
+from pipelines.errors import CatalogueError, CppccArchiveError, CrawlError
 from pipelines.home import ArchiveHome
 from pipelines.seeds import Seeds
 from scheduler.progress import describe_counts
 from scheduler.queue.database import ensure_queue_schema, queue_conninfo, require_procrastinate
-from scheduler.queue.jobs import CRAWL_TASK, QUEUE, WORKER_CONTEXT, RunAgain, register_tasks
+from scheduler.queue.jobs import QUEUE, WORKER_CONTEXT, RunAgain, register_tasks
+from scheduler.queue.liveness import guarded_worker, quieten_libraries, watch_standing
 from scheduler.recovery import recover_archive
 from scheduler.service import CLEAN_STOP_WAIT, RUNNING, SHANGHAI, RunningCrawls, StopSignals
 from scheduler.stopping import CrawlStopper
 from scheduler.timing import DEFAULT_TIDY_SCHEDULE, cron_trigger, load_seeds
 
 if TYPE_CHECKING:
-    import procrastinate
+    from procrastinate.worker import Worker
 
 logger = logging.getLogger("cppcc_archive.worker")
+CATALOGUE_UNREACHABLE = "catalogue_unreachable"  # a run's finish_reason (pipelines/stats.py)
 DEFAULT_LEASE = 60.0
 
 
@@ -91,6 +93,9 @@ class WorkerState:
                 time_limit=self.settings.time_limit,
                 stopper=stopper,
                 lease=self.settings.lease,
+                # A run that cannot record its end for a lease is taken for dead, and its
+                # worker gives up too (liveness.py): no point trying longer.
+                catalogue_retry=self.settings.lease,
                 on_started=lambda run_id: logger.info(
                     "job %s: run %s started: %s (%s)", job_id, run_id, ref, trigger
                 ),
@@ -99,6 +104,9 @@ class WorkerState:
         except ChannelBusy as busy:
             logger.info("job %s: %s: not started: %s", job_id, ref, busy)
             raise RunAgain(str(busy), after=self.settings.lease) from None
+        except CppccArchiveError as exc:  # said here: procrastinate's own line is quietened
+            logger.warning("job %s: %s: %s", job_id, ref, exc)
+            raise
         finally:
             self.crawls.unregister(ref)
         why = f" ({result.error})" if result.error else ""
@@ -113,9 +121,26 @@ class WorkerState:
             recover_warc_files(ArchiveHome(self.settings.home).warc, logger.info)
         if result.status == "interrupted" and self.crawls.stopping:
             raise RunAgain(f"{line}; the worker stopped: queued again", after=0)
+        if result.status == "failed" and self._lost_its_catalogue(result.run_id):
+            # No fault of the site's, and the next slot may be hours away: run it again once
+            # the catalogue answers (it did: the run's end is recorded).
+            logger.info("job %s: %s: queued again, the catalogue stopped answering", job_id, ref)
+            raise RunAgain(f"{line}; queued again", after=self.settings.lease)
         if result.status != "finished":
             raise CrawlError(line)
         return line
+
+    def _lost_its_catalogue(self, run_id: int) -> bool:
+        """Whether run `run_id` stopped because the catalogue stopped answering."""
+        engine = make_engine(self.settings.database_url)
+        try:
+            with make_session_factory(engine)() as session:
+                run = session.get(Run, run_id)
+                return run is not None and run.finish_reason == CATALOGUE_UNREACHABLE
+        except SQLAlchemyError:
+            return True  # it does not answer now either
+        finally:
+            engine.dispose()
 
 
 def work(settings: WorkerSettings, log_level: int) -> int:
@@ -126,6 +151,8 @@ def work(settings: WorkerSettings, log_level: int) -> int:
     require_procrastinate()
     seeds = load_seeds(settings.seeds_path)
     log_to_stderr(log_level)
+    if log_level > logging.DEBUG:
+        quieten_libraries()
     _recover_this_host(settings, seeds)
     ensure_queue_schema(conninfo)
     state = WorkerState(settings, seeds)
@@ -172,50 +199,89 @@ def _recover_this_host(settings: WorkerSettings, seeds: Seeds) -> None:
 
 
 async def _work(conninfo: str, state: WorkerState, signals: StopSignals) -> None:
+    """Run procrastinate's worker until a signal, or until this worker is lost to the queue:
+    its worker stopped of itself, or the other workers may take it for dead (a catalogue out
+    of reach for a lease). Lost, its crawls stop at once and a one-line CatalogueError says so:
+    the process must exit non-zero, for its supervisor to start it again."""
     import procrastinate
 
     settings = state.settings
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
-            conninfo=conninfo, min_size=1, max_size=settings.concurrency + 4
+            conninfo=conninfo, min_size=1, max_size=settings.concurrency + 4,
+            # How long a query waits for a connection while the catalogue is away: a short
+            # outage only delays a heartbeat; one of a lease ends the worker anyway.
+            timeout=settings.lease,
         )
-    )
+    )  # fmt: skip
     register_tasks(app)
     name = f"{socket.gethostname()}:{os.getpid()}"
+    worker = guarded_worker(
+        app,
+        name=name,
+        queues=[QUEUE],
+        concurrency=settings.concurrency,
+        install_signal_handlers=False,  # ours: a crawl gets its grace (StopSignals)
+        update_heartbeat_interval=settings.lease / 4,
+        stalled_worker_timeout=settings.lease,
+        fetch_job_polling_interval=min(5.0, settings.lease / 2),
+        additional_context={WORKER_CONTEXT: state},
+        delete_jobs="successful",  # runs are the record; failed jobs stay to be seen
+    )
     async with app.open_async():
-        worker = asyncio.create_task(
-            app.run_worker_async(
-                name=name,
-                queues=[QUEUE],
-                concurrency=settings.concurrency,
-                install_signal_handlers=False,  # ours: a crawl gets its grace (StopSignals)
-                update_heartbeat_interval=settings.lease / 4,
-                stalled_worker_timeout=settings.lease,
-                fetch_job_polling_interval=min(5.0, settings.lease / 2),
-                additional_context={WORKER_CONTEXT: state},
-                delete_jobs="successful",  # runs are the record; failed jobs stay to be seen
-            )
-        )
-        release = asyncio.create_task(_release_stalled_jobs(app, settings.lease))
+        running = asyncio.create_task(worker.run(), name="procrastinate worker")
+        standing = asyncio.create_task(watch_standing(app, worker, settings.lease))
         logger.info(
             "worker %s: claiming crawl jobs, %s at a time, lease %.0f s",
             name, settings.concurrency, settings.lease,
         )  # fmt: skip
-        while not worker.done() and not signals.first.is_set():
+        while not (signals.first.is_set() or running.done() or standing.done()):
             await asyncio.sleep(0.2)
-        if not worker.done():
+        lost = None if signals.first.is_set() else _why_lost(running, standing)
+        standing.cancel()
+        if lost is None:
             await _stop(worker, state, signals)
-        release.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        else:
+            logger.warning("lost to the job queue: stopping its crawls at once")
+            await _stop_at_once(worker, state, signals)
+        # Recording the jobs' ends waits on the catalogue; not for ever.
+        await asyncio.wait({running}, timeout=settings.lease + 5)
+        if not running.done():
+            logger.warning("the job queue did not answer: the jobs' ends are left to the lease")
+    # The pool closed, what still waits on it ends at once.
+    await asyncio.wait({running}, timeout=5)
+    failed = running.exception() if running.done() and not running.cancelled() else None
+    if lost is None and failed is not None:
+        lost = CatalogueError(f"the job queue's worker failed on its way out: {_cause(failed)}")
+    if lost is not None:
+        raise lost
 
 
-async def _stop(worker: asyncio.Task[None], state: WorkerState, signals: StopSignals) -> None:
+def _why_lost(running: asyncio.Task[None], standing: asyncio.Task[None]) -> CppccArchiveError:
+    if standing.done() and not standing.cancelled():
+        exc = standing.exception()
+        if isinstance(exc, CppccArchiveError):
+            return exc
+        return CatalogueError(f"this worker cannot watch its standing in the queue: {_cause(exc)}")
+    exc = None if running.cancelled() else running.exception()
+    why = f": {_cause(exc)}" if exc else " (a task of its own failed: see above)"
+    return CatalogueError(
+        f"the job queue's worker stopped of itself{why}; its crawls were stopped and its jobs "
+        "run again on any worker; start it again (systemd: Restart=on-failure)"
+    )
+
+
+def _cause(exc: BaseException | None) -> str:
+    """procrastinate's ConnectorException says only "Database error": its cause says why."""
+    return " ".join(str((exc and exc.__cause__) or exc).split())
+
+
+async def _stop(worker: Worker, state: WorkerState, signals: StopSignals) -> None:
     """Claim nothing more; give running crawls their grace, then stop them cleanly; a second
     signal stops them at once. Their jobs are queued again (RunAgain) for any worker."""
     crawls, grace = state.crawls, state.settings.grace
     crawls.begin_stopping()
-    worker.cancel()  # procrastinate stops fetching, then waits for the running jobs
+    worker.stop()  # procrastinate stops fetching, then waits for the running jobs
     if crawls.count():
         logger.info("stopping: %s crawl(s) running, waiting up to %.0f s", crawls.count(), grace)
     if not await _crawls_end(crawls, grace, signals) and not signals.second.is_set():
@@ -227,35 +293,20 @@ async def _stop(worker: asyncio.Task[None], state: WorkerState, signals: StopSig
         crawls.stop_all()
 
 
+async def _stop_at_once(worker: Worker, state: WorkerState, signals: StopSignals) -> None:
+    """Lost to the queue: its jobs may run elsewhere already, so the crawls get no grace."""
+    crawls = state.crawls
+    crawls.begin_stopping()
+    worker.stop()
+    if crawls.count():
+        logger.info("stopping the running crawls cleanly")
+        crawls.stop_all()
+        if not await _crawls_end(crawls, CLEAN_STOP_WAIT, signals):
+            crawls.stop_all()  # a second stop is a firm one
+
+
 async def _crawls_end(crawls: RunningCrawls, seconds: float, signals: StopSignals) -> bool:
     deadline = time.monotonic() + seconds
     while crawls.count() and time.monotonic() < deadline and not signals.second.is_set():
         await asyncio.sleep(0.1)
     return crawls.count() == 0
-
-
-async def _release_stalled_jobs(app: procrastinate.App, lease: float) -> None:
-    """Every half lease: queue again the crawl jobs of workers silent for a lease."""
-    from procrastinate.exceptions import ConnectorException
-
-    while True:
-        await asyncio.sleep(lease / 2)
-        try:
-            stalled = await app.job_manager.get_stalled_jobs(
-                task_name=CRAWL_TASK, seconds_since_heartbeat=lease
-            )
-            for job in stalled:
-                assert job.id is not None
-                try:
-                    await app.job_manager.retry_job_by_id_async(job.id, datetime.now(UTC))
-                except ConnectorException:
-                    continue  # another worker queued it again first
-                logger.warning(
-                    "job %s (crawl %s) ran in a worker silent for more than %.0f s: queued "
-                    "again", job.id, job.task_kwargs.get("ref"), lease,
-                )  # fmt: skip
-            await app.job_manager.prune_stalled_workers(lease)
-        except ConnectorException as exc:
-            logger.warning(
-                "cannot look for the jobs of silent workers: %s", " ".join(str(exc).split())
-            )
