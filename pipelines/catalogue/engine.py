@@ -115,6 +115,11 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     options: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    if parsed.get_backend_name() == "postgresql":
+        # A pooled connection the server dropped (a restart, an outage) is replaced when it is
+        # taken, not found broken by the first query after: long-running processes (the
+        # service, a dispatcher, a worker) outlive outages.
+        options["pool_pre_ping"] = True
     if parsed.get_backend_name() == "sqlite" and not read_only:
         _make_parent_dir(parsed)
     # JSON columns as UTF-8, not \u escapes: `where paragraphs like '%政协%'` (and datasette's
