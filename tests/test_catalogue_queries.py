@@ -176,9 +176,11 @@ def test_months_of_a_channel_by_shanghai_time(session: Session) -> None:
     seed(session)
     add(session, "feb-last", datetime(2022, 2, 28, 23, 30, tzinfo=SHANGHAI))  # 15:30 UTC
     add(session, "apr-first", datetime(2022, 4, 1, 0, 30, tzinfo=SHANGHAI))  # 31 March UTC
+    # In daylight-saving time (UTC+9, 1986-1991): 15:30 UTC on 31 July, August in Shanghai.
+    add(session, "aug-first-1990", datetime(1990, 8, 1, 0, 30, tzinfo=SHANGHAI))
     session.commit()
     assert article_months(session, site="rmzxb", channel="yw") == [
-        ("2022-04", 1), ("2022-03", 3), ("2022-02", 1),
+        ("2022-04", 1), ("2022-03", 3), ("2022-02", 1), ("1990-08", 1),
     ]  # fmt: skip
     assert article_months(session, site="rmzxb", channel="none") == []
 

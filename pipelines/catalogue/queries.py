@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, cast, func, select
@@ -30,6 +30,10 @@ from pipelines.errors import UsageError
 # What a line of an article list shows (views.article_summary). Loading only these leaves the
 # bodies, pictures and keywords unread: on PostgreSQL a body is kept out of line (TOAST), one
 # more page to read from disk for each of the 50 articles a list shows.
+# Asia/Shanghai has been UTC+8 all year since its last daylight-saving summer ended (1991-09):
+# from then on a stored UTC time is put in its Shanghai month by SQLite's own shift.
+FIXED_OFFSET_SINCE = datetime(1991, 9, 15, tzinfo=UTC)
+SHANGHAI_FIXED = "+8 hours"
 SUMMARY_COLUMNS = (
     ArticleRecord.id, ArticleRecord.url, ArticleRecord.site, ArticleRecord.channel,
     ArticleRecord.section, ArticleRecord.title, ArticleRecord.published_at, ArticleRecord.source,
@@ -160,19 +164,24 @@ def article_filters(
 
 def article_months(session: Session, *, site: str, channel: str) -> list[tuple[str, int]]:
     """Each month (`2024-03`, Asia/Shanghai) a channel has articles in, newest first, with how
-    many. Read from the (site, channel, published_at) index alone: a channel of 70,000
-    articles took 0.8 s read as datetimes, 50 ms as the index's hours."""
+    many. Read from the (site, channel, published_at) index alone: a channel of 83,000
+    articles at a million took 35 ms on SQLite (740 ms when counted by hour in Python)."""
     filters = article_filters(site=site, channel=channel)
     if dialect_of(session) == "postgresql":
         month = func.to_char(func.timezone("Asia/Shanghai", ArticleRecord.published_at), "YYYY-MM")
         query = select(month, func.count()).where(*filters).group_by(month)
         return sorted(((found, count) for found, count in session.execute(query)), reverse=True)
-    # SQLite stores UTC text (`2024-03-31 16:05:00.000000`): counted by its hour, each hour
-    # then put in its month in Asia/Shanghai here (SQLite's datetime() on every row took as
-    # long as reading the rows).
-    hour = func.substr(ArticleRecord.published_at, 1, 13)
-    query = select(hour, func.count()).where(*filters).group_by(hour)
+    # SQLite stores UTC text (`2024-03-31 16:05:00.000000`). Shanghai has kept UTC+8 since
+    # its last daylight-saving summer (1991): from then on SQLite shifts each time itself;
+    # earlier times go by their hour, each hour put in its month by zoneinfo here.
     months: Counter[str] = Counter()
+    shifted = func.strftime("%Y-%m", ArticleRecord.published_at, SHANGHAI_FIXED)
+    since_fixed = ArticleRecord.published_at >= FIXED_OFFSET_SINCE
+    query = select(shifted, func.count()).where(*filters, since_fixed).group_by(shifted)
+    for month, count in session.execute(query):
+        months[month] += count
+    hour = func.substr(ArticleRecord.published_at, 1, 13)
+    query = select(hour, func.count()).where(*filters, ~since_fixed).group_by(hour)
     for utc_hour, count in session.execute(query):
         moment = datetime.strptime(f"{utc_hour} +0000", "%Y-%m-%d %H %z").astimezone(SHANGHAI)
         months[f"{moment:%Y-%m}"] += count
