@@ -390,3 +390,39 @@ def test_the_queue_on_a_sqlite_catalogue_is_one_line_and_exit_2(
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert "PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ended_jobs_are_expired_after_their_keeping(postgres_url: str, tmp_path: Path) -> None:
+    # Failed jobs stay to be seen for a while, not for ever: the queue runs for years.
+    from scheduler.queue.database import ensure_queue_schema, queue_conninfo, sync_app
+    from scheduler.queue.jobs import KEEP_ENDED_JOBS_DAYS, expire_ended_jobs
+
+    seeds_path = tmp_path / "seeds.toml"
+    seeds_path.write_text(
+        REPLICA_SITES["rmzxb"].seeds.format(base_url="http://127.0.0.1:9"), encoding="utf-8"
+    )
+    queue_crawls(seeds_path, postgres_url, "rmzxb/xs", "rmzxb/yw")
+    (old, recent), waiting = (
+        rows(postgres_url, "SELECT id FROM procrastinate_jobs ORDER BY id"),
+        None,
+    )
+    execute = make_engine(postgres_url)
+    try:
+        with execute.begin() as connection:
+            connection.execute(text("UPDATE procrastinate_jobs SET status = 'failed'"))
+            connection.execute(
+                text("UPDATE procrastinate_events SET at = now() - make_interval(days => :days) "
+                     "WHERE job_id = :job"),
+                {"days": KEEP_ENDED_JOBS_DAYS + 1, "job": old[0]},
+            )  # fmt: skip
+    finally:
+        execute.dispose()
+    # A job still waiting is never expired, however old.
+    queue_crawls(seeds_path, postgres_url, "rmzxb/xs")
+    waiting = rows(postgres_url, "SELECT id FROM procrastinate_jobs WHERE status = 'todo'")
+    conninfo = queue_conninfo(postgres_url)
+    ensure_queue_schema(conninfo)
+    with sync_app(conninfo).open() as app:
+        expire_ended_jobs(app)
+    left = rows(postgres_url, "SELECT id FROM procrastinate_jobs ORDER BY id")
+    assert left == [recent, *waiting]

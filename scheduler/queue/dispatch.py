@@ -33,7 +33,7 @@ from scheduler.queue.database import (
     require_procrastinate,
     sync_app,
 )
-from scheduler.queue.jobs import enqueue_crawl
+from scheduler.queue.jobs import KEEP_ENDED_JOBS_DAYS, enqueue_crawl, expire_ended_jobs
 from scheduler.service import SHANGHAI, ServiceSettings, StopSignals, last_finished_times
 from scheduler.timing import cron_trigger, load_seeds, missed_slot
 
@@ -46,6 +46,7 @@ logger = logging.getLogger("cppcc_archive.dispatch")
 # The advisory lock of the leader: two int4 keys, "CPPC" and 1 (pg_locks shows them as
 # classid and objid).
 LEAD_KEYS = (0x43505043, 1)
+EXPIRE_SCHEDULE = "43 4 * * *"  # daily, Asia/Shanghai, in the small hours
 STANDBY_POLL = 5.0  # seconds between a standby's asks, and between a leader's checks
 
 
@@ -165,7 +166,30 @@ def build_dispatch_scheduler(
             replace_existing=True,
             **({"next_run_time": now} if due_now else {}),
         )
+    scheduler.add_job(
+        "scheduler.queue.dispatch:expire_jobs",
+        trigger=cron_trigger(EXPIRE_SCHEDULE),
+        id="expire-jobs",
+        name=f"expire crawl jobs ended over {KEEP_ENDED_JOBS_DAYS} days ago",
+        replace_existing=True,
+    )
     return scheduler
+
+
+def _channels(scheduler: BackgroundScheduler) -> int:
+    return sum(job.id.startswith("queue:") for job in scheduler.get_jobs())
+
+
+def expire_jobs() -> None:
+    """The leader's daily job: ended crawl jobs past their keeping deleted."""
+    from procrastinate.exceptions import ConnectorException
+
+    assert DISPATCH.app is not None
+    try:
+        expire_ended_jobs(DISPATCH.app)
+    except ConnectorException as exc:
+        logger.warning("old crawl jobs not expired (tried again tomorrow): %s",
+                       " ".join(str(exc.__cause__ or exc).split()))  # fmt: skip
 
 
 def dispatch(settings: ServiceSettings, poll: float = STANDBY_POLL) -> int:
@@ -197,7 +221,7 @@ def dispatch(settings: ServiceSettings, poll: float = STANDBY_POLL) -> int:
                     if scheduler is None:
                         signals.first.wait(poll)
                         continue
-                    _lead(scheduler, leadership, signals, poll, len(scheduler.get_jobs()))
+                    _lead(scheduler, leadership, signals, poll, _channels(scheduler))
             finally:
                 leadership.close()
     finally:

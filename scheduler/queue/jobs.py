@@ -123,3 +123,21 @@ def enqueue_crawl(
             continue
         return Queued(channel.ref, job_id, "todo", new=True)
     raise CrawlError(f"could not queue a crawl of {channel.ref}: its jobs kept changing; try again")
+
+
+# Ended jobs kept this long (failed, cancelled, aborted: a worker deletes the jobs that
+# succeeded at once; runs are the record), then expired by the leading dispatcher each day.
+KEEP_ENDED_JOBS_DAYS = 30
+
+
+def expire_ended_jobs(app: procrastinate.App, keep_days: float = KEEP_ENDED_JOBS_DAYS) -> None:
+    """Delete the crawl jobs that ended more than `keep_days` ago, so the queue's tables do not
+    grow for years (procrastinate's own query, run through the app's sync connector)."""
+    from procrastinate import sql
+
+    app.connector.get_sync_connector().execute_query(
+        query=sql.queries["delete_old_jobs"],
+        nb_hours=int(keep_days * 24),
+        queue=QUEUE,
+        statuses=["succeeded", "failed", "cancelled", "aborted"],
+    )
