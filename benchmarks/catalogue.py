@@ -147,9 +147,12 @@ def _bulk_insert(sessions: sessionmaker[Session], start: int, stop: int) -> Bulk
 
 
 def _analyze(engine: Engine) -> None:
-    # What a maintained database has: planner statistics (PostgreSQL's autovacuum takes them).
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
+    # What a maintained database has: planner statistics, and on PostgreSQL the visibility map
+    # its autovacuum sets, without which no index-only scan is made (a channel's months read
+    # 57,000 heap pages at a million: 210 ms against 40 ms after VACUUM).
+    statement = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(statement))
 
 
 def _query_times(sessions: sessionmaker[Session], articles: int, count: int) -> list[float]:
