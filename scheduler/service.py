@@ -193,30 +193,14 @@ def build_scheduler(
         },
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
-    for channel in seeds.channels():
-        if not channel.enabled:
-            continue
-        trigger = cron_trigger(channel.schedule)
-        due_now = missed_slot(trigger, last_finished.get(channel.ref), now)
-        scheduler.add_job(
-            "scheduler.service:run_scheduled_crawl",
-            trigger=trigger,
-            args=_job_args(settings, channel),
-            id=f"crawl:{channel.ref}",
-            name=f"crawl {channel.ref}",
-            replace_existing=True,
-            **({"next_run_time": now} if due_now else {}),
-        )
+    add_channel_jobs(
+        scheduler, seeds, last_finished, now,
+        target="scheduler.service:run_scheduled_crawl", kind="crawl",
+        args=lambda channel: _job_args(settings, channel),
+    )  # fmt: skip
     if settings.tidy_schedule is not None:
-        scheduler.add_job(
-            "scheduler.tidy_job:run_tidy",
-            trigger=cron_trigger(settings.tidy_schedule),
-            args=_tidy_job_args(settings),
-            id=TIDY_JOB_ID,
-            name="tidy (pack WARC files, expire crawl logs)",
-            executor=TIDY_EXECUTOR,
-            replace_existing=True,
-        )
+        add_tidy_job(scheduler, settings.home, settings.database_url, settings.tidy,
+                     settings.tidy_schedule, executor=TIDY_EXECUTOR)  # fmt: skip
     return scheduler
 
 
@@ -230,15 +214,54 @@ def _job_args(settings: ServiceSettings, channel: Channel) -> list[object]:
     ]
 
 
-def _tidy_job_args(settings: ServiceSettings) -> list[object]:
-    tidy = settings.tidy
-    return [
-        str(settings.home),
-        settings.database_url,
-        tidy.pack_below,
-        tidy.pack_min_age.total_seconds(),
-        tidy.log_retention.total_seconds(),
-    ]
+def add_channel_jobs(
+    scheduler: BackgroundScheduler,
+    seeds: Seeds,
+    last_finished: dict[str, datetime],
+    now: datetime,
+    *,
+    target: str,
+    kind: str,
+    args: Callable[[Channel], list[object]],
+) -> None:
+    """One job per enabled channel at its slots (`target` called with `args(channel)`), id
+    `KIND:site/channel`; a channel that missed a slot since its last finished run runs now.
+    The service crawls at the slots, the dispatcher queues crawls (queue/dispatch.py)."""
+    for channel in seeds.channels():
+        if not channel.enabled:
+            continue
+        trigger = cron_trigger(channel.schedule)
+        due_now = missed_slot(trigger, last_finished.get(channel.ref), now)
+        scheduler.add_job(
+            target,
+            trigger=trigger,
+            args=args(channel),
+            id=f"{kind}:{channel.ref}",
+            name=f"{kind} {channel.ref}",
+            replace_existing=True,
+            **({"next_run_time": now} if due_now else {}),
+        )
+
+
+def add_tidy_job(
+    scheduler: BackgroundScheduler,
+    home: Path,
+    database_url: str,
+    tidy: TidySettings,
+    schedule: str,
+    executor: str = "default",
+) -> None:
+    """The daily tidy of `home` (scheduler/tidy_job.py), for the service and each worker."""
+    scheduler.add_job(
+        "scheduler.tidy_job:run_tidy",
+        trigger=cron_trigger(schedule),
+        args=[str(home), database_url, tidy.pack_below, tidy.pack_min_age.total_seconds(),
+              tidy.log_retention.total_seconds()],
+        id=TIDY_JOB_ID,
+        name="tidy (pack WARC files, expire crawl logs)",
+        executor=executor,
+        replace_existing=True,
+    )  # fmt: skip
 
 
 def last_finished_times(sessions: sessionmaker[Session]) -> dict[str, datetime]:

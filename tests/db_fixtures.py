@@ -126,6 +126,17 @@ def _new_database(backend: str, request: pytest.FixtureRequest, folder: Path) ->
         server.drop_database(url)
 
 
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A new empty PostgreSQL database, as a plain `postgresql://` URL; dropped after."""
+    url = postgres_server.create_database()
+    assert url.startswith("postgresql://")
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

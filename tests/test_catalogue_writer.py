@@ -34,7 +34,7 @@ from pipelines.catalogue.writer import (
 )
 from pipelines.catalogue.writes import ArticleOutcome, save_article
 from pipelines.processes import pid_is_alive
-from tests.db_fixtures import PostgresServer, location, make_article
+from tests.db_fixtures import location, make_article
 from tests.test_catalogue_article_batches import counted_statements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,15 +209,6 @@ def test_what_a_crawl_sent_before_dying_with_replies_unread_is_written(
     _, errors = writer.communicate(timeout=30)
     assert writer.returncode == 0, errors.decode()
     assert urls(sessions) == [article_url(n) for n in (1, 2, 3)]
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database()
-    try:
-        yield url
-    finally:
-        postgres_server.drop_database(url)
 
 
 def test_a_batch_undone_to_break_a_deadlock_is_written_job_by_job(postgres_url: str) -> None:

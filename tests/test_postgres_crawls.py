@@ -10,12 +10,10 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from warcio.archiveiterator import ArchiveIterator
@@ -25,7 +23,6 @@ from replicas.rmzxb.articles import replica_articles
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer, Reply, Routes
 from tests.conftest import REPLICA_SEEDS, GatedReplica, run_cli, run_cli_reading, start_cli
-from tests.db_fixtures import PostgresServer
 
 ARTICLES = {article.key: article for article in replica_articles()}
 # One article of each channel, linked from the other channel's first list page as well.
@@ -35,17 +32,6 @@ LIST_PAGES = {"xs": "/xs/index.shtml", "yw": "/yw_n/index.shtml"}
 SHOWN = ("two_page", "gbk")
 # What a catalogue's `show --format json` says the same way whichever crawl made it.
 CRAWL_SPECIFIC = {"id", "captures", "first_seen_at", "last_seen_at", "updated_at"}
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """A new empty PostgreSQL database, as a plain `postgresql://` URL; dropped after."""
-    url = postgres_server.create_database()
-    assert url.startswith("postgresql://")
-    try:
-        yield url
-    finally:
-        postgres_server.drop_database(url)
 
 
 def shared_article_site(base_url: str) -> Routes:

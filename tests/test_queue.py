@@ -27,7 +27,7 @@ from pipelines.catalogue.engine import make_engine
 from replicas.server import ReplicaServer, Reply
 from replicas.sites import REPLICA_SITES
 from tests.conftest import CLI, REPO, run_cli, run_cli_in_process
-from tests.db_fixtures import POSTGRES_SERVER_URL, PostgresServer
+from tests.db_fixtures import POSTGRES_SERVER_URL
 from tests.faults import TcpProxy
 
 LEASE = 4.0  # seconds: a killed worker's job runs again within about 1.5 leases
@@ -57,15 +57,6 @@ class LoggedReplica(ReplicaServer):
         with self._lock:
             times = sorted(at for at, _ in self.arrivals)
         return min(later - earlier for earlier, later in itertools.pairwise(times))
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database()
-    try:
-        yield url
-    finally:
-        postgres_server.drop_database(url)
 
 
 @pytest.fixture
@@ -150,6 +141,13 @@ def catalogued_urls(db: str) -> list[str]:
     return [url for (url,) in rows(db, "SELECT url FROM articles ORDER BY url")]
 
 
+def assert_catalogued_once(db: str, single: list[str]) -> None:
+    """Every article a single plain crawl catalogues (nothing lost), each once."""
+    urls = catalogued_urls(db)
+    assert len(urls) == len(set(urls))  # nothing catalogued twice
+    assert urls == single  # nothing lost
+
+
 def single_worker_urls(seeds: Path, tmp_path: Path, *channels: str) -> list[str]:
     """The articles one plain `crawl` of the same channels catalogues (SQLite, own home)."""
     db = f"sqlite:///{tmp_path / 'single.sqlite3'}"
@@ -222,9 +220,7 @@ def test_a_killed_workers_job_runs_again_within_the_lease_and_nothing_is_lost(
     assert [status for _, status, _ in runs] == ["interrupted", "finished"], runs
     assert "gone" in runs[0][2] or "heartbeat" in runs[0][2], runs
     assert released_after <= LEASE * 2.5, released_after
-    urls = catalogued_urls(postgres_url)
-    assert len(urls) == len(set(urls))  # nothing catalogued twice
-    assert urls == single  # nothing lost
+    assert_catalogued_once(postgres_url, single)
 
 
 def test_a_stopped_worker_stops_its_crawl_cleanly_and_puts_the_job_back(
@@ -276,9 +272,7 @@ def test_a_worker_cut_from_the_catalogue_for_longer_than_its_lease_exits_1_and_i
     assert not list((worker.home / "warc").glob("*.open"))  # its crawl was stopped cleanly
     runs = rows(postgres_url, "SELECT status FROM runs ORDER BY id")
     assert runs[-1] == ("finished",) and ("running",) not in runs, runs
-    urls = catalogued_urls(postgres_url)
-    assert len(urls) == len(set(urls))  # nothing catalogued twice
-    assert urls == single  # nothing lost
+    assert_catalogued_once(postgres_url, single)
 
 
 def test_one_dispatcher_leads_and_a_standby_takes_over_when_it_dies(
@@ -421,7 +415,7 @@ def test_ended_jobs_are_expired_after_their_keeping(postgres_url: str, tmp_path:
     queue_crawls(seeds_path, postgres_url, "rmzxb/xs")
     waiting = rows(postgres_url, "SELECT id FROM procrastinate_jobs WHERE status = 'todo'")
     conninfo = queue_conninfo(postgres_url)
-    ensure_queue_schema(conninfo)
+    ensure_queue_schema(postgres_url)
     with sync_app(conninfo).open() as app:
         expire_ended_jobs(app)
     left = rows(postgres_url, "SELECT id FROM procrastinate_jobs ORDER BY id")

@@ -10,29 +10,16 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from replicas.server import ReplicaServer
 from tests.conftest import CLI, REPO, run_cli, run_cli_reading
-from tests.db_fixtures import PostgresServer
 from tests.s3_server import S3Server, s3_server  # noqa: F401 (the fixture, used by name)
 from tests.test_export import WACZ
 from tests.test_queue import LoggedReplica, jobs_left, rows, seeds_for, wait_for
 
 BUCKET = "cppcc-archive-queue"
 STORAGE = f"s3://{BUCKET}/warc"
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database()
-    try:
-        yield url
-    finally:
-        postgres_server.drop_database(url)
 
 
 def start_worker(home: Path, seeds: Path, db: str, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -87,6 +87,19 @@ def an_article(server: WebServer) -> Any:
     return server.get(f"/api/articles/{listed[0]['id']}").json()
 
 
+def replay_an_article(crawled: Crawled, *web_args: str) -> tuple[Any, dict[str, Any], Any]:
+    """`web` on the empty home (with `web_args`), and pywb's answer for an article's first
+    capture: the server (stopped), the article as the API gives it, and the reply."""
+    server, origin = web(crawled, *web_args)
+    try:
+        article = an_article(server)
+        capture = article["captures"][0]
+        reply = fetch(origin + replay_path(capture["fetched_at"], article["url"], "mp_"))
+    finally:
+        server.stop()
+    return server, article, reply
+
+
 def test_a_host_without_warc_files_replays_a_stored_capture(crawled: Crawled) -> None:
     stored = committed_files(crawled.db)
     assert stored == sorted(p.name for p in (crawled.crawl_home / "warc").glob("*.warc.gz"))
@@ -98,13 +111,7 @@ def test_a_host_without_warc_files_replays_a_stored_capture(crawled: Crawled) ->
     assert f"({len(stored)} downloaded from {STORAGE})" in indexed.stdout
     assert not list(crawled.web_home.rglob("*.warc.gz")), "a WARC file was left on the web host"
 
-    server, origin = web(crawled, "--storage", STORAGE)
-    try:
-        article = an_article(server)
-        capture = article["captures"][0]
-        reply = fetch(origin + replay_path(capture["fetched_at"], article["url"], "mp_"))
-    finally:
-        server.stop()
+    server, article, reply = replay_an_article(crawled, "--storage", STORAGE)
     assert f", of HOME/warc and {STORAGE}" in server.stderr.read_text(encoding="utf-8")
     assert reply.status == 200, reply.body[-2000:]
     page = reply.body.decode("utf-8")
@@ -117,12 +124,6 @@ def test_without_storage_the_same_capture_is_not_found(crawled: Crawled) -> None
     # (left by the test above, or made now) but no file to read the record from.
     run_cli("--home", str(crawled.web_home), "--db", crawled.db, "index", "--storage", STORAGE,
             env=crawled.env)  # fmt: skip
-    server, origin = web(crawled)
-    try:
-        article = an_article(server)
-        capture = article["captures"][0]
-        reply = fetch(origin + replay_path(capture["fetched_at"], article["url"], "mp_"))
-    finally:
-        server.stop()
+    _, article, reply = replay_an_article(crawled)
     assert reply.status != 200
     assert words(article["paragraphs"][0]) not in reply.body.decode("utf-8", errors="replace")

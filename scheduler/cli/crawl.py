@@ -178,7 +178,7 @@ def _queue(
 
     conninfo = queue_conninfo(config.catalogue_url())
     require_procrastinate()
-    ensure_queue_schema(conninfo)
+    ensure_queue_schema(config.catalogue_url())
     with sync_app(conninfo).open() as app:
         queued = [
             enqueue_crawl(app, seeds, channel, trigger="manual", max_list_pages=args.max_list_pages)

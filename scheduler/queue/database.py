@@ -8,7 +8,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from pipelines.catalogue.engine import masked
-from pipelines.errors import CatalogueError, UsageError
+from pipelines.errors import UsageError
 
 if TYPE_CHECKING:
     import procrastinate
@@ -46,26 +46,30 @@ def require_procrastinate() -> None:
         raise UsageError(NEEDS_PROCRASTINATE) from None
 
 
-def ensure_queue_schema(conninfo: str) -> None:
+def ensure_queue_schema(database_url: str) -> None:
     """Create procrastinate's tables in the catalogue's database unless they are there.
 
     procrastinate's own `apply_schema` is not idempotent and not guarded against a second
-    worker doing the same at the same moment: both are, here, in one transaction.
+    worker doing the same at the same moment: both are, here, in one transaction. Through the
+    catalogue's engine, so a server that cannot be reached is the catalogue's one line.
     """
-    import psycopg
     from procrastinate.schema import SchemaManager
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from pipelines.catalogue.engine import catalogue_failure, make_engine
+
+    engine = make_engine(database_url)
     try:
-        with psycopg.connect(conninfo, connect_timeout=10) as connection:
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            found = connection.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
-            if found is None or found[0] is None:
-                connection.execute(SchemaManager.get_schema())
-    except psycopg.Error as exc:
-        raise CatalogueError(
-            f"cannot prepare the job queue in {masked(make_url(conninfo))}: "
-            f"{' '.join(str(exc).split())}"
-        ) from None
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            if connection.scalar(text("SELECT to_regclass('procrastinate_jobs')")) is None:
+                # The driver reads `%` as a parameter's mark: doubled, as procrastinate does.
+                connection.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+    except SQLAlchemyError as exc:
+        raise catalogue_failure(engine, exc) from None
+    finally:
+        engine.dispose()
 
 
 def sync_app(conninfo: str) -> procrastinate.App:

@@ -34,8 +34,14 @@ from scheduler.queue.database import (
     sync_app,
 )
 from scheduler.queue.jobs import KEEP_ENDED_JOBS_DAYS, enqueue_crawl, expire_ended_jobs
-from scheduler.service import SHANGHAI, ServiceSettings, StopSignals, last_finished_times
-from scheduler.timing import cron_trigger, load_seeds, missed_slot
+from scheduler.service import (
+    SHANGHAI,
+    ServiceSettings,
+    StopSignals,
+    add_channel_jobs,
+    last_finished_times,
+)
+from scheduler.timing import cron_trigger, load_seeds
 
 if TYPE_CHECKING:
     import procrastinate
@@ -152,20 +158,11 @@ def build_dispatch_scheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)},  # queueing is quick
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
-    for channel in seeds.channels():
-        if not channel.enabled:
-            continue
-        trigger = cron_trigger(channel.schedule)
-        due_now = missed_slot(trigger, last_finished.get(channel.ref), now)
-        scheduler.add_job(
-            "scheduler.queue.dispatch:queue_scheduled_crawl",
-            trigger=trigger,
-            args=[channel.ref],
-            id=f"queue:{channel.ref}",
-            name=f"queue {channel.ref}",
-            replace_existing=True,
-            **({"next_run_time": now} if due_now else {}),
-        )
+    add_channel_jobs(
+        scheduler, seeds, last_finished, now,
+        target="scheduler.queue.dispatch:queue_scheduled_crawl", kind="queue",
+        args=lambda channel: [channel.ref],
+    )  # fmt: skip
     scheduler.add_job(
         "scheduler.queue.dispatch:expire_jobs",
         trigger=cron_trigger(EXPIRE_SCHEDULE),
@@ -203,7 +200,7 @@ def dispatch(settings: ServiceSettings, poll: float = STANDBY_POLL) -> int:
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine)
-        ensure_queue_schema(conninfo)
+        ensure_queue_schema(settings.database_url)
         sessions = make_session_factory(engine)
         signals = StopSignals()
         leadership = Leadership(conninfo)

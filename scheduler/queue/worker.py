@@ -36,9 +36,16 @@ from scheduler.queue.database import ensure_queue_schema, queue_conninfo, requir
 from scheduler.queue.jobs import QUEUE, WORKER_CONTEXT, RunAgain, register_tasks
 from scheduler.queue.liveness import guarded_worker, quieten_libraries, watch_standing
 from scheduler.recovery import recover_archive
-from scheduler.service import CLEAN_STOP_WAIT, RUNNING, SHANGHAI, RunningCrawls, StopSignals
+from scheduler.service import (
+    CLEAN_STOP_WAIT,
+    RUNNING,
+    SHANGHAI,
+    RunningCrawls,
+    StopSignals,
+    add_tidy_job,
+)
 from scheduler.stopping import CrawlStopper
-from scheduler.timing import DEFAULT_TIDY_SCHEDULE, cron_trigger, load_seeds
+from scheduler.timing import DEFAULT_TIDY_SCHEDULE, load_seeds
 
 if TYPE_CHECKING:
     from procrastinate.worker import Worker
@@ -154,7 +161,7 @@ def work(settings: WorkerSettings, log_level: int) -> int:
     if log_level > logging.DEBUG:
         quieten_libraries()
     _recover_this_host(settings, seeds)
-    ensure_queue_schema(conninfo)
+    ensure_queue_schema(settings.database_url)
     state = WorkerState(settings, seeds)
     signals = StopSignals()
     tidying = _tidy_scheduler(settings)
@@ -170,17 +177,13 @@ def work(settings: WorkerSettings, log_level: int) -> int:
 
 def _tidy_scheduler(settings: WorkerSettings) -> BackgroundScheduler:
     """The worker's daily tidy of its own home, as the service's (scheduler/tidy_job.py)."""
-    scheduler = BackgroundScheduler(timezone=SHANGHAI)
+    scheduler = BackgroundScheduler(
+        timezone=SHANGHAI,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
     if settings.tidy_schedule is not None:
-        tidy = settings.tidy
-        scheduler.add_job(
-            "scheduler.tidy_job:run_tidy",
-            trigger=cron_trigger(settings.tidy_schedule),
-            args=[str(settings.home), settings.database_url, tidy.pack_below,
-                  tidy.pack_min_age.total_seconds(), tidy.log_retention.total_seconds()],
-            id="tidy", name="tidy (pack WARC files, expire crawl logs)",
-            coalesce=True, max_instances=1, misfire_grace_time=None,
-        )  # fmt: skip
+        add_tidy_job(scheduler, settings.home, settings.database_url, settings.tidy,
+                     settings.tidy_schedule)  # fmt: skip
     return scheduler
 
 
