@@ -163,12 +163,6 @@ def gated_page_2() -> Iterator[GatedReplica]:
         yield server
 
 
-@pytest.fixture
-def slow_url() -> Iterator[str]:
-    with SlowReplica(delay=0.8) as server:
-        yield server.base_url
-
-
 # -- the real service -------------------------------------------------------------------------
 
 
@@ -312,15 +306,21 @@ def _crawl_pids(home: Path) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path: Path, slow_url: str) -> None:
+def test_a_run_over_its_time_limit_is_stopped_and_failed(
+    tmp_path: Path, gated_page_2: GatedReplica
+) -> None:
     home = tmp_path / "home"
-    seeds = write_seeds(tmp_path / "seeds.toml", slow_url, yw=DAILY, xs=None)
-    # Far shorter than the slow replica's whole channel.
+    seeds = write_seeds(tmp_path / "seeds.toml", gated_page_2.base_url, yw=DAILY, xs=None)
+    # The list's second page is held back, so the run cannot end before its limit, however
+    # fast the machine (a merely slow replica was crawled whole within 3 s on a fast one).
     service = Service(home, seeds, "--time-limit", "3")
-    failed = wait_for(
-        lambda: next((r for r in service.runs() if r["status"] == "failed"), None),
-        what="the run to hit its limit",
-    )
+
+    def failed_run() -> dict[str, Any] | None:
+        if crawl_log_says(home, 1, "The crawl is stopping"):
+            gated_page_2.gate.set()  # the page in flight may come now: the stop is polite
+        return next((r for r in service.runs() if r["status"] == "failed"), None)
+
+    failed = wait_for(failed_run, what="the run to hit its limit")
     code, err = service.stop()
     assert code == 0, err
     assert "time limit of 3 s" in failed["error"]
