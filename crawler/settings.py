@@ -18,8 +18,8 @@ ROBOTSTXT_OBEY = True
 # Polite defaults; each site's seeds entry can change them (see crawler/spiders/base.py).
 DOWNLOAD_DELAY = 1.0
 # A site's download_delay is the least time between two requests to it, as its seeds entry
-# says: Scrapy's default randomising (0.5 to 1.5 times) would halve it at times.
-RANDOMIZE_DOWNLOAD_DELAY = False
+# says: Scrapy's default jitter (0.5 to 1.5 times) would halve it at times.
+DOWNLOAD_DELAY_JITTER = 0.0
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True

@@ -89,6 +89,8 @@ def test_crawl_log_has_no_error(archive: Archive) -> None:
     assert len(errors) == 1 and "Gave up retrying" in errors[0], errors
     assert SERVER_ERROR_PATH in errors[0]
     assert "tldextract" not in log
+    # Nor a warning of Python's (a deprecated setting, say) to puzzle the log's reader.
+    assert "[py.warnings]" not in log
 
 
 def test_every_exchange_is_a_linked_request_response_pair(archive: Archive) -> None:
