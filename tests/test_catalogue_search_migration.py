@@ -4,6 +4,7 @@ catalogue indexed by 0004 to 0008 searches newest first once upgraded, and back.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from alembic import command
 from sqlalchemy import Engine, delete, inspect, text
@@ -79,5 +80,31 @@ def test_a_catalogue_indexed_before_0009_searches_newest_first_once_upgraded(
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT count(*) FROM article_search")).scalar()
         assert rows == 2
+    finally:
+        engine.dispose()
+
+
+def _search_settings(engine: Engine) -> dict[str, int]:
+    """FTS5's settings of the search table that differ from its defaults."""
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT k, v FROM article_search_config")).all()
+    return {k: int(v) for k, v in rows if k in ("automerge", "hashsize")}
+
+
+def test_0014_makes_sqlite_search_segments_bigger_and_merged_later_and_searches_as_before(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}")
+    try:
+        _migrate(engine, "upgrade", "0003")
+        _articles_before_search(engine)
+        _migrate(engine, "upgrade", "0013")
+        assert _search_settings(engine) == {"hashsize": 16 << 20}  # automerge: FTS5's 4
+        ensure_schema(engine)
+        assert _search_settings(engine) == {"automerge": 8, "hashsize": 64 << 20}
+        assert _found(engine) == [1, 3, 2]
+        _migrate(engine, "downgrade", "0013")
+        assert _search_settings(engine) == {"automerge": 4, "hashsize": 16 << 20}
+        assert _found(engine) == [1, 3, 2]
     finally:
         engine.dispose()

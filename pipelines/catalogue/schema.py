@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # The newest migration in migrations/versions/: a new migration moves it (a test checks the
 # two agree).
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Key of the PostgreSQL advisory lock that serialises migrations (any fixed 64-bit number).
 POSTGRES_MIGRATION_LOCK = 0x63707063_63617400  # "cppccat\0"
