@@ -211,6 +211,7 @@ KEYS = (
     Key("warc", "max_size", "CPPCC_WARC_MAX_SIZE", SIZE),
     Key("storage", "url", "CPPCC_STORAGE", STORAGE),
     Key("storage", "endpoint", "CPPCC_S3_ENDPOINT", ENDPOINT),
+    Key("storage", "sweep_every", "CPPCC_STORAGE_SWEEP_EVERY", NUMBER),
     Key("service", "max_concurrent", "CPPCC_MAX_CONCURRENT", POSITIVE),
     Key("service", "grace", "CPPCC_GRACE", WHOLE),
     Key("service", "tidy_schedule", "CPPCC_TIDY_SCHEDULE", CRON),

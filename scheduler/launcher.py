@@ -33,7 +33,7 @@ from scheduler.run_record import (
     record_crash,
     record_end,
 )
-from scheduler.run_storage import failure_reason, store_run_files
+from scheduler.run_storage import SweepsWhileCrawling, failure_reason, store_run_files
 from scheduler.stopping import GRACE_SECONDS, CrawlStopper
 
 ProgressCallback = Callable[[str, dict[str, int]], None]
@@ -131,8 +131,10 @@ def _run_and_record(
 ) -> RunTally:
     """Run the sites, then record how the run ended, whatever happened on the way."""
     aggregate = RunTally()
+    warc_dir = ArchiveHome(plan.home).warc
     try:
-        _run_sites(plan, aggregate, on_progress, stopper)
+        with SweepsWhileCrawling(warc_dir, sessions, notice):
+            _run_sites(plan, aggregate, on_progress, stopper)
     except KeyboardInterrupt:  # a Ctrl-C outside a crawl subprocess
         aggregate.fail("interrupted", INTERRUPTED)
         record_end(sessions, plan, aggregate, notice)
@@ -146,7 +148,6 @@ def _run_and_record(
         raise CrawlError(aggregate.error) from exc
     # Its closed WARC files go to the object store (with --storage) before the run ends; a
     # file that could not go fails the run, so `runs`, `health` and the alerts say so.
-    warc_dir = ArchiveHome(plan.home).warc
     failed = failure_reason(store_run_files(sessions, warc_dir, notice), warc_dir)
     if failed:
         aggregate.fail("failed", failed)

@@ -168,7 +168,7 @@ def slow_replica(tmp_path: Path) -> Iterator[Path]:
         yield seeds
 
 
-def start_cli(*args: str) -> subprocess.Popen[str]:
+def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`cppcc-archive ARGS` in the background, as the leader of its own process group."""
     return subprocess.Popen(
         [str(CLI), *args],
@@ -177,6 +177,7 @@ def start_cli(*args: str) -> subprocess.Popen[str]:
         text=True,
         cwd=REPO,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
 
 

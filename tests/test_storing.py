@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,14 @@ import pytest
 
 from replicas.rmzxb.site import build_site, not_found_page
 from replicas.server import ReplicaServer
-from tests.conftest import REPLICA_SEEDS, CliResult, run_cli, run_cli_reading
+from tests.conftest import (
+    REPLICA_SEEDS,
+    CliResult,
+    GatedReplica,
+    run_cli,
+    run_cli_reading,
+    start_cli,
+)
 from tests.s3_server import S3Server, s3_server  # noqa: F401 (the fixture, used by name)
 from tests.test_export import WACZ
 
@@ -194,6 +202,44 @@ def test_a_file_that_cannot_be_stored_stays_local_fails_the_run_and_is_stored_la
     assert "repair: stored 1 WARC file(s)" in repaired.stdout
     committed = catalogue_rows(home, "SELECT committed_at, error FROM warc_files")
     assert committed[0][0] is not None and committed[0][1] is None
+
+
+def test_a_file_the_rotation_closes_is_stored_while_the_crawl_goes_on(
+    s3_server: S3Server,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bucket = "cppcc-archive-rotation"
+    client = s3_server.client()
+    client.create_bucket(Bucket=bucket)
+    home = tmp_path / "home"
+    # The list's second page is held back: the crawl stays under way as long as the test needs.
+    with GatedReplica("/yw_n/index_2") as server:
+        seeds = tmp_path / "seeds.toml"
+        seeds.write_text(REPLICA_SEEDS.format(base_url=server.base_url), encoding="utf-8")
+        env = {**s3_server.env, "CPPCC_WARC_MAX_SIZE": "20k", "CPPCC_STORAGE_SWEEP_EVERY": "0.5"}
+        crawl = start_cli("--home", str(home), "--seeds", str(seeds), "crawl", "rmzxb/yw",
+                          "--storage", f"s3://{bucket}/warc", env=env)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not client.list_objects_v2(Bucket=bucket).get("KeyCount"):
+                assert crawl.poll() is None, crawl.communicate()
+                assert time.monotonic() < deadline, "no file was stored while the crawl ran"
+                time.sleep(0.2)
+            assert crawl.poll() is None  # stored mid-crawl, not at its end
+            listed = client.list_objects_v2(Bucket=bucket)["Contents"]
+            for item in listed:
+                body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                assert body == (home / "warc" / item["Key"].removeprefix("warc/")).read_bytes()
+        finally:
+            server.gate.set()
+            _, err = crawl.communicate(timeout=120)
+    assert crawl.returncode == 0, err
+    local = sorted(path.name for path in (home / "warc").glob("*.warc.gz"))
+    stored = client.list_objects_v2(Bucket=bucket)["Contents"]
+    assert sorted(item["Key"].removeprefix("warc/") for item in stored) == local
+    assert len(local) > len(listed)  # the files closed after, and the last one, at the end
+    rows = catalogue_rows(home, "SELECT name FROM warc_files WHERE committed_at IS NOT NULL")
+    assert sorted(row[0] for row in rows) == local
 
 
 def test_a_storage_url_that_names_no_bucket_is_one_line(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ the next sweep (the end of the next run, a recovery, `verify --repair`) tries it
 nothing is lost and nothing is silent. Whoever sweeps first stores a file; a second process
 sweeping the same folder finds the object there with the same digest and commits it too.
 
-The launcher sweeps when a run's crawls have ended, rather than the crawl subprocess at
-each rotation: one path, with the catalogue at hand, for the files a crawl closed, the
-files recovery salvaged and the files a failed put left, and none in Scrapy's thread. A
-crawl closes its file when it ends (files rotate at 1 GB), so it waits no longer than that.
+The launcher sweeps, not the crawl subprocess at each rotation: every minute while a run's
+crawls run and once when they have ended (scheduler/run_storage.py). One path, with the
+catalogue at hand, for the files a crawl closed, the files recovery salvaged and the files a
+failed put left, and none in Scrapy's thread.
 """
 
 from __future__ import annotations
