@@ -198,14 +198,15 @@ class GatedReplica(ReplicaServer):
     A crawl of them stays mid-way for as long as the test needs, whatever the machine's load.
     """
 
-    def __init__(self, gated: str = "/yw_n/"):
+    def __init__(self, gated: str = "/yw_n/", hold: float = 120):
         super().__init__(build_site, not_found_page)
         self.gated = gated
+        self.hold = hold  # seconds a held page waits at most for the gate
         self.gate = threading.Event()
 
     def reply_for(self, path: str) -> Reply:
         if path.startswith(self.gated):
-            self.gate.wait(timeout=120)
+            self.gate.wait(timeout=self.hold)
         return super().reply_for(path)
 
     def stop(self) -> None:
