@@ -66,12 +66,14 @@ class SweepsWhileCrawling:
     storage configured.
 
     A file that cannot be stored now stays for the next sweep; the run's last sweep, after
-    its crawls, is the one that fails the run for it. Leaving waits for a sweep under way,
-    so that last sweep never runs beside one of these.
+    its crawls, is the one that fails the run for it. What a sweep says is said once (a
+    store down for an hour is not sixty times the same lines). Leaving waits for a sweep
+    under way, so that last sweep never runs beside one of these.
     """
 
     def __init__(self, warc_dir: Path, sessions: sessionmaker[Session], notice: Notice):
         self.warc_dir, self.sessions, self.notice = warc_dir, sessions, notice
+        self.told: set[str] = set()
         self.every = _sweep_every()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._sweep, name="storage-sweeps", daemon=True)
@@ -89,9 +91,14 @@ class SweepsWhileCrawling:
     def _sweep(self) -> None:
         while not self.stopped.wait(self.every):
             try:
-                store_run_files(self.sessions, self.warc_dir, self.notice)
+                store_run_files(self.sessions, self.warc_dir, self._tell_once)
             except Exception:  # never the crawl's end: the last sweep tries these files again
                 logger.exception("a storage sweep failed; the run's last sweep tries again")
+
+    def _tell_once(self, line: str) -> None:
+        if line not in self.told:
+            self.told.add(line)
+            self.notice(line)
 
 
 def _sweep_every() -> float:

@@ -15,7 +15,6 @@ failed put left, and none in Scrapy's thread.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +31,6 @@ from pipelines.catalogue.warc_files import (
 from pipelines.storage.store import ObjectStore, StorageError, file_digest
 from pipelines.warc.naming import WARC_SUFFIX
 
-logger = logging.getLogger(__name__)
 Log = Callable[[str], None]
 
 
@@ -97,8 +95,7 @@ def store_file(
         record_file(session, name, digest.size, digest.sha256, url, datetime.now(UTC))
     try:
         written = store.put_if_absent(path, name, digest)
-    except StorageError as exc:
-        logger.warning("cannot store %s: %s", name, exc)
+    except StorageError as exc:  # said by the sweep's caller, from the report
         report.failed.append((name, str(exc)))
         with sessions.begin() as session:
             mark_failed(session, name, str(exc))

@@ -27,23 +27,21 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+# A worker's own options, then serve's (but --max-concurrent: a worker has --concurrency).
+OPTIONS = (
+    ("--concurrency", "CPPCC_WORKER_CONCURRENCY", "1", positive_int, "N",
+     "channels crawling at once in this worker; never two of one site, across all workers "
+     "(env CPPCC_WORKER_CONCURRENCY; default 1)"),
+    ("--lease", "CPPCC_QUEUE_LEASE", "60", positive_seconds, "SECONDS",
+     "a job whose worker gives no sign of life for this long is run again elsewhere; give "
+     "every worker the same (env CPPCC_QUEUE_LEASE; default 60)"),
+    *(option for option in SERVE_OPTIONS if option[0] != "--max-concurrent"),
+)  # fmt: skip
+
+
 def arguments(sub: argparse.ArgumentParser) -> None:
     """The options of `worker`, each with its environment variable."""
-    sub.add_argument(
-        "--concurrency", type=positive_int, metavar="N",
-        default=os.environ.get("CPPCC_WORKER_CONCURRENCY", "1"),
-        help="channels crawling at once in this worker; never two of one site, across all "
-        "workers (env CPPCC_WORKER_CONCURRENCY; default 1)",
-    )  # fmt: skip
-    sub.add_argument(
-        "--lease", type=positive_seconds, metavar="SECONDS",
-        default=os.environ.get("CPPCC_QUEUE_LEASE", "60"),
-        help="a job whose worker gives no sign of life for this long is run again elsewhere; "
-        "give every worker the same (env CPPCC_QUEUE_LEASE; default 60)",
-    )  # fmt: skip
-    for option, variable, default, kind, metavar, helptext in SERVE_OPTIONS:
-        if option == "--max-concurrent":
-            continue
+    for option, variable, default, kind, metavar, helptext in OPTIONS:
         default = os.environ.get(variable, default)
         sub.add_argument(option, type=kind, metavar=metavar, default=default, help=helptext)
     add_tidy_schedule(sub)  # each worker tidies its own home: its WARC files, its logs
