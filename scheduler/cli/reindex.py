@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,10 @@ from scheduler.cli.support import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from pipelines.archive.reindex import ReindexReport
+    from pipelines.seeds import Seeds
     from pipelines.storage.store import ObjectStore
 
 NAME = "reindex"
@@ -54,76 +57,82 @@ def run(config: Config, args: argparse.Namespace) -> int:
     """Catalogue what the WARC files hold; exit 1 when a file could not be read to its end."""
     # SQLAlchemy, Alembic, warcio, the normaliser: imported when the command runs, not for
     # --help.
-    from pipelines.archive.reindex import ReindexReport, reindex, warc_files
+    from pipelines.archive.reindex import ReindexReport, warc_files
     from pipelines.archive.spans import sigterm_interrupts
-    from pipelines.catalogue.engine import make_engine, make_session_factory
-    from pipelines.catalogue.schema import ensure_schema
-    from pipelines.catalogue.writes import upsert_site_channels
     from scheduler.run_storage import configured_store
 
     apply_storage(args)
     store = configured_store()
-    if store is not None and not args.warc_paths:
-        return _reindex_stored(config, args, store)
     seeds = config.seeds()
-    paths = args.warc_paths or [config.archive.warc]
-    for path in paths:
-        if not path.is_dir() and not (path.is_file() and path.name.endswith(WARC_SUFFIX)):
-            raise UsageError(
-                f"no WARC folder {path}: name folders of .warc.gz files, or such files"
-            )
     report = ReindexReport()
-    files = warc_files(paths, report)
+    if store is not None and not args.warc_paths:
+        with sigterm_interrupts():
+            _reindex_stored(config, args, seeds, store, report)
+    else:
+        paths = args.warc_paths or [config.archive.warc]
+        for path in paths:
+            if not path.is_dir() and not (path.is_file() and path.name.endswith(WARC_SUFFIX)):
+                raise UsageError(
+                    f"no WARC folder {path}: name folders of .warc.gz files, or such files"
+                )
+        files = warc_files(paths, report)
+        with sigterm_interrupts():
+            _reindex(config, args, seeds, files, report)
+    print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
+    return EXIT_FAILED if report.unreadable else EXIT_OK
+
+
+def _reindex(
+    config: Config,
+    args: argparse.Namespace,
+    seeds: Seeds,
+    files: list[Path],
+    report: ReindexReport,
+    then: Callable[[Session], None] | None = None,
+) -> None:
+    """Catalogue `files` into the configured catalogue; `then` writes in it afterwards."""
+    from pipelines.archive.reindex import reindex
+    from pipelines.catalogue.engine import make_engine, make_session_factory
+    from pipelines.catalogue.schema import ensure_schema
+    from pipelines.catalogue.writes import upsert_site_channels
+
     engine = make_engine(config.catalogue_url())
     try:
         ensure_schema(engine)
         sessions = make_session_factory(engine)
         with sessions.begin() as session:
             upsert_site_channels(session, site_rows(seeds))
-        with sigterm_interrupts():
-            reindex(sessions, files, seeds, report, _progress, jobs=args.jobs)
+        reindex(sessions, files, seeds, report, _progress, jobs=args.jobs)
+        if then is not None:
+            with sessions.begin() as session:
+                then(session)
     finally:
         engine.dispose()
-    print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
-    return EXIT_FAILED if report.unreadable else EXIT_OK
 
 
-def _reindex_stored(config: Config, args: argparse.Namespace, store: ObjectStore) -> int:
+def _reindex_stored(
+    config: Config, args: argparse.Namespace, seeds: Seeds, store: ObjectStore,
+    report: ReindexReport,
+) -> None:  # fmt: skip
     """Reindex from the object store's files (and the home's files it lacks), recording
     each stored file as committed with the size and SHA-256 read."""
-    from pipelines.archive.reindex import ReindexReport, reindex, warc_files
-    from pipelines.archive.spans import sigterm_interrupts
+    from pipelines.archive.reindex import warc_files
     from pipelines.archive.stored_copies import StoredCopies
-    from pipelines.catalogue.engine import make_engine, make_session_factory
-    from pipelines.catalogue.schema import ensure_schema
     from pipelines.catalogue.warc_files import record_stored
-    from pipelines.catalogue.writes import upsert_site_channels
 
-    seeds = config.seeds()
-    report = ReindexReport()
-    engine = make_engine(config.catalogue_url())
-    try:
-        ensure_schema(engine)
-        sessions = make_session_factory(engine)
-        with StoredCopies(store) as copies, sigterm_interrupts():
-            names = copies.names()
-            local = (
-                warc_files([config.archive.warc], report) if config.archive.warc.is_dir() else []
-            )
-            files = [copies.path(name) for name in names]
-            files += [path for path in local if path.name not in set(names)]
-            with sessions.begin() as session:
-                upsert_site_channels(session, site_rows(seeds))
-            reindex(sessions, sorted(files, key=lambda p: p.name), seeds, report, _progress,
-                    jobs=args.jobs)  # fmt: skip
-            with sessions.begin() as session:
-                for name, digest in copies.digests.items():
-                    record_stored(session, name, digest.size, digest.sha256,
-                                  store.url.object_url(name))  # fmt: skip
-    finally:
-        engine.dispose()
-    print_report(report.as_json(), report_lines(report), args.format, sys.stdout)
-    return EXIT_FAILED if report.unreadable else EXIT_OK
+    with StoredCopies(store) as copies:
+        names = copies.names()
+        home = config.archive.warc
+        local = warc_files([home], report) if home.is_dir() else []
+        files = [copies.path(name) for name in names]
+        files += [path for path in local if path.name not in set(names)]
+
+        def record_copies(session: Session) -> None:
+            for name, digest in copies.digests.items():
+                record_stored(session, name, digest.size, digest.sha256,
+                              store.url.object_url(name))  # fmt: skip
+
+        _reindex(config, args, seeds, sorted(files, key=lambda p: p.name), report, record_copies)
 
 
 def _progress(line: str) -> None:
